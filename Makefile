@@ -1,0 +1,47 @@
+# voicegate: `make run` starts the gateway, `make test` runs the whole suite. Both install what
+# is missing first (Debian packages, the sherpa-onnx C API, the models).
+SHELL := /bin/bash
+CARGO ?= cargo
+RELEASE := target/release/voicegate
+DEBUG := target/debug/voicegate
+ASTERISK_SOUNDS := /usr/share/asterisk/sounds/en
+ASTERISK_TEXT := /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
+
+.PHONY: help setup build run test bench bench-asterisk fixtures
+
+help:
+	@echo "make run       build and start the gateway (voicegate serve) on the embedded defaults"
+	@echo "make test      run the whole test suite (real models, real audio)"
+	@echo "make bench     ASR accuracy and speed benchmarks (release build)"
+	@echo "make setup     install what is missing: Debian packages, sherpa-onnx, models"
+	@echo "make fixtures  regenerate audio-fixtures/ with espeak-ng and sox"
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release
+
+# `models --fetch` finds each model locally or downloads it (checksum checked); without a copy
+# and offline it names the file, its URL and where to put it, and stops here.
+run: build
+	$(RELEASE) models --fetch
+	$(RELEASE) serve
+
+test: setup
+	$(CARGO) build
+	$(DEBUG) models --fetch
+	$(CARGO) test --workspace
+
+bench: build
+	$(RELEASE) models --fetch
+	$(RELEASE) bench asr ../shared/datasets/asr/librispeech
+	$(RELEASE) bench asr ../shared/datasets/asr/osr-8k --transcripts tests/data/osr-8k.tsv
+	$(RELEASE) bench asr audio-fixtures
+
+# All 568 Asterisk telephone prompts (8 kHz, one speaker): long.
+bench-asterisk: build
+	$(RELEASE) bench asr $(ASTERISK_SOUNDS) --transcripts $(ASTERISK_TEXT)
+
+fixtures: setup
+	audio-fixtures/make-fixtures.sh

@@ -1,0 +1,198 @@
+//! Configuration: the embedded defaults in config/default.toml, overridden key by key by a user
+//! file. The defaults file is the one place where default values are written down.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The embedded defaults, also printed by `voicegate config --defaults`.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub models: ModelsConfig,
+    pub asr: AsrConfig,
+    pub vad: VadConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    pub asr: String,
+    pub vad: String,
+    pub download: bool,
+    #[serde(default)]
+    pub paths: BTreeMap<String, PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioCtx {
+    Auto,
+    Full,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsrConfig {
+    pub workers: usize,
+    pub threads: usize,
+    pub audio_ctx: AudioCtx,
+    pub language: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VadConfig {
+    pub threshold: f32,
+    pub min_speech_ms: u32,
+    pub min_silence_ms: u32,
+    pub hangover_ms: u32,
+    pub max_utterance_ms: u32,
+    pub pad_ms: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The embedded file is part of the build and covered by a test.
+        Self::from_toml_str("").expect("embedded config/default.toml is valid")
+    }
+}
+
+impl Config {
+    /// Loads the defaults overridden by `path`, or by the file named in $VOICEGATE_CONFIG.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let from_env = std::env::var_os("VOICEGATE_CONFIG").map(PathBuf::from);
+        let Some(path) = path.map(Path::to_owned).or(from_env) else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Self::from_toml_str(&text).map_err(|e| match e {
+            Error::Config(msg) => Error::Config(format!("{}: {msg}", path.display())),
+            other => other,
+        })
+    }
+
+    /// The defaults with the keys of `user_toml` laid over them, then validated.
+    pub fn from_toml_str(user_toml: &str) -> Result<Self> {
+        let mut merged: toml::Table = DEFAULT_TOML
+            .parse()
+            .map_err(|e| Error::internal(format!("embedded defaults: {e}")))?;
+        let user: toml::Table = user_toml
+            .parse()
+            .map_err(|e: toml::de::Error| Error::Config(one_line(&e.to_string())))?;
+        merge(&mut merged, user);
+        let config: Config = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(one_line(&e.to_string())))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let v = &self.vad;
+        let bad = |key: &str, why: &str| Err(Error::Config(format!("{key}: {why}")));
+        if !(v.threshold > 0.0 && v.threshold < 1.0) {
+            return bad("vad.threshold", "must lie between 0 and 1");
+        }
+        if v.hangover_ms < v.min_silence_ms {
+            return bad("vad.hangover_ms", "must be at least vad.min_silence_ms");
+        }
+        if !(1000..=29_000).contains(&v.max_utterance_ms) {
+            return bad("vad.max_utterance_ms", "must lie between 1000 and 29000 (Whisper's window is 30 s)");
+        }
+        if v.min_speech_ms < 32 || v.min_silence_ms < 32 {
+            return bad("vad.min_speech_ms/min_silence_ms", "must be at least one 32 ms VAD window");
+        }
+        if self.asr.language.is_empty() {
+            return bad("asr.language", "use \"auto\" or a language code such as \"en\"");
+        }
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("http.listen", "must be an address such as 127.0.0.1:8080");
+        }
+        Ok(())
+    }
+
+    /// The merged configuration as TOML, for `voicegate config`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
+    }
+}
+
+/// Lays `over` onto `base`, descending into tables so that a user file may set one key.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn one_line(msg: &str) -> String {
+    msg.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_load_and_validate() {
+        let c = Config::default();
+        assert_eq!(c.models.asr, "whisper-tiny.en");
+        assert_eq!(c.asr.audio_ctx, AudioCtx::Auto);
+        assert!(c.vad.hangover_ms >= c.vad.min_silence_ms);
+    }
+
+    #[test]
+    fn user_file_overrides_one_key_and_keeps_the_rest() {
+        let c = Config::from_toml_str("[vad]\nhangover_ms = 900\n").unwrap();
+        assert_eq!(c.vad.hangover_ms, 900);
+        assert_eq!(c.vad.min_speech_ms, Config::default().vad.min_speech_ms);
+    }
+
+    #[test]
+    fn unknown_key_is_a_config_error_naming_it() {
+        let err = Config::from_toml_str("[vad]\nhangover = 900\n").unwrap_err();
+        assert!(matches!(err, Error::Config(ref m) if m.contains("hangover")), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_and_bad_values_are_rejected() {
+        assert!(matches!(
+            Config::from_toml_str("[vad]\nthreshold = \"high\"\n"),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Config::from_toml_str("[vad]\nthreshold = 1.5\n"),
+            Err(Error::Config(m)) if m.contains("vad.threshold")
+        ));
+        assert!(matches!(
+            Config::from_toml_str("[http]\nlisten = \"nowhere\"\n"),
+            Err(Error::Config(m)) if m.contains("http.listen")
+        ));
+        assert!(matches!(Config::from_toml_str("not toml ["), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn missing_file_is_a_config_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/voicegate.toml"))).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("/nonexistent/voicegate.toml"));
+    }
+}

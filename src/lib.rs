@@ -1,0 +1,6 @@
+//! voicegate: a voice contact-center gateway.
+
+pub mod config;
+pub mod error;
+
+pub use error::{Error, Result};
