@@ -1,5 +1,6 @@
 //! voicegate: a voice contact-center gateway.
 
+pub mod audio;
 pub mod config;
 pub mod error;
 

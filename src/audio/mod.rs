@@ -1,0 +1,45 @@
+//! Audio core: pure functions and small structs. Conversion to the pipeline's format (16 kHz
+//! mono f32, 20 ms frames) happens only here, at the edges.
+
+pub mod decode;
+pub mod frame;
+pub mod g711;
+pub mod resample;
+pub mod wav;
+
+use std::path::Path;
+
+pub use decode::{decode_file, DecodedAudio};
+pub use frame::{frames, AudioFrame, FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE};
+
+use crate::error::Result;
+
+/// A file's chosen channel, decoded and resampled to the pipeline's 16 kHz.
+#[derive(Debug, Clone)]
+pub struct PipelineAudio {
+    pub samples: Vec<f32>,
+    /// What the file was before conversion.
+    pub source_rate: u32,
+    pub source_channels: usize,
+    pub channel: usize,
+}
+
+impl PipelineAudio {
+    pub fn duration_ms(&self) -> u64 {
+        frame::samples_to_ms(self.samples.len())
+    }
+
+    pub fn from_decoded(d: DecodedAudio) -> Result<Self> {
+        Ok(Self {
+            samples: resample::resample(&d.samples, d.sample_rate, SAMPLE_RATE)?,
+            source_rate: d.sample_rate,
+            source_channels: d.channels,
+            channel: d.channel,
+        })
+    }
+}
+
+/// Decodes `path` and converts the chosen channel to 16 kHz mono.
+pub fn load_for_pipeline(path: &Path, channel: Option<usize>) -> Result<PipelineAudio> {
+    PipelineAudio::from_decoded(decode_file(path, channel)?)
+}
