@@ -3,5 +3,6 @@
 pub mod audio;
 pub mod config;
 pub mod error;
+pub mod models;
 
 pub use error::{Error, Result};
