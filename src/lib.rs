@@ -3,6 +3,8 @@
 pub mod audio;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod models;
+pub mod pipeline;
 
 pub use error::{Error, Result};

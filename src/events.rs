@@ -1,0 +1,103 @@
+//! Events: the one record of a call. Every stage emits them; `voicegate replay --json` prints
+//! them as JSON lines, the store keeps them, the agent desktop and the metrics read them.
+
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened in a call, at call-relative time `t_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub call_id: String,
+    pub t_ms: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened; serialized with its name in the `type` field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A call (or a replay) began. `source` says which leg: `file:<path>`, `sip:<uri>`, ...
+    CallStarted { source: String },
+    /// The caller started speaking; `start_ms` is where the speech begins in the audio.
+    SpeechStarted { start_ms: u64 },
+    /// The caller's utterance ended (the silence after it reached the hangover).
+    SpeechEnded { start_ms: u64, end_ms: u64 },
+    /// Recognised speech. `final: false` marks a partial transcript of an utterance in progress.
+    Transcript {
+        #[serde(rename = "final")]
+        is_final: bool,
+        text: String,
+        lang: String,
+        start_ms: u64,
+        end_ms: u64,
+        /// Time the utterance waited for a free inference worker.
+        queue_ms: u64,
+        /// Inference time.
+        asr_ms: u64,
+    },
+    /// The call is over.
+    CallEnded { reason: String, duration_ms: u64 },
+}
+
+impl EventKind {
+    /// The `type` name of this event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::CallStarted { .. } => "call_started",
+            EventKind::SpeechStarted { .. } => "speech_started",
+            EventKind::SpeechEnded { .. } => "speech_ended",
+            EventKind::Transcript { .. } => "transcript",
+            EventKind::CallEnded { .. } => "call_ended",
+        }
+    }
+}
+
+impl Event {
+    pub fn new(call_id: &str, t_ms: u64, kind: EventKind) -> Self {
+        Self {
+            call_id: call_id.to_owned(),
+            t_ms,
+            kind,
+        }
+    }
+
+    /// One JSON line.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings and numbers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcript_serializes_to_the_design_contract() {
+        let e = Event::new(
+            "c1",
+            1500,
+            EventKind::Transcript {
+                is_final: true,
+                text: "where is my order".into(),
+                lang: "en".into(),
+                start_ms: 200,
+                end_ms: 1400,
+                queue_ms: 0,
+                asr_ms: 90,
+            },
+        );
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["type"], "transcript");
+        assert_eq!(v["call_id"], "c1");
+        assert_eq!(v["t_ms"], 1500);
+        assert_eq!(v["final"], true);
+        assert_eq!(v["text"], "where is my order");
+        assert_eq!(v["lang"], "en");
+        assert_eq!(v["start_ms"], 200);
+        assert_eq!(v["end_ms"], 1400);
+        let back: Event = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.kind.name(), "transcript");
+    }
+}

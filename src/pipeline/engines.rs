@@ -1,0 +1,106 @@
+//! The models of the pipeline, resolved and loaded once per process and shared by every call.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::models::{Manifest, ModelResolver, ModelSpec, Origin};
+use crate::pipeline::asr_pool::AsrPool;
+use crate::pipeline::vad::{self, VoiceDetector};
+use crate::pipeline::whisper::{DecodeOptions, WhisperModel};
+
+/// A model in use: its manifest name, file and where it was found.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadedModel {
+    pub name: String,
+    pub path: PathBuf,
+    pub origin: String,
+}
+
+pub struct Engines {
+    pub config: Config,
+    pub asr: AsrPool,
+    pub asr_model: LoadedModel,
+    pub vad_model: LoadedModel,
+}
+
+fn spec_of_kind<'m>(manifest: &'m Manifest, name: &str, kind: &str) -> Result<&'m ModelSpec> {
+    let spec = manifest.get(name)?;
+    if spec.kind != kind {
+        return Err(Error::Config(format!(
+            "models: `{name}` is a {} model, not a {kind} model",
+            spec.kind
+        )));
+    }
+    Ok(spec)
+}
+
+fn loaded(spec: &ModelSpec, path: PathBuf, origin: Origin) -> LoadedModel {
+    LoadedModel {
+        name: spec.name.clone(),
+        path,
+        origin: origin.to_string(),
+    }
+}
+
+impl Engines {
+    /// Resolves (fetching if allowed) and loads every model the config names.
+    pub fn load(config: Config) -> Result<Arc<Self>> {
+        let manifest = Manifest::embedded()?;
+        let resolver = ModelResolver::from_config(&config.models);
+        let asr_spec = spec_of_kind(&manifest, &config.models.asr, "whisper")?;
+        let vad_spec = spec_of_kind(&manifest, &config.models.vad, "vad")?;
+        let asr_found = resolver.resolve(asr_spec)?;
+        let vad_found = resolver.resolve(vad_spec)?;
+
+        let vad_path = vad::check_model(&vad_found.path)?;
+        // One detector now proves the VAD model loads before any call depends on it.
+        VoiceDetector::new(&vad_path, &config.vad)?;
+
+        let model = Arc::new(WhisperModel::load(&asr_found.path)?);
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let (workers, threads) = AsrPool::sizing(cores, config.asr.workers, config.asr.threads);
+        let asr = AsrPool::start(
+            model,
+            workers,
+            DecodeOptions {
+                threads,
+                audio_ctx: config.asr.audio_ctx,
+                language: config.asr.language.clone(),
+            },
+        )?;
+        Ok(Arc::new(Self {
+            asr_model: loaded(asr_spec, asr_found.path, asr_found.origin),
+            vad_model: loaded(vad_spec, vad_path, vad_found.origin),
+            asr,
+            config,
+        }))
+    }
+
+    /// A fresh VAD for one call.
+    pub fn new_vad(&self) -> Result<VoiceDetector> {
+        VoiceDetector::new(&self.vad_model.path, &self.config.vad)
+    }
+
+    /// What is loaded, for `/health` and start-up messages.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "asr": {
+                "model": self.asr_model,
+                "multilingual": self.asr.model.multilingual,
+                "workers": self.asr.workers(),
+                "threads_per_worker": self.asr.options.threads,
+                "audio_ctx": self.config.asr.audio_ctx,
+                "queued": self.asr.queued(),
+            },
+            "vad": {
+                "model": self.vad_model,
+                "threshold": self.config.vad.threshold,
+                "hangover_ms": self.config.vad.hangover_ms,
+            },
+        })
+    }
+}

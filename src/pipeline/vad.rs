@@ -1,0 +1,120 @@
+//! Silero VAD through sherpa-rs, one detector per call (the model keeps per-stream state).
+
+use std::path::{Path, PathBuf};
+
+use sherpa_rs::silero_vad::{SileroVad, SileroVadConfig};
+
+use crate::audio::frame::samples_to_ms;
+use crate::audio::SAMPLE_RATE;
+use crate::config::VadConfig;
+use crate::error::{Error, ModelError, Result};
+
+/// Speech found by the VAD, in call-relative milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpeechSpan {
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// What the detector saw after one frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VadStep {
+    /// The VAD hears speech now (for at least [`ONSET_MS`]).
+    pub active: bool,
+    /// Stretches of speech that just ended (followed by `min_silence_ms` of silence).
+    pub finished: Vec<SpeechSpan>,
+}
+
+pub struct VoiceDetector {
+    vad: SileroVad,
+}
+
+/// Speech the VAD itself needs before it reports activity: three 32 ms windows. Short, so that
+/// new speech inside a pause is seen quickly; the caller-level minimum (`vad.min_speech_ms`,
+/// which keeps coughs out) is applied by the utterance segmenter.
+const CONFIRM_S: f32 = 0.096;
+/// How long after speech begins the VAD reports it active: the confirmation plus one window.
+pub const ONSET_MS: u64 = 128;
+
+/// Checked once per process: sherpa-onnx hands back a null detector (and later crashes) on a
+/// missing or foreign model, so the file is verified before any detector is made from it.
+pub fn check_model(path: &Path) -> Result<PathBuf> {
+    let meta = std::fs::metadata(path).map_err(|e| ModelError::Load {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !meta.is_file() || meta.len() < 1024 {
+        return Err(ModelError::Load {
+            path: path.to_owned(),
+            reason: "not an ONNX model".into(),
+        }
+        .into());
+    }
+    let mut head = [0u8; 2];
+    use std::io::Read;
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .map_err(|e| ModelError::Load { path: path.to_owned(), reason: e.to_string() })?;
+    // An ONNX file is a protobuf ModelProto, which begins with field 1 (ir_version, varint).
+    if head[0] != 0x08 {
+        return Err(ModelError::Load {
+            path: path.to_owned(),
+            reason: "not an ONNX model (bad header)".into(),
+        }
+        .into());
+    }
+    Ok(path.to_owned())
+}
+
+impl VoiceDetector {
+    /// A detector on a model file already passed through [`check_model`].
+    pub fn new(model: &Path, cfg: &VadConfig) -> Result<Self> {
+        let config = SileroVadConfig {
+            model: model.to_string_lossy().into_owned(),
+            threshold: cfg.threshold,
+            min_silence_duration: cfg.min_silence_ms as f32 / 1000.0,
+            min_speech_duration: CONFIRM_S,
+            // Long turns are cut by the utterance segmenter; this only bounds the VAD buffer.
+            max_speech_duration: cfg.max_utterance_ms as f32 / 1000.0 + 1.0,
+            sample_rate: SAMPLE_RATE,
+            window_size: 512,
+            provider: None,
+            num_threads: Some(1),
+            debug: false,
+        };
+        let buffer_s = cfg.max_utterance_ms as f32 / 1000.0 + 5.0;
+        let vad = SileroVad::new(config, buffer_s).map_err(|e| Error::internal(format!("silero VAD: {e}")))?;
+        Ok(Self { vad })
+    }
+
+    /// Feeds the next 16 kHz samples (any length; the VAD windows them itself).
+    pub fn push(&mut self, samples: &[f32]) -> VadStep {
+        self.vad.accept_waveform(samples.to_vec());
+        let mut step = VadStep {
+            active: self.vad.is_speech(),
+            finished: Vec::new(),
+        };
+        self.drain(&mut step.finished);
+        step
+    }
+
+    /// Ends the stream: speech still open becomes a finished span.
+    pub fn flush(&mut self) -> Vec<SpeechSpan> {
+        self.vad.flush();
+        let mut spans = Vec::new();
+        self.drain(&mut spans);
+        spans
+    }
+
+    fn drain(&mut self, out: &mut Vec<SpeechSpan>) {
+        while !self.vad.is_empty() {
+            let seg = self.vad.front();
+            self.vad.pop();
+            let start = seg.start.max(0) as usize;
+            out.push(SpeechSpan {
+                start_ms: samples_to_ms(start),
+                end_ms: samples_to_ms(start + seg.samples.len()),
+            });
+        }
+    }
+}
