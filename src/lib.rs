@@ -1,9 +1,16 @@
 //! voicegate: a voice contact-center gateway.
+//!
+//! Callers' audio streams through voice activity detection, Whisper speech recognition, the
+//! shared NLU, the dialog and TTS; every stage reports what it did as [`events::Event`]s.
+//! See `../shared/DESIGN.md` for the architecture and the contracts.
 
 pub mod audio;
+pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod http;
 pub mod models;
 pub mod pipeline;
 

@@ -1,3 +1,20 @@
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
 fn main() {
-    eprintln!("voicegate: the command line arrives in a later commit");
+    let cli = voicegate::cli::Cli::parse();
+    let default_level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    if let Err(e) = voicegate::cli::run(cli) {
+        // One line, so that scripts and people see the reason at once.
+        let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!("voicegate: {msg}");
+        std::process::exit(e.exit_code());
+    }
 }

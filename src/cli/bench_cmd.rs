@@ -1,0 +1,94 @@
+//! `voicegate bench ...`: measurements, each ending with one JSON summary line on stdout.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::bench::{asr, dataset};
+use crate::config::Config;
+use crate::error::Result;
+use crate::pipeline::Engines;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Word error rate and real-time factor of the replay pipeline over a folder of audio with
+    /// transcripts, next to a direct whole-file decode with the same model
+    Asr(AsrArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AsrArgs {
+    /// Folder of audio: LibriSpeech layout (*.trans.txt), a transcripts.tsv (file<TAB>text), or
+    /// voicegate's audio-fixtures (manifest.toml)
+    pub dir: PathBuf,
+    /// Transcripts file instead of the folder's own: TSV (file<TAB>text) or an Asterisk prompt
+    /// list (name: text, may be .gz); names are relative to DIR
+    #[arg(long, value_name = "FILE")]
+    pub transcripts: Option<PathBuf>,
+    /// One JSON line per file (the summary line ends the output either way)
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the direct whole-file decode (halves the time; no wer_direct)
+    #[arg(long)]
+    pub no_direct: bool,
+    /// Only the first N files
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Asr(a) => bench_asr(config, a),
+    }
+}
+
+fn bench_asr(config: Config, args: AsrArgs) -> Result<()> {
+    let mut items = dataset::load(&args.dir, args.transcripts.as_deref())?;
+    if let Some(n) = args.limit {
+        items.truncate(n);
+    }
+    let engines = Engines::load(config)?;
+    if !engines.asr.model.multilingual {
+        // An English-only model is not scored on other languages.
+        items.retain(|i| i.lang.as_deref().is_none_or(|l| l == "en"));
+    }
+    let direct = !args.no_direct;
+    let bar = ProgressBar::new(items.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("bench asr [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let results = super::runtime()?.block_on(async {
+        let mut results = Vec::new();
+        for item in &items {
+            bar.set_message(item.audio.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
+            let r = match asr::bench_file(&engines, item, direct).await {
+                Ok(r) => r,
+                Err(e) if e.exit_code() == 2 => {
+                    // One unreadable file does not end the run; it is reported and skipped.
+                    bar.suspend(|| eprintln!("voicegate: skipping {}: {e}", item.audio.display()));
+                    bar.inc(1);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            bar.suspend(|| {
+                if args.json {
+                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                } else {
+                    let d = r.wer_direct.map(|w| format!(" direct {:5.1}%", w * 100.0)).unwrap_or_default();
+                    println!("{:5.1}%{d}  {}  | {}", r.wer * 100.0, r.file, r.hyp);
+                }
+            });
+            bar.inc(1);
+            results.push(r);
+        }
+        Ok::<_, crate::error::Error>(results)
+    })?;
+    bar.finish_and_clear();
+    let summary = asr::summarize(&results, direct);
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    Ok(())
+}

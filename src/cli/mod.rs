@@ -1,0 +1,69 @@
+//! The command line: argument definitions and dispatch. Each subcommand lives in its own file.
+
+mod bench_cmd;
+mod config_cmd;
+mod models_cmd;
+mod replay_cmd;
+mod serve_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "voicegate",
+    version,
+    about = "Voice contact-center gateway: calls through VAD, Whisper, NLU, dialog and TTS, with hand-off to live agents",
+    after_help = "Start with `voicegate serve`, or try the pipeline on a file: `voicegate replay audio-fixtures/en_order_status.wav`.\nExit codes: 0 success, 2 bad input, config or missing model (one-line reason on stderr), 1 internal error."
+)]
+pub struct Cli {
+    /// Configuration file overriding the embedded defaults (see `voicegate config --defaults`)
+    #[arg(long, global = true, env = "VOICEGATE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// More logging (-v info, -vv debug); RUST_LOG also works
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway: HTTP API (/health, /v1/replay) with the pipeline loaded
+    Serve(serve_cmd::ServeArgs),
+    /// Run an audio file through the pipeline as if it were a call and print its timeline
+    Replay(replay_cmd::ReplayArgs),
+    /// List the models, where each one resolves from, and fetch or verify them
+    Models(models_cmd::ModelsArgs),
+    /// Print the configuration in effect (defaults merged with --config)
+    Config(config_cmd::ConfigArgs),
+    /// Measure accuracy and speed; each benchmark ends with one JSON summary line
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve(a) => serve_cmd::run(config, a),
+        Command::Replay(a) => replay_cmd::run(config, a),
+        Command::Models(a) => models_cmd::run(config, a),
+        Command::Config(a) => config_cmd::run(config, a),
+        Command::Bench(b) => bench_cmd::run(config, b),
+    }
+}
+
+/// A multi-threaded tokio runtime for the async commands.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
+}

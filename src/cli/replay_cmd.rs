@@ -1,0 +1,149 @@
+//! `voicegate replay FILE`: a file through the pipeline as if it were a call.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
+
+use crate::audio::{self, PipelineAudio};
+use crate::config::Config;
+use crate::error::Result;
+use crate::events::{Event, EventKind};
+use crate::pipeline::{run_call, CallSpec, Engines};
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Audio file: WAV, FLAC, MP3 or OGG/Vorbis, any sample rate
+    pub file: PathBuf,
+    /// Print the call's events as JSON lines instead of the timeline
+    #[arg(long)]
+    pub json: bool,
+    /// Channel of a multi-channel file to use as the caller (counting from 0)
+    #[arg(long, value_name = "N")]
+    pub channel: Option<usize>,
+    /// Pace the audio at wall-clock speed, as a live call would arrive
+    #[arg(long)]
+    pub realtime: bool,
+    /// Call id for the events (default: replay-<file name>)
+    #[arg(long)]
+    pub call_id: Option<String>,
+}
+
+pub fn run(config: Config, args: ReplayArgs) -> Result<()> {
+    // Bad input is reported before any model is loaded.
+    let audio = audio::load_for_pipeline(&args.file, args.channel)?;
+    let engines = Engines::load(config)?;
+    let call_id = args.call_id.clone().unwrap_or_else(|| {
+        format!(
+            "replay-{}",
+            args.file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()
+        )
+    });
+    let spec = CallSpec {
+        call_id,
+        source: format!("file:{}", args.file.display()),
+        realtime: args.realtime,
+    };
+    if !args.json {
+        print_header(&args, &audio);
+    }
+    let duration_ms = audio.duration_ms();
+    let started = Instant::now();
+    let events = super::runtime()?.block_on(replay(engines, spec, audio.samples, &args))?;
+    if !args.json {
+        print_footer(&events, duration_ms, started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// Runs the call; events stream out as they happen in real time, and in timeline order when
+/// the file runs faster than real time.
+async fn replay(engines: std::sync::Arc<Engines>, spec: CallSpec, samples: Vec<f32>, args: &ReplayArgs) -> Result<Vec<Event>> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let total_ms = crate::audio::frame::samples_to_ms(samples.len());
+    let call = tokio::spawn(run_call(engines, spec, samples, tx));
+    let bar = progress_bar(total_ms, args.realtime);
+    let mut events = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        bar.set_position(ev.t_ms.min(total_ms));
+        if args.realtime {
+            print_event(&ev, args.json);
+        }
+        events.push(ev);
+    }
+    bar.finish_and_clear();
+    call.await.map_err(|e| crate::error::Error::internal(format!("call task: {e}")))??;
+    if !args.realtime {
+        events.sort_by_key(|e| e.t_ms);
+        for ev in &events {
+            print_event(ev, args.json);
+        }
+    }
+    Ok(events)
+}
+
+fn progress_bar(total_ms: u64, realtime: bool) -> ProgressBar {
+    // Only long work gets a bar; it draws on stderr and hides itself when that is not a terminal.
+    if realtime || total_ms < 30_000 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total_ms);
+    bar.set_style(
+        ProgressStyle::with_template("replaying [{bar:30}] {percent}% ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn clock(ms: u64) -> String {
+    format!("{:02}:{:02}.{:02}", ms / 60_000, (ms / 1000) % 60, (ms % 1000) / 10)
+}
+
+fn print_header(args: &ReplayArgs, audio: &PipelineAudio) {
+    let channels = if audio.source_channels > 1 {
+        format!("channel {} of {}", audio.channel, audio.source_channels)
+    } else {
+        "mono".to_string()
+    };
+    println!(
+        "replay {}: {:.1} s, {} Hz {} -> 16 kHz{}",
+        args.file.display(),
+        audio.duration_ms() as f64 / 1000.0,
+        audio.source_rate,
+        channels,
+        if args.realtime { ", real time" } else { "" }
+    );
+}
+
+fn print_event(ev: &Event, json: bool) {
+    if json {
+        println!("{}", ev.to_json());
+        return;
+    }
+    if let EventKind::Transcript { text, start_ms, end_ms, asr_ms, .. } = &ev.kind {
+        println!("  [{} -> {}]  {text}   (asr {asr_ms} ms)", clock(*start_ms), clock(*end_ms));
+    }
+}
+
+fn print_footer(events: &[Event], duration_ms: u64, wall_s: f64) {
+    let utterances = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Transcript { is_final: true, .. }))
+        .count();
+    let speeds = if wall_s > 0.0 {
+        format!(" ({:.1}x real time)", duration_ms as f64 / 1000.0 / wall_s)
+    } else {
+        String::new()
+    };
+    if utterances == 0 {
+        println!("  (no speech)");
+    }
+    println!(
+        "{utterances} utterance(s); {:.1} s of audio in {:.1} s{speeds}",
+        duration_ms as f64 / 1000.0,
+        wall_s
+    );
+}

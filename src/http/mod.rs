@@ -1,0 +1,104 @@
+//! The gateway's HTTP API (axum): health with the loaded pipeline, and a replay endpoint that
+//! runs uploaded audio through the same pipeline as a call.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::audio::{decode::decode_bytes, PipelineAudio};
+use crate::error::Error;
+use crate::pipeline::{run_call, CallSpec, Engines};
+
+/// Largest upload accepted by /v1/replay.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engines: Arc<Engines>,
+    started: std::time::Instant,
+    next_call: Arc<AtomicU64>,
+}
+
+impl AppState {
+    pub fn new(engines: Arc<Engines>) -> Self {
+        Self {
+            engines,
+            started: std::time::Instant::now(),
+            next_call: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/replay", post(replay))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .with_state(state)
+}
+
+/// An error answer: a status and a one-line reason as JSON.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let status = match e {
+            Error::Input(_) => StatusCode::BAD_REQUEST,
+            Error::Config(_) | Error::Model(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+async fn health(State(s): State<AppState>) -> impl IntoResponse {
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": s.started.elapsed().as_secs(),
+        "pipeline": s.engines.describe(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReplayQuery {
+    channel: Option<usize>,
+}
+
+/// POST audio bytes; answers the call's events as JSON lines.
+async fn replay(State(s): State<AppState>, Query(q): Query<ReplayQuery>, body: Bytes) -> Result<Response, ApiError> {
+    let n = s.next_call.fetch_add(1, Ordering::Relaxed);
+    let call_id = format!("upload-{n}");
+    let decoded = tokio::task::spawn_blocking(move || decode_bytes(body.to_vec(), "upload", q.channel))
+        .await
+        .map_err(|e| Error::internal(e))?
+        .map_err(Error::from)?;
+    let audio = PipelineAudio::from_decoded(decoded)?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let spec = CallSpec {
+        call_id,
+        source: "upload".into(),
+        realtime: false,
+    };
+    run_call(s.engines.clone(), spec, audio.samples, tx).await?;
+    let mut events = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        events.push(ev);
+    }
+    events.sort_by_key(|e| e.t_ms);
+    let body: String = events.iter().map(|e| e.to_json() + "\n").collect();
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}
