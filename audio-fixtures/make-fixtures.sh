@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Regenerates every audio fixture in this folder with espeak-ng and sox (Debian packages; `make
+# setup` installs them). The texts and expected outcomes are in manifest.toml; keep the two in
+# step. Output is deterministic for a given espeak-ng/sox version.
+set -euo pipefail
+cd "$(dirname "$0")"
+command -v espeak-ng >/dev/null && command -v sox >/dev/null || {
+  echo "make-fixtures: needs espeak-ng and sox (run make setup)" >&2; exit 2; }
+
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# say VOICE NAME TEXT: 16 kHz mono 16-bit speech with 300 ms of silence around it.
+say() {
+  espeak-ng -v "$1" -s 150 -w "$tmp/raw.wav" "$3"
+  sox -q -R "$tmp/raw.wav" -r 16000 -c 1 -b 16 "$2" gain -n -3 pad 0.3 0.3
+}
+# phone IN OUT: the telephone band: 300-3400 Hz, 8 kHz, through G.711 µ-law and back to PCM.
+phone() {
+  sox -q -R "$1" -r 8000 -e u-law "$tmp/ulaw.wav" sinc 300-3400
+  sox -q -R "$tmp/ulaw.wav" -e signed-integer -b 16 "$2"
+}
+
+# English caller turns
+say en-us en_order_status.wav    "Hello, where is my order? The order number is four eight one five two."
+say en-us en_address_change.wav  "I want to change the shipping address for my order. The new address is twelve Park Street."
+say en-us en_refund.wav          "I would like to get a refund for my order, please."
+say en-us en_human_agent.wav     "Can I please talk to a real person?"
+say en-us en_long_turn.wav       "Hello, I ordered a pair of running shoes two weeks ago and they still have not arrived. The tracking page says the parcel left the warehouse on Monday, but nothing has changed since then. I paid for express shipping, so I expected it within three days. Could you tell me where the parcel is now, and when it will be delivered? If it is lost, I would like a replacement or my money back."
+
+# Two turns with a pause long enough to end the first one.
+say en-us "$tmp/t1.wav" "Where is my order?"
+say en-us "$tmp/t2.wav" "Actually, can I talk to a person?"
+sox -q -R "$tmp/t1.wav" -p pad 0 1.5 | sox -q -R - "$tmp/t2.wav" -b 16 en_two_turns.wav
+
+# Mandarin caller turns (for the multilingual pipeline and the NLU; tiny.en cannot transcribe them)
+say cmn zh_order_status.wav "我的订单到哪里了？订单号是四八一五二。"
+say cmn zh_human_agent.wav  "我要转人工客服。"
+
+# Telephone-band (8 kHz, G.711 round trip) versions
+for f in en_order_status en_address_change en_refund en_human_agent; do phone "$f.wav" "${f}_8k.wav"; done
+# one kept as a µ-law WAV, as a phone recording would be
+sox -q -R en_order_status.wav -r 8000 -e u-law en_order_status_8k_ulaw.wav sinc 300-3400
+
+# Other containers and rates: FLAC 48 kHz, MP3 44.1 kHz, OGG/Vorbis 22.05 kHz
+sox -q -R en_order_status.wav -r 48000 en_order_status_48k.flac
+sox -q -R en_human_agent.wav -r 44100 -C 64 en_human_agent_44k.mp3
+sox -q -R en_refund.wav -r 22050 -C 3 en_refund_22k.ogg
+
+# Stereo call recording: caller on the left, the other party on the right
+sox -q -R en_refund.wav en_human_agent.wav -M "$tmp/st.wav"
+sox -q -R "$tmp/st.wav" stereo_refund_left_agent_right.wav
+
+# No speech: digital silence, and quiet room noise
+sox -q -R -n -r 16000 -c 1 -b 16 silence.wav trim 0 3
+sox -q -R -n -r 16000 -c 1 -b 16 room_noise.wav synth 3 pinknoise vol 0.003
+
+# Bad input
+printf 'this is a text file, not audio\n' > not_audio.wav
+: > empty.wav
+head -c 20000 en_long_turn.wav > truncated.wav
+
+echo "make-fixtures: done"
