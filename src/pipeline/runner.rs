@@ -7,6 +7,7 @@
 //! Only the leg differs between a live call and a replay; a file is fed as fast as the pipeline
 //! takes it, or paced at wall-clock speed with `realtime`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::pipeline::whisper::DecodeMode;
 pub struct EventSink {
     call_id: Arc<str>,
     tx: mpsc::UnboundedSender<Event>,
+    latest_ms: Arc<AtomicU64>,
 }
 
 impl EventSink {
@@ -32,12 +34,19 @@ impl EventSink {
         Self {
             call_id: call_id.into(),
             tx,
+            latest_ms: Arc::new(AtomicU64::new(0)),
         }
     }
 
     pub fn emit(&self, t_ms: u64, kind: EventKind) {
+        self.latest_ms.fetch_max(t_ms, Ordering::Relaxed);
         // Nobody listening any more (the consumer quit) is not an error for the call.
         let _ = self.tx.send(Event::new(&self.call_id, t_ms, kind));
+    }
+
+    /// The time of the latest event so far.
+    pub fn latest_ms(&self) -> u64 {
+        self.latest_ms.load(Ordering::Relaxed)
     }
 
     pub fn call_id(&self) -> &str {
@@ -94,8 +103,9 @@ pub async fn run_call(
     source.await.map_err(|e| Error::internal(format!("audio source failed: {e}")))?;
     let utterances = join(vad.await)?;
     join(asr.await)?;
+    // A replay ends with its audio or its last answer, whichever comes later.
     sink.emit(
-        duration_ms,
+        duration_ms.max(sink.latest_ms()),
         EventKind::CallEnded {
             reason: "end_of_audio".into(),
             duration_ms,
@@ -131,6 +141,7 @@ async fn detect_utterances(
         min_speech_ms: cfg.min_speech_ms as u64,
         max_utterance_ms: cfg.max_utterance_ms as u64,
         onset_ms: crate::pipeline::vad::ONSET_MS,
+        trailing_ms: cfg.min_silence_ms as u64,
     });
     let pad = cfg.pad_ms as u64;
     let mut history = AudioHistory::new(cfg.max_utterance_ms as u64 + 2 * pad + cfg.hangover_ms as u64 + 2000);

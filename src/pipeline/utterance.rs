@@ -17,6 +17,8 @@ pub struct SegmenterConfig {
     pub max_utterance_ms: u64,
     /// How long after speech begins the VAD reports it active.
     pub onset_ms: u64,
+    /// How long after speech ends the VAD still reports it active (its own min silence).
+    pub trailing_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ enum State {
         start_ms: u64,
         /// End of the latest finished stretch of speech, if one finished yet.
         last_end_ms: Option<u64>,
+        /// The last time the VAD reported speech going on.
+        last_active_ms: u64,
         /// The VAD says speech is going on right now.
         active: bool,
         /// Whether a finished span has fixed the start (the onset time is an estimate).
@@ -95,6 +99,7 @@ impl UtteranceSegmenter {
                     self.state = State::Speaking {
                         start_ms: span.start_ms,
                         last_end_ms: Some(span.end_ms),
+                        last_active_ms: span.end_ms,
                         active: false,
                         start_known: true,
                     };
@@ -126,7 +131,12 @@ impl UtteranceSegmenter {
                 self.promote(now_ms, out);
             }
             State::Pending { .. } => self.promote(now_ms, out),
-            State::Speaking { active, .. } => *active = true,
+            State::Speaking {
+                active, last_active_ms, ..
+            } => {
+                *active = true;
+                *last_active_ms = now_ms.saturating_sub(self.cfg.trailing_ms);
+            }
         }
     }
 
@@ -138,6 +148,7 @@ impl UtteranceSegmenter {
                 self.state = State::Speaking {
                     start_ms,
                     last_end_ms: None,
+                    last_active_ms: now_ms.saturating_sub(self.cfg.trailing_ms),
                     active: true,
                     start_known: false,
                 };
@@ -149,6 +160,7 @@ impl UtteranceSegmenter {
         let State::Speaking {
             start_ms,
             last_end_ms,
+            last_active_ms,
             active,
             ..
         } = self.state
@@ -156,8 +168,10 @@ impl UtteranceSegmenter {
             return;
         };
         if !active {
+            // The silence is counted from the last speech heard, whether the VAD has finished
+            // its span yet or not; the span's end, once known, is the more exact end.
             if let Some(end) = last_end_ms {
-                if now_ms.saturating_sub(end) >= self.cfg.hangover_ms {
+                if now_ms.saturating_sub(end.max(last_active_ms)) >= self.cfg.hangover_ms {
                     out.push(UtteranceEvent::Ended { start_ms, end_ms: end });
                     self.state = State::Idle;
                     return;
@@ -165,14 +179,19 @@ impl UtteranceSegmenter {
             }
         }
         if now_ms.saturating_sub(start_ms) >= self.cfg.max_utterance_ms {
-            // Too long for one piece: cut at the limit and carry on with a new utterance.
-            let cut = start_ms + self.cfg.max_utterance_ms;
+            // Too long for one piece: cut at the last pause if there was one (a word cut in two
+            // is lost to ASR), else at the limit, and carry on with a new utterance.
+            let cut = match last_end_ms {
+                Some(end) if end > start_ms => end,
+                _ => start_ms + self.cfg.max_utterance_ms,
+            };
             out.push(UtteranceEvent::Ended { start_ms, end_ms: cut });
             self.state = if active {
                 out.push(UtteranceEvent::Started { start_ms: cut });
                 State::Speaking {
                     start_ms: cut,
                     last_end_ms: None,
+                    last_active_ms: now_ms.saturating_sub(self.cfg.trailing_ms),
                     active: true,
                     start_known: true,
                 }
@@ -192,6 +211,7 @@ mod tests {
         min_speech_ms: 250,
         max_utterance_ms: 10_000,
         onset_ms: 130,
+        trailing_ms: 100,
     };
 
     /// Drives the segmenter on a virtual clock: per 20 ms frame, whether the VAD is active and
@@ -270,6 +290,18 @@ mod tests {
             .collect();
         assert!(lengths.len() >= 2, "{ev:?}");
         assert!(lengths.iter().all(|&d| d <= CFG.max_utterance_ms));
+    }
+
+    #[test]
+    fn a_long_turn_is_cut_at_its_last_pause() {
+        // Talking from 500 ms with short pauses; spans finish at 4, 8 and 12 s.
+        let spans = [(4100, span(500, 4000)), (8100, span(4200, 8000)), (12_100, span(8200, 12_000))];
+        let ev = run(700, |t| t >= 640 && ![4000..4200, 8000..8200, 12_000..12_200].iter().any(|r| r.contains(&t)), &spans);
+        let first_end = ev.iter().find_map(|(_, e)| match e {
+            UtteranceEvent::Ended { start_ms, end_ms } => Some((*start_ms, *end_ms)),
+            _ => None,
+        });
+        assert_eq!(first_end, Some((500, 8000)), "{ev:?}");
     }
 
     #[test]

@@ -29,12 +29,13 @@ pub struct VoiceDetector {
     vad: SileroVad,
 }
 
-/// Speech the VAD itself needs before it reports activity: three 32 ms windows. Short, so that
-/// new speech inside a pause is seen quickly; the caller-level minimum (`vad.min_speech_ms`,
-/// which keeps coughs out) is applied by the utterance segmenter.
-const CONFIRM_S: f32 = 0.096;
-/// How long after speech begins the VAD reports it active: the confirmation plus one window.
-pub const ONSET_MS: u64 = 128;
+/// Speech the VAD itself needs before it reports activity: one 32 ms window. Short, so that new
+/// speech inside a pause is seen at once; the caller-level minimum (`vad.min_speech_ms`, which
+/// keeps coughs out) is applied by the utterance segmenter.
+const CONFIRM_S: f32 = 0.032;
+/// How long after speech begins the VAD reports it active: two windows, and up to a frame
+/// more until the next 20 ms frame is fed.
+pub const ONSET_MS: u64 = 80;
 
 /// Checked once per process: sherpa-onnx hands back a null detector (and later crashes) on a
 /// missing or foreign model, so the file is verified before any detector is made from it.
