@@ -8,7 +8,9 @@ fn main() {
         1 => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // symphonia logs its own view of a bad file; the user gets ours, in one line.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},symphonia=off")));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     if let Err(e) = voicegate::cli::run(cli) {
