@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests: running the real `voicegate` binary on real
+//! models and fixtures, and reading what it printed.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_voicegate"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // The tests must not depend on the developer's own settings.
+    c.env_remove("VOICEGATE_CONFIG").env_remove("VOICEGATE_MODELS").env_remove("VOICEGATE_OFFLINE");
+    c
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("audio-fixtures").join(name)
+}
+
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel)
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("voicegate runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `voicegate replay FILE --json ...`: the exit status and the events it printed.
+pub fn replay_events(file: &Path, extra: &[&str]) -> (Output, Vec<Value>) {
+    let mut args = vec!["replay", file.to_str().expect("utf-8 path"), "--json"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    let events = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON event line: {l:?}: {e}")))
+        .collect();
+    (out, events)
+}
+
+pub fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+/// The final transcripts joined, in order.
+pub fn transcript(events: &[Value]) -> String {
+    of_type(events, "transcript")
+        .iter()
+        .filter(|e| e["final"] == true)
+        .map(|e| e["text"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The words of a text as the WER scorer sees them (numbers as words).
+pub fn words(text: &str) -> Vec<String> {
+    voicegate::bench::wer::normalize(text)
+}
+
+/// The last line of a bench run, its JSON summary.
+pub fn bench_summary(out: &Output) -> Value {
+    let text = stdout(out);
+    let last = text.lines().last().unwrap_or_else(|| panic!("bench printed nothing; stderr: {}", stderr(out)));
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON: {last:?}: {e}"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    pub fixture: Vec<Fixture>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Fixture {
+    pub file: String,
+    #[serde(default)]
+    pub text: String,
+    pub lang: Option<String>,
+    pub utterances: Option<usize>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    pub intent: Option<String>,
+    pub exit: Option<i32>,
+    pub reason: Option<String>,
+}
+
+pub fn manifest() -> Manifest {
+    let text = std::fs::read_to_string(fixture("manifest.toml")).expect("audio-fixtures/manifest.toml");
+    toml::from_str(&text).expect("manifest parses")
+}
