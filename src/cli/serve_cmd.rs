@@ -55,8 +55,23 @@ fn print_banner(engines: &Engines, addr: SocketAddr) {
     println!("try:");
     println!("  curl http://{addr}/health");
     println!("  curl --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
-    println!("  voicegate replay audio-fixtures/en_order_status.wav");
+    println!("  {} replay audio-fixtures/en_order_status.wav", this_command());
     println!("stop with Ctrl-C");
+}
+
+/// How to call this binary from here: `voicegate` when it is on the PATH, else its path.
+fn this_command() -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "voicegate".into();
+    };
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("voicegate") == exe))
+        .unwrap_or(false);
+    if on_path {
+        return "voicegate".into();
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    exe.strip_prefix(&cwd).unwrap_or(&exe).display().to_string()
 }
 
 async fn shutdown_signal() {
