@@ -103,6 +103,7 @@ fn decode_source(
     let mut samples = Vec::new();
     let mut sample_rate = params.sample_rate;
     let mut planes: Vec<Vec<f32>> = Vec::new();
+    let mut packets = 0usize;
     let mut bad_packets = 0usize;
     let mut ended_early = false;
     loop {
@@ -119,6 +120,7 @@ fn decode_source(
         if packet.track_id != track_id {
             continue;
         }
+        packets += 1;
         match decoder.decode(&packet) {
             Ok(buf) => {
                 sample_rate = Some(buf.spec().rate());
@@ -138,8 +140,8 @@ fn decode_source(
     }
 
     let sample_rate = sample_rate.filter(|&r| r > 0).ok_or_else(|| not_audio("unknown sample rate".into()))?;
-    if bad_packets > 0 && bad_packets * 10 > samples.len() / 1024 + 1 {
-        return Err(corrupt(format!("{bad_packets} undecodable packets")));
+    if bad_packets * 10 > packets {
+        return Err(corrupt(format!("{bad_packets} of {packets} packets undecodable")));
     }
     if let Some(expected) = expected_frames {
         // Containers that state their length (WAV, FLAC) reveal a file cut short.
