@@ -28,10 +28,12 @@ run: build
 	$(RELEASE) models --fetch
 	$(RELEASE) serve
 
+# One test at a time: the integration tests each start voicegate, whose Whisper uses every core;
+# two at once oversubscribe the CPU and ggml's spinning thread barriers slow both many-fold.
 test: setup
 	$(CARGO) build
 	$(DEBUG) models --fetch
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace -- --test-threads=1
 
 bench: build
 	$(RELEASE) models --fetch
