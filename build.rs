@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 fn main() {
+    embed_nlu_models();
     println!("cargo:rerun-if-env-changed=SHERPA_LIB_PATH");
     let Some(sherpa) = std::env::var_os("SHERPA_LIB_PATH").map(PathBuf::from) else {
         panic!("SHERPA_LIB_PATH is not set: run `make setup` (it unpacks sherpa-onnx-core into .deps/)");
@@ -19,4 +20,17 @@ fn main() {
     // the absolute path finds the originals for binaries moved elsewhere on this machine.
     println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+}
+
+/// The NLU models in models/nlu are built into the binary when they exist, so that it runs
+/// anywhere; `voicegate train nlu` (which makes them) builds without them.
+fn embed_nlu_models() {
+    println!("cargo::rustc-check-cfg=cfg(embedded_nlu)");
+    let files = ["models/nlu/intent.vgm", "models/nlu/emotion.vgm"];
+    for f in files {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    if files.iter().all(|f| std::path::Path::new(f).is_file()) {
+        println!("cargo:rustc-cfg=embedded_nlu");
+    }
 }

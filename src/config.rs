@@ -17,6 +17,7 @@ pub struct Config {
     pub models: ModelsConfig,
     pub asr: AsrConfig,
     pub vad: VadConfig,
+    pub nlu: NluConfig,
     pub http: HttpConfig,
 }
 
@@ -55,6 +56,12 @@ pub struct VadConfig {
     pub hangover_ms: u32,
     pub max_utterance_ms: u32,
     pub pad_ms: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NluConfig {
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

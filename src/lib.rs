@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod models;
+pub mod nlu;
 pub mod pipeline;
 
 pub use error::{Error, Result};

@@ -2,6 +2,7 @@
 
 pub mod asr;
 pub mod dataset;
+pub mod nlu;
 pub mod wer;
 
 /// The `q` quantile (0..=1) of sorted values, nearest rank; 0 for no values.

@@ -15,6 +15,18 @@ pub enum BenchCommand {
     /// Word error rate and real-time factor of the replay pipeline over a folder of audio with
     /// transcripts, next to a direct whole-file decode with the same model
     Asr(AsrArgs),
+    /// Intent accuracy, macro-F1, per-intent confusions, emotion accuracy and latency of the
+    /// NLU over a TSV with the header `lang intent emotion text`
+    Nlu(NluBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NluBenchArgs {
+    /// Test file, e.g. tests/data/nlu_test.tsv
+    pub file: PathBuf,
+    /// Per-intent figures and misses as JSON lines (the summary line ends the output either way)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -40,7 +52,39 @@ pub struct AsrArgs {
 pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Asr(a) => bench_asr(config, a),
+        BenchCommand::Nlu(a) => bench_nlu(config, a),
     }
+}
+
+fn bench_nlu(config: Config, args: NluBenchArgs) -> Result<()> {
+    let rows = crate::bench::nlu::load_tsv(&args.file)?;
+    let nlu = crate::nlu::Nlu::load(&config.nlu.dir)?;
+    let report = crate::bench::nlu::evaluate(&nlu, &rows)?;
+    if args.json {
+        for s in &report.per_intent {
+            println!("{}", serde_json::to_string(s).unwrap_or_default());
+        }
+        for m in &report.misses {
+            println!("{}", serde_json::to_string(m).unwrap_or_default());
+        }
+    } else {
+        println!("{:<24} {:>7} {:>9} {:>7} {:>6}  confused with", "intent", "support", "precision", "recall", "F1");
+        for s in &report.per_intent {
+            let confused: Vec<String> = s.confused_with.iter().map(|(p, n)| format!("{p} ({n})")).collect();
+            println!(
+                "{:<24} {:>7} {:>9.3} {:>7.3} {:>6.3}  {}",
+                s.intent, s.support, s.precision, s.recall, s.f1, confused.join(", ")
+            );
+        }
+        if !report.misses.is_empty() {
+            println!("\nmisses:");
+        }
+        for m in &report.misses {
+            println!("  [{}] {:<40} expected {}, got {} ({:.2})", m.lang, m.text, m.expected, m.got, m.confidence);
+        }
+    }
+    println!("{}", serde_json::to_string(&report.summary).unwrap_or_default());
+    Ok(())
 }
 
 fn bench_asr(config: Config, args: AsrArgs) -> Result<()> {

@@ -3,8 +3,10 @@
 mod bench_cmd;
 mod config_cmd;
 mod models_cmd;
+mod nlu_cmd;
 mod replay_cmd;
 mod serve_cmd;
+mod train_cmd;
 
 use std::path::PathBuf;
 
@@ -43,6 +45,11 @@ pub enum Command {
     Models(models_cmd::ModelsArgs),
     /// Print the configuration in effect (defaults merged with --config)
     Config(config_cmd::ConfigArgs),
+    /// Intent, entities, emotion and sentiment of a text (the NLU shared with chat)
+    Nlu(nlu_cmd::NluArgs),
+    /// Rebuild the project's own small models
+    #[command(subcommand)]
+    Train(train_cmd::TrainCommand),
     /// Measure accuracy and speed; each benchmark ends with one JSON summary line
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -56,6 +63,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Replay(a) => replay_cmd::run(config, a),
         Command::Models(a) => models_cmd::run(config, a),
         Command::Config(a) => config_cmd::run(config, a),
+        Command::Nlu(a) => nlu_cmd::run(config, a),
+        Command::Train(t) => train_cmd::run(config, t),
         Command::Bench(b) => bench_cmd::run(config, b),
     }
 }

@@ -1,0 +1,89 @@
+//! `voicegate train ...`: rebuilds the project's own small models.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+
+use crate::config::Config;
+use crate::error::{InputError, Result};
+use crate::nlu::catalogue::Catalogue;
+use crate::nlu::train::{train, TrainOptions};
+
+const BITEXT_CSV: &str = "../shared/datasets/intent/bitext/Bitext_Sample_Customer_Support_Training_Dataset.csv";
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Rebuild the intent and emotion models (models/nlu/*.vgm) from models/nlu/data and the
+    /// Bitext sample; the same inputs give the same files
+    Nlu(NluArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NluArgs {
+    /// Folder of the training templates
+    #[arg(long, default_value = "models/nlu/data")]
+    pub data: PathBuf,
+    /// The Bitext customer-support CSV (English)
+    #[arg(long, default_value = BITEXT_CSV)]
+    pub bitext: PathBuf,
+    /// How Bitext's intents map onto ours
+    #[arg(long, default_value = "models/nlu/bitext-map.toml")]
+    pub bitext_map: PathBuf,
+    /// Train without the Bitext sample
+    #[arg(long)]
+    pub no_bitext: bool,
+    /// Where the model files go
+    #[arg(long, default_value = "models/nlu")]
+    pub out: PathBuf,
+    /// Development set the confidence calibration is fitted on
+    #[arg(long, default_value = "models/nlu/dev.tsv")]
+    pub dev: PathBuf,
+    /// Product catalogue used to fill PRODUCT slots (default: the one in --out, else built in)
+    #[arg(long)]
+    pub catalogue: Option<PathBuf>,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+pub fn run(_config: Config, cmd: TrainCommand) -> Result<()> {
+    match cmd {
+        TrainCommand::Nlu(a) => train_nlu(a),
+    }
+}
+
+fn train_nlu(a: NluArgs) -> Result<()> {
+    let bitext = if a.no_bitext {
+        None
+    } else {
+        if !a.bitext.is_file() {
+            return Err(InputError::Invalid(format!(
+                "{}: Bitext sample not found (pass --bitext PATH, or --no-bitext to train without it)",
+                a.bitext.display()
+            ))
+            .into());
+        }
+        Some((a.bitext.clone(), a.bitext_map.clone()))
+    };
+    let cat_path = a.catalogue.clone().unwrap_or_else(|| a.out.join(crate::nlu::CATALOGUE_FILE));
+    let catalogue = if cat_path.is_file() {
+        let text = std::fs::read_to_string(&cat_path).map_err(|e| InputError::from_io(&cat_path, e))?;
+        Catalogue::parse(&text)?
+    } else {
+        Catalogue::embedded()?
+    };
+    let started = Instant::now();
+    eprintln!("training the NLU models from {} ...", a.data.display());
+    let report = train(
+        &TrainOptions { data_dir: a.data, bitext, out_dir: a.out.clone(), dev: a.dev, seed: a.seed },
+        &catalogue,
+    )?;
+    eprintln!(
+        "wrote {} and {} in {:.1} s",
+        a.out.join(crate::nlu::INTENT_FILE).display(),
+        a.out.join(crate::nlu::EMOTION_FILE).display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    Ok(())
+}
