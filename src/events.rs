@@ -35,6 +35,25 @@ pub enum EventKind {
         /// Inference time.
         asr_ms: u64,
     },
+    /// What the caller wants, from the NLU on a final transcript.
+    Intent {
+        intent: String,
+        confidence: f32,
+        /// The three likeliest intents.
+        top: Vec<crate::nlu::Scored>,
+        entities: Vec<crate::nlu::entities::Entity>,
+        /// The utterance it was read from.
+        utterance_start_ms: u64,
+    },
+    /// The caller's mood. `source` is `text` (the NLU on words), `prosody` or `fused`.
+    Emotion {
+        source: String,
+        label: String,
+        score: f32,
+        /// From -1 (angry) to 1 (satisfied), where the source gives one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sentiment: Option<f32>,
+    },
     /// The call is over.
     CallEnded { reason: String, duration_ms: u64 },
 }
@@ -47,6 +66,8 @@ impl EventKind {
             EventKind::SpeechStarted { .. } => "speech_started",
             EventKind::SpeechEnded { .. } => "speech_ended",
             EventKind::Transcript { .. } => "transcript",
+            EventKind::Intent { .. } => "intent",
+            EventKind::Emotion { .. } => "emotion",
             EventKind::CallEnded { .. } => "call_ended",
         }
     }

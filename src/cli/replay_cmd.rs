@@ -123,8 +123,26 @@ fn print_event(ev: &Event, json: bool) {
         println!("{}", ev.to_json());
         return;
     }
-    if let EventKind::Transcript { text, start_ms, end_ms, asr_ms, .. } = &ev.kind {
-        println!("  [{} -> {}]  {text}   (asr {asr_ms} ms)", clock(*start_ms), clock(*end_ms));
+    match &ev.kind {
+        EventKind::Transcript { text, start_ms, end_ms, asr_ms, .. } => {
+            println!("  [{} -> {}]  {text}   (asr {asr_ms} ms)", clock(*start_ms), clock(*end_ms));
+        }
+        EventKind::Intent { intent, confidence, entities, .. } => {
+            let ents: Vec<String> = entities
+                .iter()
+                .map(|e| {
+                    let kind = serde_json::to_value(&e.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+                    format!("{} {}", kind.unwrap_or_default(), e.value)
+                })
+                .collect();
+            let ents = if ents.is_empty() { String::new() } else { format!("; {}", ents.join(", ")) };
+            println!("      intent  {intent} ({confidence:.2}){ents}");
+        }
+        EventKind::Emotion { source, label, score, sentiment } => {
+            let s = sentiment.map(|s| format!(", sentiment {s:+.2}")).unwrap_or_default();
+            println!("      emotion {label} ({score:.2}, {source}){s}");
+        }
+        _ => {}
     }
 }
 

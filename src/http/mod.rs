@@ -17,6 +17,8 @@ use crate::audio::{decode::decode_bytes, PipelineAudio};
 use crate::error::Error;
 use crate::pipeline::{run_call, CallSpec, Engines};
 
+mod nlu;
+
 /// Largest upload accepted by /v1/replay.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
@@ -37,16 +39,25 @@ impl AppState {
     }
 }
 
+/// Largest body accepted by /v1/nlu; longer texts are refused by the NLU with a reason.
+pub const MAX_NLU_BODY_BYTES: usize = 1024 * 1024;
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
-        .route("/v1/replay", post(replay))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .route("/v1/replay", post(replay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+        .route("/v1/nlu", post(nlu::analyze).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
         .with_state(state)
 }
 
 /// An error answer: a status and a one-line reason as JSON.
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub StatusCode, pub String);
+
+impl ApiError {
+    pub fn bad_request(reason: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, reason.into())
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

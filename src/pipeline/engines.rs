@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::models::{Manifest, ModelResolver, ModelSpec, Origin};
+use crate::nlu::Nlu;
 use crate::pipeline::asr_pool::AsrPool;
 use crate::pipeline::vad::{self, VoiceDetector};
 use crate::pipeline::whisper::{DecodeOptions, WhisperModel};
@@ -23,6 +24,7 @@ pub struct LoadedModel {
 pub struct Engines {
     pub config: Config,
     pub asr: AsrPool,
+    pub nlu: Nlu,
     pub asr_model: LoadedModel,
     pub vad_model: LoadedModel,
 }
@@ -60,6 +62,7 @@ impl Engines {
         // One detector now proves the VAD model loads before any call depends on it.
         VoiceDetector::new(&vad_path, &config.vad)?;
 
+        let nlu = Nlu::load(&config.nlu.dir)?;
         let model = Arc::new(WhisperModel::load(&asr_found.path)?);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let (workers, threads) = AsrPool::sizing(cores, config.asr.workers, config.asr.threads);
@@ -76,6 +79,7 @@ impl Engines {
             asr_model: loaded(asr_spec, asr_found.path, asr_found.origin),
             vad_model: loaded(vad_spec, vad_path, vad_found.origin),
             asr,
+            nlu,
             config,
         }))
     }
@@ -100,6 +104,11 @@ impl Engines {
                 "model": self.vad_model,
                 "threshold": self.config.vad.threshold,
                 "hangover_ms": self.config.vad.hangover_ms,
+            },
+            "nlu": {
+                "models": self.nlu.source,
+                "intents": crate::nlu::INTENTS.len(),
+                "products": self.nlu.catalogue.products.len(),
             },
         })
     }

@@ -1,7 +1,7 @@
 //! The per-call runner: the processors of one call, each a tokio task joined by channels.
 //!
 //! ```text
-//! caller audio ─> frames ─> VAD + utterance segmenter ─> ASR (shared worker pool) ─> events
+//! caller audio ─> frames ─> VAD + utterance segmenter ─> ASR (shared worker pool) ─> NLU ─> events
 //! ```
 //!
 //! Only the leg differs between a live call and a replay; a file is fed as fast as the pipeline
@@ -204,18 +204,51 @@ async fn transcribe_utterances(
             continue;
         }
         n += 1;
+        let t = u.t_ms + waited;
+        let (text, lang) = (r.transcription.text, r.transcription.lang);
         sink.emit(
-            u.t_ms + waited,
+            t,
             EventKind::Transcript {
                 is_final: true,
-                text: r.transcription.text,
-                lang: r.transcription.lang,
+                text: text.clone(),
+                lang: lang.clone(),
                 start_ms: u.start_ms,
                 end_ms: u.end_ms,
                 queue_ms: r.queue_ms,
                 asr_ms: r.transcription.infer_ms,
             },
         );
+        understand(&engines, &text, &lang, u.start_ms, t, &sink);
     }
     Ok(n)
+}
+
+/// The NLU on a final transcript: an `intent` and a text `emotion` event.
+fn understand(engines: &Engines, text: &str, lang: &str, utterance_start_ms: u64, t: u64, sink: &EventSink) {
+    let lang = matches!(lang, "en" | "zh").then_some(lang);
+    match engines.nlu.analyze(text, lang) {
+        Ok(r) => {
+            sink.emit(
+                t,
+                EventKind::Intent {
+                    intent: r.intent,
+                    confidence: r.confidence,
+                    top: r.top,
+                    entities: r.entities,
+                    utterance_start_ms,
+                },
+            );
+            sink.emit(
+                t,
+                EventKind::Emotion {
+                    source: "text".into(),
+                    label: r.emotion,
+                    score: r.emotion_confidence,
+                    sentiment: Some(r.sentiment),
+                },
+            );
+        }
+        // A transcript the NLU refuses (far too long) is still in the record as a transcript.
+        Err(e) => tracing::warn!(call = sink.call_id(), "NLU skipped an utterance: {e}"),
+    }
 }
