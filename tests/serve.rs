@@ -81,3 +81,48 @@ fn replay_endpoint_rejects_what_is_not_audio() {
         }
     }
 }
+
+fn post_nlu(g: &Gateway, body: &[u8]) -> (u16, serde_json::Value) {
+    let resp = match ureq::post(&format!("{}/v1/nlu", g.base)).set("Content-Type", "application/json").send_bytes(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = resp.status();
+    (status, serde_json::from_str(&resp.into_string().unwrap()).unwrap())
+}
+
+#[test]
+fn nlu_endpoint_serves_the_chat_channel() {
+    let g = start();
+    let (status, v) = post_nlu(&g, r#"{"text": "AJ1有货么"}"#.as_bytes());
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["intent"], "product_availability");
+    assert_eq!(v["entities"][0]["type"], "product");
+    assert_eq!(v["entities"][0]["value"], "Air Jordan 1");
+    for key in ["confidence", "top", "emotion", "sentiment"] {
+        assert!(!v[key].is_null(), "{key}: {v}");
+    }
+    let (status, v) = post_nlu(&g, r#"{"text": "cancel order 48152", "lang": "en"}"#.as_bytes());
+    assert_eq!((status, v["intent"].as_str()), (200, Some("cancel_order")));
+}
+
+#[test]
+fn nlu_endpoint_refuses_bad_input_with_a_reason() {
+    let g = start();
+    let big = format!(r#"{{"text": "{}"}}"#, "x".repeat(100 * 1024));
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (br#"{"text": ""}"#.to_vec(), "empty text"),
+        (br#"{"text": "   "}"#.to_vec(), "empty text"),
+        (big.into_bytes(), "too long"),
+        (b"{not json".to_vec(), "not a JSON object"),
+        (br#"{"txt": "hello"}"#.to_vec(), "not a JSON object"),
+        (b"\xff\xfe\x00garbage".to_vec(), "not UTF-8"),
+        (br#"{"text": "hi", "lang": "fr"}"#.to_vec(), "lang must be"),
+    ];
+    for (body, reason) in cases {
+        let (status, v) = post_nlu(&g, &body);
+        assert!((400..500).contains(&status), "{reason}: {status}");
+        assert!(v["error"].as_str().unwrap().contains(reason), "wanted {reason:?}: {v}");
+    }
+}
