@@ -17,6 +17,7 @@ pub struct Config {
     pub models: ModelsConfig,
     pub asr: AsrConfig,
     pub vad: VadConfig,
+    pub tts: TtsConfig,
     pub nlu: NluConfig,
     pub http: HttpConfig,
 }
@@ -56,6 +57,41 @@ pub struct VadConfig {
     pub hangover_ms: u32,
     pub max_utterance_ms: u32,
     pub pad_ms: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TtsEngineKind {
+    Espeak,
+    Sherpa,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SherpaVoiceKind {
+    Vits,
+    Kokoro,
+    Matcha,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtsConfig {
+    pub engine: TtsEngineKind,
+    pub espeak_en: String,
+    pub espeak_zh: String,
+    pub rate: u32,
+    pub sherpa: SherpaVoiceConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SherpaVoiceConfig {
+    pub kind: SherpaVoiceKind,
+    pub dir: PathBuf,
+    pub languages: Vec<String>,
+    pub speaker: i32,
+    pub speed: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +161,15 @@ impl Config {
         }
         if self.asr.language.is_empty() {
             return bad("asr.language", "use \"auto\" or a language code such as \"en\"");
+        }
+        if !(80..=450).contains(&self.tts.rate) {
+            return bad("tts.rate", "must lie between 80 and 450 words a minute");
+        }
+        if self.tts.engine == TtsEngineKind::Sherpa && self.tts.sherpa.dir.as_os_str().is_empty() {
+            return bad("tts.sherpa.dir", "must name the voice folder when tts.engine = \"sherpa\"");
+        }
+        if !(0.25..=4.0).contains(&self.tts.sherpa.speed) {
+            return bad("tts.sherpa.speed", "must lie between 0.25 and 4");
         }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("http.listen", "must be an address such as 127.0.0.1:8080");

@@ -14,5 +14,6 @@ pub mod http;
 pub mod models;
 pub mod nlu;
 pub mod pipeline;
+pub mod tts;
 
 pub use error::{Error, Result};
