@@ -27,6 +27,18 @@ pub enum UtteranceEvent {
     Ended { start_ms: u64, end_ms: u64 },
 }
 
+/// The utterance in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Current {
+    pub start_ms: u64,
+    /// End of the latest finished stretch of speech.
+    pub last_end_ms: Option<u64>,
+    /// The last moment speech was heard (a finished stretch or the VAD's activity).
+    pub last_heard_ms: u64,
+    /// The VAD hears speech now.
+    pub active: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Idle,
@@ -57,6 +69,28 @@ impl UtteranceSegmenter {
 
     pub fn in_utterance(&self) -> bool {
         matches!(self.state, State::Speaking { .. })
+    }
+
+    /// The current utterance as the segmenter sees it, if the caller is in one.
+    pub fn current(&self) -> Option<Current> {
+        match self.state {
+            State::Speaking { start_ms, last_end_ms, last_active_ms, active, .. } => Some(Current {
+                start_ms,
+                last_end_ms,
+                last_heard_ms: last_end_ms.unwrap_or(0).max(last_active_ms),
+                active,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Ends the current utterance now, before the hangover (the words so far are complete).
+    pub fn end_now(&mut self) -> Option<UtteranceEvent> {
+        let State::Speaking { start_ms, last_end_ms: Some(end), active: false, .. } = self.state else {
+            return None;
+        };
+        self.state = State::Idle;
+        Some(UtteranceEvent::Ended { start_ms, end_ms: end })
     }
 
     /// Handles the VAD's view after the frame that ends at `now_ms`.

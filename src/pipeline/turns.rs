@@ -1,0 +1,369 @@
+//! Turn-taking as a state machine without IO or clocks: when the caller's turn starts and
+//! ends, and what to transcribe when.
+//!
+//! - While the caller speaks: a partial transcript of the turn so far every `partial_every_ms`.
+//! - As soon as the caller pauses (the VAD finishes a stretch of speech): a speculative
+//!   transcript of the turn so far, so that the words are usually known before the turn ends.
+//! - The turn ends after `hangover_ms` of silence, or after only `complete_hangover_ms` when the
+//!   speculative transcript is a complete sentence (a question, or a confident request).
+//! - The final transcript is the speculative one when it covers the whole turn; otherwise the
+//!   turn is transcribed again.
+//!
+//! One transcription runs at a time per call; a newer request waits, and replaces an older one
+//! of less use. A partial transcript is only a preview: a speculative or final request cancels
+//! it, so that it never delays the end of a turn.
+
+use crate::pipeline::utterance::{SegmenterConfig, UtteranceEvent, UtteranceSegmenter};
+use crate::pipeline::vad::VadStep;
+
+#[derive(Debug, Clone, Copy)]
+pub struct TurnConfig {
+    pub segmenter: SegmenterConfig,
+    /// Silence that ends a turn whose words so far are a complete sentence.
+    pub complete_hangover_ms: u64,
+    /// How often a partial transcript is made while the caller speaks.
+    pub partial_every_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AsrKind {
+    Partial,
+    Speculative,
+    Final,
+}
+
+/// Transcribe the caller's audio from `start_ms` to `end_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsrRequest {
+    pub kind: AsrKind,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// A transcription's result, as the turn taker needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub text: String,
+    pub lang: String,
+    /// A complete sentence: the turn may end early.
+    pub complete: bool,
+    /// When it was known, call-relative.
+    pub ready_ms: u64,
+    /// Time it waited for a worker, and inference time.
+    pub queue_ms: u64,
+    pub asr_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnEvent {
+    SpeechStarted { start_ms: u64 },
+    Transcribe(AsrRequest),
+    /// Stop this transcription (a partial one) and forget its result.
+    Cancel(AsrRequest),
+    /// The caller stopped: the turn is over (its transcript follows with `TurnReady`).
+    SpeechEnded { start_ms: u64, end_ms: u64, early: bool },
+    /// The turn's final transcript.
+    TurnReady { start_ms: u64, end_ms: u64, heard: Heard },
+}
+
+/// A speculative transcription of the turn up to `end_ms`.
+#[derive(Debug, Clone)]
+struct Speculation {
+    start_ms: u64,
+    end_ms: u64,
+    heard: Option<Heard>,
+}
+
+/// A turn that ended and waits for its transcript.
+#[derive(Debug, Clone, Copy)]
+struct Ended {
+    start_ms: u64,
+    end_ms: u64,
+}
+
+pub struct TurnTaker {
+    cfg: TurnConfig,
+    seg: UtteranceSegmenter,
+    in_flight: Option<AsrRequest>,
+    waiting: Option<AsrRequest>,
+    last_partial_ms: u64,
+    speculation: Option<Speculation>,
+    ended: Option<Ended>,
+}
+
+/// How close a speculative transcript must come to the end of the turn to stand for it.
+const COVER_SLACK_MS: u64 = 40;
+
+impl TurnTaker {
+    pub fn new(cfg: TurnConfig) -> Self {
+        Self {
+            seg: UtteranceSegmenter::new(cfg.segmenter),
+            cfg,
+            in_flight: None,
+            waiting: None,
+            last_partial_ms: 0,
+            speculation: None,
+            ended: None,
+        }
+    }
+
+    /// Where the caller's current turn began, if they are in one.
+    pub fn current_start(&self) -> Option<u64> {
+        self.seg.current().map(|c| c.start_ms)
+    }
+
+    /// Whether a transcription is running or waiting.
+    pub fn transcribing(&self) -> bool {
+        self.in_flight.is_some() || self.waiting.is_some()
+    }
+
+    fn request(&mut self, req: AsrRequest, out: &mut Vec<TurnEvent>) {
+        if let Some(running) = self.in_flight.filter(|r| r.kind == AsrKind::Partial && req.kind != AsrKind::Partial) {
+            out.push(TurnEvent::Cancel(running));
+            self.in_flight = None;
+        }
+        if self.in_flight.is_none() {
+            self.in_flight = Some(req);
+            out.push(TurnEvent::Transcribe(req));
+        } else if self.waiting.is_none_or(|w| req.kind >= w.kind) {
+            self.waiting = Some(req);
+        }
+    }
+
+    fn covering(&self, end_ms: u64) -> Option<&Speculation> {
+        self.speculation.as_ref().filter(|s| s.end_ms + COVER_SLACK_MS >= end_ms)
+    }
+
+    /// The turn ended at `end_ms`: its transcript is the speculation if that covers it.
+    fn on_ended(&mut self, start_ms: u64, end_ms: u64, early: bool, out: &mut Vec<TurnEvent>) {
+        out.push(TurnEvent::SpeechEnded { start_ms, end_ms, early });
+        match self.covering(end_ms).map(|s| s.heard.clone()) {
+            Some(Some(heard)) => {
+                out.push(TurnEvent::TurnReady { start_ms, end_ms, heard });
+                self.speculation = None;
+            }
+            // The covering transcription is still running: its result will be the final one.
+            Some(None) => self.ended = Some(Ended { start_ms, end_ms }),
+            None => {
+                self.ended = Some(Ended { start_ms, end_ms });
+                self.speculation = None;
+                self.request(AsrRequest { kind: AsrKind::Final, start_ms, end_ms }, out);
+            }
+        }
+    }
+
+    /// Handles the VAD's view after the frame that ends at `now_ms`.
+    pub fn on_frame(&mut self, now_ms: u64, vad: &VadStep) -> Vec<TurnEvent> {
+        let mut out = Vec::new();
+        for ev in self.seg.step(now_ms, vad) {
+            match ev {
+                UtteranceEvent::Started { start_ms } => {
+                    self.last_partial_ms = now_ms;
+                    self.speculation = None;
+                    out.push(TurnEvent::SpeechStarted { start_ms });
+                }
+                UtteranceEvent::Ended { start_ms, end_ms } => self.on_ended(start_ms, end_ms, false, &mut out),
+            }
+        }
+        let Some(cur) = self.seg.current() else { return out };
+        // The caller paused: transcribe what was said so far.
+        if let Some(end) = vad.finished.last().map(|s| s.end_ms).filter(|_| !cur.active) {
+            let start = cur.start_ms;
+            self.speculation = Some(Speculation { start_ms: start, end_ms: end, heard: None });
+            self.request(AsrRequest { kind: AsrKind::Speculative, start_ms: start, end_ms: end }, &mut out);
+        }
+        // A complete sentence and a short silence end the turn early.
+        if !cur.active {
+            if let Some(end) = cur.last_end_ms {
+                let complete = self
+                    .covering(end)
+                    .and_then(|s| s.heard.as_ref())
+                    .is_some_and(|h| h.complete && h.ready_ms <= now_ms);
+                if complete && now_ms.saturating_sub(cur.last_heard_ms) >= self.cfg.complete_hangover_ms {
+                    if let Some(UtteranceEvent::Ended { start_ms, end_ms }) = self.seg.end_now() {
+                        self.on_ended(start_ms, end_ms, true, &mut out);
+                    }
+                    return out;
+                }
+            }
+        }
+        // While the caller speaks, a partial transcript now and then.
+        let every = self.cfg.partial_every_ms;
+        if every > 0 && cur.active && now_ms.saturating_sub(self.last_partial_ms) >= every {
+            self.last_partial_ms = now_ms;
+            self.request(AsrRequest { kind: AsrKind::Partial, start_ms: cur.start_ms, end_ms: now_ms }, &mut out);
+        }
+        out
+    }
+
+    /// A transcription finished.
+    pub fn on_heard(&mut self, req: AsrRequest, heard: Heard) -> Vec<TurnEvent> {
+        let mut out = Vec::new();
+        self.in_flight = None;
+        match req.kind {
+            AsrKind::Partial => {}
+            AsrKind::Speculative => {
+                let same = self.speculation.as_ref().is_some_and(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms);
+                if same {
+                    if let Some(s) = self.speculation.as_mut() {
+                        s.heard = Some(heard.clone());
+                    }
+                    // The turn already ended while this ran: it is the final transcript.
+                    if let Some(e) = self.ended.filter(|e| e.start_ms == req.start_ms && req.end_ms + COVER_SLACK_MS >= e.end_ms) {
+                        self.ended = None;
+                        self.speculation = None;
+                        out.push(TurnEvent::TurnReady { start_ms: e.start_ms, end_ms: e.end_ms, heard });
+                    }
+                }
+            }
+            AsrKind::Final => {
+                if let Some(e) = self.ended.take() {
+                    out.push(TurnEvent::TurnReady { start_ms: e.start_ms, end_ms: e.end_ms, heard });
+                }
+            }
+        }
+        if let Some(next) = self.waiting.take() {
+            // A partial of a turn that has ended meanwhile is of no use.
+            if next.kind != AsrKind::Partial || self.current_start() == Some(next.start_ms) {
+                self.in_flight = Some(next);
+                out.push(TurnEvent::Transcribe(next));
+            }
+        }
+        out
+    }
+
+    /// The caller's audio ended: an open turn ends now.
+    pub fn finish(&mut self, now_ms: u64, vad_flushed: &[crate::pipeline::vad::SpeechSpan]) -> Vec<TurnEvent> {
+        let mut out = Vec::new();
+        for ev in self.seg.finish(now_ms, vad_flushed) {
+            match ev {
+                UtteranceEvent::Started { start_ms } => out.push(TurnEvent::SpeechStarted { start_ms }),
+                UtteranceEvent::Ended { start_ms, end_ms } => self.on_ended(start_ms, end_ms, false, &mut out),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::vad::SpeechSpan;
+
+    const CFG: TurnConfig = TurnConfig {
+        segmenter: SegmenterConfig { hangover_ms: 500, min_speech_ms: 200, max_utterance_ms: 20_000, onset_ms: 80, trailing_ms: 100 },
+        complete_hangover_ms: 250,
+        partial_every_ms: 1000,
+    };
+
+    fn heard(text: &str, complete: bool, ready_ms: u64) -> Heard {
+        Heard { text: text.into(), lang: "en".into(), complete, ready_ms, queue_ms: 0, asr_ms: 0 }
+    }
+
+    /// Drives the turn taker frame by frame over speech from `from` to `to` (VAD reports the
+    /// span `min_silence` later), answering transcriptions after `asr_ms` with `reply`.
+    fn talk(from: u64, to: u64, until: u64, asr_ms: u64, reply: &dyn Fn(AsrRequest) -> Heard) -> Vec<(u64, TurnEvent)> {
+        let mut t = TurnTaker::new(CFG);
+        let mut log = Vec::new();
+        let mut running: Option<(u64, AsrRequest)> = None;
+        let mut now = 0;
+        while now < until {
+            now += 20;
+            if let Some((done, req)) = running {
+                if done <= now {
+                    running = None;
+                    for e in t.on_heard(req, reply(req)) {
+                        if let TurnEvent::Transcribe(r) = e {
+                            running = Some((now + asr_ms, r));
+                        }
+                        log.push((now, e));
+                    }
+                }
+            }
+            let step = VadStep {
+                active: now > from + 80 && now < to + 100,
+                finished: if now == to + 100 { vec![SpeechSpan { start_ms: from, end_ms: to }] } else { vec![] },
+            };
+            for e in t.on_frame(now, &step) {
+                if let TurnEvent::Transcribe(r) = e {
+                    running = Some((now + asr_ms, r));
+                }
+                log.push((now, e));
+            }
+        }
+        log
+    }
+
+    fn kinds(log: &[(u64, TurnEvent)]) -> Vec<AsrKind> {
+        log.iter().filter_map(|(_, e)| if let TurnEvent::Transcribe(r) = e { Some(r.kind) } else { None }).collect()
+    }
+
+    #[test]
+    fn a_complete_question_ends_the_turn_early_with_the_speculative_transcript() {
+        let log = talk(1000, 2000, 4000, 200, &|r| heard("where is my order?", true, r.end_ms + 300));
+        let ended = log.iter().find(|(_, e)| matches!(e, TurnEvent::SpeechEnded { .. })).unwrap();
+        assert_eq!(ended.1, TurnEvent::SpeechEnded { start_ms: 1000, end_ms: 2000, early: true });
+        // Speech ended at 2000; the VAD knew at 2100, the transcript at 2300, so the turn ends
+        // once 250 ms of silence have passed and the words are known.
+        assert_eq!(ended.0, 2300);
+        let ready: Vec<_> = log.iter().filter(|(_, e)| matches!(e, TurnEvent::TurnReady { .. })).collect();
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].0, 2300);
+        // No second transcription of the same words.
+        assert_eq!(kinds(&log), vec![AsrKind::Speculative]);
+    }
+
+    #[test]
+    fn an_incomplete_sentence_waits_for_the_full_hangover() {
+        let log = talk(1000, 2000, 4000, 200, &|r| heard("i would like to", false, r.end_ms + 300));
+        let ended = log.iter().find(|(_, e)| matches!(e, TurnEvent::SpeechEnded { .. })).unwrap();
+        assert_eq!(ended.1, TurnEvent::SpeechEnded { start_ms: 1000, end_ms: 2000, early: false });
+        assert_eq!(ended.0, 2500);
+        assert!(log.iter().any(|(t, e)| *t == 2500 && matches!(e, TurnEvent::TurnReady { .. })));
+    }
+
+    #[test]
+    fn long_speech_gets_partial_transcripts_every_second() {
+        let log = talk(1000, 4500, 6000, 100, &|r| heard("words", false, r.end_ms + 100));
+        let partials = kinds(&log).iter().filter(|k| **k == AsrKind::Partial).count();
+        assert!(partials >= 3, "{:?}", kinds(&log));
+        let ready = log.iter().filter(|(_, e)| matches!(e, TurnEvent::TurnReady { .. })).count();
+        assert_eq!(ready, 1);
+    }
+
+    #[test]
+    fn without_a_speculation_the_turn_is_transcribed_at_its_end() {
+        // Transcription so slow that the speculative one is still running at the end of the
+        // turn: its result is the final transcript when it arrives.
+        let log = talk(1000, 2000, 5000, 1500, &|r| heard("hello", false, r.end_ms));
+        let ready: Vec<_> = log.iter().filter(|(_, e)| matches!(e, TurnEvent::TurnReady { .. })).collect();
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].0, 3600);
+        assert_eq!(kinds(&log), vec![AsrKind::Speculative]);
+    }
+
+    #[test]
+    fn speech_that_resumes_drops_the_old_speculation() {
+        let mut t = TurnTaker::new(CFG);
+        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
+        let ev = t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] });
+        let req = match ev.as_slice() {
+            [TurnEvent::Transcribe(r)] => *r,
+            other => panic!("{other:?}"),
+        };
+        // The caller goes on before the result arrives.
+        t.on_frame(2200, &VadStep { active: true, finished: vec![] });
+        t.on_heard(req, heard("i want", true, 2250));
+        // Resumed speech means the turn does not end early; a second of speech earns a partial.
+        let ev = t.on_frame(2360, &VadStep { active: true, finished: vec![] });
+        let partial = match ev.as_slice() {
+            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Partial => *r,
+            other => panic!("{other:?}"),
+        };
+        // The caller pauses while the partial runs: it is cancelled for the speculative one.
+        let ev = t.on_frame(3100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 2150, end_ms: 3000 }] });
+        let spec = AsrRequest { kind: AsrKind::Speculative, start_ms: 1000, end_ms: 3000 };
+        assert_eq!(ev, vec![TurnEvent::Cancel(partial), TurnEvent::Transcribe(spec)]);
+    }
+}
