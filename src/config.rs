@@ -55,6 +55,8 @@ pub struct VadConfig {
     pub min_speech_ms: u32,
     pub min_silence_ms: u32,
     pub hangover_ms: u32,
+    pub complete_hangover_ms: u32,
+    pub partial_every_ms: u32,
     pub max_utterance_ms: u32,
     pub pad_ms: u32,
 }
@@ -152,6 +154,15 @@ impl Config {
         }
         if v.hangover_ms < v.min_silence_ms {
             return bad("vad.hangover_ms", "must be at least vad.min_silence_ms");
+        }
+        if v.complete_hangover_ms < v.min_silence_ms || v.complete_hangover_ms > v.hangover_ms {
+            return bad("vad.complete_hangover_ms", "must lie between vad.min_silence_ms and vad.hangover_ms");
+        }
+        if v.partial_every_ms != 0 && v.partial_every_ms < 300 {
+            return bad("vad.partial_every_ms", "must be 0 (no partial transcripts) or at least 300");
+        }
+        if v.pad_ms > v.hangover_ms {
+            return bad("vad.pad_ms", "must not exceed vad.hangover_ms");
         }
         if !(1000..=29_000).contains(&v.max_utterance_ms) {
             return bad("vad.max_utterance_ms", "must lie between 1000 and 29000 (Whisper's window is 30 s)");

@@ -20,8 +20,9 @@ pub enum EventKind {
     CallStarted { source: String },
     /// The caller started speaking; `start_ms` is where the speech begins in the audio.
     SpeechStarted { start_ms: u64 },
-    /// The caller's utterance ended (the silence after it reached the hangover).
-    SpeechEnded { start_ms: u64, end_ms: u64 },
+    /// The caller's turn ended: `reason` is `silence` (the hangover passed), `complete` (a
+    /// complete sentence and a shorter silence) or `end_of_audio`.
+    SpeechEnded { start_ms: u64, end_ms: u64, reason: String },
     /// Recognised speech. `final: false` marks a partial transcript of an utterance in progress.
     Transcript {
         #[serde(rename = "final")]
@@ -54,6 +55,20 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         sentiment: Option<f32>,
     },
+    /// What the bot is going to say, and to which caller turn (its start).
+    BotReply {
+        reply_id: u64,
+        text: String,
+        lang: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        in_reply_to_ms: Option<u64>,
+    },
+    /// The first frame of a reply went out.
+    TtsStarted { reply_id: u64 },
+    /// The last frame of a reply went out.
+    TtsFinished { reply_id: u64, played_ms: u64 },
+    /// The caller spoke over the bot: its audio stopped here and the rest was dropped.
+    TtsInterrupted { reply_id: u64, played_ms: u64, dropped_ms: u64 },
     /// The call is over.
     CallEnded { reason: String, duration_ms: u64 },
 }
@@ -68,6 +83,10 @@ impl EventKind {
             EventKind::Transcript { .. } => "transcript",
             EventKind::Intent { .. } => "intent",
             EventKind::Emotion { .. } => "emotion",
+            EventKind::BotReply { .. } => "bot_reply",
+            EventKind::TtsStarted { .. } => "tts_started",
+            EventKind::TtsFinished { .. } => "tts_finished",
+            EventKind::TtsInterrupted { .. } => "tts_interrupted",
             EventKind::CallEnded { .. } => "call_ended",
         }
     }

@@ -8,6 +8,7 @@ pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod dialog;
 pub mod error;
 pub mod events;
 pub mod http;

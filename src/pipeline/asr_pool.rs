@@ -1,6 +1,7 @@
 //! The bounded pool of blocking inference workers shared by all calls. Each worker owns one
 //! Whisper state; jobs wait in a queue that is fair across calls, and the wait is measured.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -21,6 +22,7 @@ pub struct AsrResult {
 struct Job {
     samples: Vec<f32>,
     mode: DecodeMode,
+    cancel: Option<Arc<AtomicBool>>,
     enqueued: Instant,
     reply: oneshot::Sender<Result<AsrResult>>,
 }
@@ -45,9 +47,13 @@ impl AsrPool {
                 .spawn(move || {
                     while let Some(job) = q.pop() {
                         let queue_ms = job.enqueued.elapsed().as_millis() as u64;
-                        let result = m
-                            .transcribe(&mut state, &job.samples, job.mode, &o)
-                            .map(|transcription| AsrResult { transcription, queue_ms });
+                        let cancel = job.cancel.as_deref();
+                        let result = if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                            Err(Error::internal(crate::pipeline::whisper::CANCELLED))
+                        } else {
+                            m.transcribe(&mut state, &job.samples, job.mode, &o, cancel)
+                                .map(|transcription| AsrResult { transcription, queue_ms })
+                        };
                         // The caller may have hung up meanwhile; nothing to do then.
                         let _ = job.reply.send(result);
                     }
@@ -83,10 +89,22 @@ impl AsrPool {
 
     /// Transcribes on the pool, queued fairly under `call_id`.
     pub async fn transcribe(&self, call_id: &str, samples: Vec<f32>, mode: DecodeMode) -> Result<AsrResult> {
+        self.transcribe_cancellable(call_id, samples, mode, None).await
+    }
+
+    /// As `transcribe`; setting `cancel` drops the job if it waits and stops it if it runs.
+    pub async fn transcribe_cancellable(
+        &self,
+        call_id: &str,
+        samples: Vec<f32>,
+        mode: DecodeMode,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Result<AsrResult> {
         let (tx, rx) = oneshot::channel();
         let job = Job {
             samples,
             mode,
+            cancel,
             enqueued: Instant::now(),
             reply: tx,
         };

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::models::{Manifest, ModelResolver, ModelSpec, Origin};
 use crate::nlu::Nlu;
+use crate::tts::Tts;
 use crate::pipeline::asr_pool::AsrPool;
 use crate::pipeline::vad::{self, VoiceDetector};
 use crate::pipeline::whisper::{DecodeOptions, WhisperModel};
@@ -25,6 +26,7 @@ pub struct Engines {
     pub config: Config,
     pub asr: AsrPool,
     pub nlu: Nlu,
+    pub tts: Tts,
     pub asr_model: LoadedModel,
     pub vad_model: LoadedModel,
 }
@@ -63,6 +65,7 @@ impl Engines {
         VoiceDetector::new(&vad_path, &config.vad)?;
 
         let nlu = Nlu::load(&config.nlu.dir)?;
+        let tts = Tts::start(&config.tts)?;
         let model = Arc::new(WhisperModel::load(&asr_found.path)?);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let (workers, threads) = AsrPool::sizing(cores, config.asr.workers, config.asr.threads);
@@ -80,6 +83,7 @@ impl Engines {
             vad_model: loaded(vad_spec, vad_path, vad_found.origin),
             asr,
             nlu,
+            tts,
             config,
         }))
     }
@@ -105,6 +109,7 @@ impl Engines {
                 "threshold": self.config.vad.threshold,
                 "hangover_ms": self.config.vad.hangover_ms,
             },
+            "tts": { "voices": self.tts.voices },
             "nlu": {
                 "models": self.nlu.source,
                 "intents": crate::nlu::INTENTS.len(),

@@ -1,11 +1,6 @@
-//! The per-call runner: the processors of one call, each a tokio task joined by channels.
-//!
-//! ```text
-//! caller audio ─> frames ─> VAD + utterance segmenter ─> ASR (shared worker pool) ─> NLU ─> events
-//! ```
-//!
-//! Only the leg differs between a live call and a replay; a file is fed as fast as the pipeline
-//! takes it, or paced at wall-clock speed with `realtime`.
+//! Running a call: its event sink, what kind of call it is, and the file leg that feeds a
+//! replay. The conversation itself is in `conversation.rs`; only the leg differs between a live
+//! call and a replay.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::audio::frame::{frames, samples_to_ms, AudioFrame};
+use crate::audio::frame::{frames, AudioFrame};
+use crate::dialog::{Dialog, IntentReplies};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
+use crate::pipeline::conversation::{CallRecord, Conversation};
 use crate::pipeline::engines::Engines;
-use crate::pipeline::history::AudioHistory;
-use crate::pipeline::utterance::{SegmenterConfig, UtteranceEvent, UtteranceSegmenter};
-use crate::pipeline::whisper::DecodeMode;
+use crate::pipeline::playout::BotFrame;
 
 /// Stamps a call's events with its id and sends them on.
 #[derive(Clone)]
@@ -54,201 +49,73 @@ impl EventSink {
     }
 }
 
+/// How the caller's audio arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// At wall-clock speed, as on a live call.
+    RealTime,
+    /// As fast as the pipeline takes it, with every stage's real duration kept on the call's
+    /// timeline (a faithful replay, faster than real time).
+    Simulated,
+}
+
 /// One call to run.
 #[derive(Debug, Clone)]
 pub struct CallSpec {
     pub call_id: String,
-    /// The leg, for the `call_started` event: `file:<path>`, `upload`, ...
+    /// The leg, for the `call_started` event: `file:<path>`, `upload`, `sip:<uri>`, ...
     pub source: String,
-    /// Pace frames at wall-clock speed instead of as fast as possible.
-    pub realtime: bool,
+    pub pacing: Pacing,
+    /// Answer the caller (dialog and speech). Off, the call is only transcribed and understood.
+    pub respond: bool,
+    /// The bot speaks first.
+    pub greet: bool,
 }
 
-/// A caller utterance cut out of the call audio.
-struct Utterance {
-    start_ms: u64,
-    end_ms: u64,
-    /// Media time when the utterance was complete.
-    t_ms: u64,
-    samples: Vec<f32>,
+impl CallSpec {
+    /// A replay of a file: simulated unless `realtime`, answering, not greeting (a recording
+    /// starts where the caller does).
+    pub fn replay(call_id: String, source: String, realtime: bool) -> Self {
+        let pacing = if realtime { Pacing::RealTime } else { Pacing::Simulated };
+        Self { call_id, source, pacing, respond: true, greet: false }
+    }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct CallOutcome {
-    pub duration_ms: u64,
-    pub utterances: usize,
-}
-
-/// Runs one call whose caller audio (16 kHz mono) is at hand, emitting its events to `events`.
+/// Runs one call on caller frames from `frames`; bot frames go to `bot_out` as they play.
 pub async fn run_call(
+    engines: Arc<Engines>,
+    spec: CallSpec,
+    dialog: Box<dyn Dialog>,
+    frames: mpsc::Receiver<AudioFrame>,
+    bot_out: Option<mpsc::Sender<BotFrame>>,
+    events: mpsc::UnboundedSender<Event>,
+    started: Instant,
+) -> Result<CallRecord> {
+    let sink = EventSink::new(&spec.call_id, events);
+    Conversation::new(engines, spec, dialog, sink, bot_out, started)?.run(frames).await
+}
+
+/// Runs a call whose caller audio (16 kHz mono) is at hand: the file leg of a replay.
+pub async fn run_file_call(
     engines: Arc<Engines>,
     spec: CallSpec,
     audio: Vec<f32>,
     events: mpsc::UnboundedSender<Event>,
-) -> Result<CallOutcome> {
-    let sink = EventSink::new(&spec.call_id, events);
-    sink.emit(0, EventKind::CallStarted { source: spec.source.clone() });
-    let duration_ms = samples_to_ms(audio.len());
-
-    let (frame_tx, frame_rx) = mpsc::channel::<AudioFrame>(64);
-    let (utt_tx, utt_rx) = mpsc::channel::<Utterance>(16);
-
-    let source = tokio::spawn(feed_frames(audio, spec.realtime, frame_tx));
-    let vad = tokio::spawn(detect_utterances(engines.clone(), frame_rx, utt_tx, sink.clone()));
-    let asr = tokio::spawn(transcribe_utterances(engines, utt_rx, sink.clone()));
-
-    let join = |r: std::result::Result<Result<usize>, tokio::task::JoinError>| {
-        r.map_err(|e| Error::internal(format!("pipeline task failed: {e}")))?
-    };
-    source.await.map_err(|e| Error::internal(format!("audio source failed: {e}")))?;
-    let utterances = join(vad.await)?;
-    join(asr.await)?;
-    // A replay ends with its audio or its last answer, whichever comes later.
-    sink.emit(
-        duration_ms.max(sink.latest_ms()),
-        EventKind::CallEnded {
-            reason: "end_of_audio".into(),
-            duration_ms,
-        },
-    );
-    Ok(CallOutcome { duration_ms, utterances })
-}
-
-/// The file leg: 20 ms frames, as fast as the pipeline takes them or paced in real time.
-async fn feed_frames(audio: Vec<f32>, realtime: bool, tx: mpsc::Sender<AudioFrame>) {
-    let start = tokio::time::Instant::now();
-    for frame in frames(&audio) {
-        if realtime {
-            tokio::time::sleep_until(start + Duration::from_millis(frame.t_ms)).await;
+) -> Result<CallRecord> {
+    let (tx, rx) = mpsc::channel::<AudioFrame>(8);
+    let started = Instant::now();
+    let realtime = spec.pacing == Pacing::RealTime;
+    let feeder = tokio::spawn(async move {
+        for frame in frames(&audio) {
+            if realtime {
+                tokio::time::sleep_until((started + Duration::from_millis(frame.t_ms)).into()).await;
+            }
+            if tx.send(frame).await.is_err() {
+                return;
+            }
         }
-        if tx.send(frame).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// VAD and turn segmentation; returns the number of utterances found.
-async fn detect_utterances(
-    engines: Arc<Engines>,
-    mut frames: mpsc::Receiver<AudioFrame>,
-    utterances: mpsc::Sender<Utterance>,
-    sink: EventSink,
-) -> Result<usize> {
-    let cfg = &engines.config.vad;
-    let mut vad = engines.new_vad()?;
-    let mut segmenter = UtteranceSegmenter::new(SegmenterConfig {
-        hangover_ms: cfg.hangover_ms as u64,
-        min_speech_ms: cfg.min_speech_ms as u64,
-        max_utterance_ms: cfg.max_utterance_ms as u64,
-        onset_ms: crate::pipeline::vad::ONSET_MS,
-        trailing_ms: cfg.min_silence_ms as u64,
     });
-    let pad = cfg.pad_ms as u64;
-    let mut history = AudioHistory::new(cfg.max_utterance_ms as u64 + 2 * pad + cfg.hangover_ms as u64 + 2000);
-    let mut count = 0;
-    let mut now = 0;
-
-    let handle = |events: Vec<UtteranceEvent>, now: u64, history: &AudioHistory| {
-        let mut done = Vec::new();
-        for ev in events {
-            match ev {
-                UtteranceEvent::Started { start_ms } => sink.emit(now, EventKind::SpeechStarted { start_ms }),
-                UtteranceEvent::Ended { start_ms, end_ms } => {
-                    sink.emit(now, EventKind::SpeechEnded { start_ms, end_ms });
-                    done.push(Utterance {
-                        start_ms,
-                        end_ms,
-                        t_ms: now,
-                        samples: history.slice(start_ms.saturating_sub(pad), end_ms + pad),
-                    });
-                }
-            }
-        }
-        done
-    };
-
-    while let Some(frame) = frames.recv().await {
-        history.push(&frame.samples);
-        now = frame.end_ms();
-        let step = vad.push(&frame.samples);
-        for span in &step.finished {
-            tracing::debug!(call = sink.call_id(), now, start_ms = span.start_ms, end_ms = span.end_ms, "vad span");
-        }
-        for u in handle(segmenter.step(now, &step), now, &history) {
-            count += 1;
-            if utterances.send(u).await.is_err() {
-                return Ok(count);
-            }
-        }
-    }
-    let flushed = vad.flush();
-    for u in handle(segmenter.finish(now, &flushed), now, &history) {
-        count += 1;
-        let _ = utterances.send(u).await;
-    }
-    Ok(count)
-}
-
-/// Whisper on the shared pool, one utterance at a time, in order.
-async fn transcribe_utterances(
-    engines: Arc<Engines>,
-    mut utterances: mpsc::Receiver<Utterance>,
-    sink: EventSink,
-) -> Result<usize> {
-    let mut n = 0;
-    while let Some(u) = utterances.recv().await {
-        let began = Instant::now();
-        let r = engines.asr.transcribe(sink.call_id(), u.samples, DecodeMode::Utterance).await?;
-        let waited = began.elapsed().as_millis() as u64;
-        if r.transcription.text.is_empty() {
-            continue;
-        }
-        n += 1;
-        let t = u.t_ms + waited;
-        let (text, lang) = (r.transcription.text, r.transcription.lang);
-        sink.emit(
-            t,
-            EventKind::Transcript {
-                is_final: true,
-                text: text.clone(),
-                lang: lang.clone(),
-                start_ms: u.start_ms,
-                end_ms: u.end_ms,
-                queue_ms: r.queue_ms,
-                asr_ms: r.transcription.infer_ms,
-            },
-        );
-        understand(&engines, &text, &lang, u.start_ms, t, &sink);
-    }
-    Ok(n)
-}
-
-/// The NLU on a final transcript: an `intent` and a text `emotion` event.
-fn understand(engines: &Engines, text: &str, lang: &str, utterance_start_ms: u64, t: u64, sink: &EventSink) {
-    let lang = matches!(lang, "en" | "zh").then_some(lang);
-    match engines.nlu.analyze(text, lang) {
-        Ok(r) => {
-            sink.emit(
-                t,
-                EventKind::Intent {
-                    intent: r.intent,
-                    confidence: r.confidence,
-                    top: r.top,
-                    entities: r.entities,
-                    utterance_start_ms,
-                },
-            );
-            sink.emit(
-                t,
-                EventKind::Emotion {
-                    source: "text".into(),
-                    label: r.emotion,
-                    score: r.emotion_confidence,
-                    sentiment: Some(r.sentiment),
-                },
-            );
-        }
-        // A transcript the NLU refuses (far too long) is still in the record as a transcript.
-        Err(e) => tracing::warn!(call = sink.call_id(), "NLU skipped an utterance: {e}"),
-    }
+    let record = run_call(engines, spec, Box::new(IntentReplies), rx, None, events, started).await;
+    feeder.await.map_err(|e| Error::internal(format!("audio source failed: {e}")))?;
+    record
 }

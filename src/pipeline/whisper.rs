@@ -8,7 +8,9 @@
 //! full window. Accuracy is measured against the full decode by `voicegate bench asr`.
 
 use std::collections::HashMap;
+use std::ffi::c_void;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
@@ -39,6 +41,9 @@ pub struct WhisperModel {
 pub enum DecodeMode {
     /// One utterance from the VAD: a single segment, no timestamps, encoder sized to it.
     Utterance,
+    /// A partial transcript while the caller speaks: as `Utterance`, but a result that looks
+    /// wrong is not decoded again (the final transcript will be).
+    Preview,
     /// A whole file with whisper.cpp's own 30 s windowing: the parity reference of `bench asr`.
     WholeFile,
 }
@@ -90,13 +95,14 @@ impl WhisperModel {
             .map_err(|e| Error::internal(format!("whisper state: {e}")))
     }
 
-    /// Decodes 16 kHz mono `samples` on `state`.
+    /// Decodes 16 kHz mono `samples` on `state`; setting `cancel` stops the decode early.
     pub fn transcribe(
         &self,
         state: &mut WhisperState,
         samples: &[f32],
         mode: DecodeMode,
         opts: &DecodeOptions,
+        cancel: Option<&AtomicBool>,
     ) -> Result<Transcription> {
         let started = Instant::now();
         let padded;
@@ -110,17 +116,17 @@ impl WhisperModel {
 
         let mut redecoded = false;
         let decoded = match (mode, opts.audio_ctx) {
-            (DecodeMode::WholeFile, _) => self.decode(state, audio, language, opts.threads, None)?,
-            (DecodeMode::Utterance, AudioCtx::Full) => {
-                self.decode(state, audio, language, opts.threads, Some(Shortcut::full_window(audio.len())))?
+            (DecodeMode::WholeFile, _) => self.decode(state, audio, language, opts.threads, cancel, None)?,
+            (DecodeMode::Utterance | DecodeMode::Preview, AudioCtx::Full) => {
+                self.decode(state, audio, language, opts.threads, cancel, Some(Shortcut::full_window(audio.len())))?
             }
-            (DecodeMode::Utterance, AudioCtx::Auto) => {
+            (DecodeMode::Utterance | DecodeMode::Preview, AudioCtx::Auto) => {
                 let fast = Shortcut::sized(audio.len());
-                let d = self.decode(state, audio, language, opts.threads, Some(fast))?;
-                if looks_wrong(&d.text, d.tokens, fast.max_tokens, seconds) {
+                let d = self.decode(state, audio, language, opts.threads, cancel, Some(fast))?;
+                if mode == DecodeMode::Utterance && looks_wrong(&d.text, d.tokens, fast.max_tokens, seconds) {
                     tracing::debug!(text = %d.text, seconds, "fast decode looks wrong; decoding the full window");
                     redecoded = true;
-                    self.decode(state, audio, language, opts.threads, Some(Shortcut::full_window(audio.len())))?
+                    self.decode(state, audio, language, opts.threads, cancel, Some(Shortcut::full_window(audio.len())))?
                 } else {
                     d
                 }
@@ -146,6 +152,7 @@ impl WhisperModel {
         audio: &[f32],
         language: &str,
         threads: usize,
+        cancel: Option<&AtomicBool>,
         shortcut: Option<Shortcut>,
     ) -> Result<Decoded> {
         // When a greedy decode fails whisper.cpp retries at higher temperatures with `best_of`
@@ -171,9 +178,21 @@ impl WhisperModel {
             p.set_audio_ctx(s.audio_ctx);
             p.set_max_tokens(s.max_tokens as i32);
         }
-        state
-            .full(p, audio)
-            .map_err(|e| Error::internal(format!("whisper decode: {e}")))?;
+        if let Some(flag) = cancel {
+            // SAFETY: the callback reads the AtomicBool behind the pointer, which the caller
+            // keeps alive until `full` returns.
+            unsafe {
+                p.set_abort_callback(Some(abort_when_set));
+                p.set_abort_callback_user_data(flag as *const AtomicBool as *mut c_void);
+            }
+        }
+        state.full(p, audio).map_err(|e| {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                Error::internal(CANCELLED)
+            } else {
+                Error::internal(format!("whisper decode: {e}"))
+            }
+        })?;
         let mut text = String::new();
         let mut tokens = 0;
         for seg in state.as_iter() {
@@ -188,6 +207,14 @@ impl WhisperModel {
             lang_id: state.full_lang_id_from_state(),
         })
     }
+}
+
+/// The reason given for a decode stopped on request.
+pub const CANCELLED: &str = "transcription cancelled";
+
+unsafe extern "C" fn abort_when_set(flag: *mut c_void) -> bool {
+    // SAFETY: `decode` passes a pointer to an AtomicBool that outlives the decode.
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
 /// The utterance settings of one decode: encoder size and token cap.

@@ -1,0 +1,549 @@
+//! One call's conversation: caller frames in, bot frames and events out.
+//!
+//! ```text
+//! caller frames ─> VAD ─> turn taker ─(ASR on the shared pool)─> NLU ─> dialog ─> TTS ─> playout ─> bot frames
+//!                              └──────────── barge-in: caller speech over the bot stops the playout
+//! ```
+//!
+//! The logic lives in state machines without IO (`TurnTaker`, `Playout`, the segmenter); this
+//! actor feeds them and runs the slow work (transcription, synthesis) as jobs.
+//!
+//! Two pacings share every line of that logic:
+//! - `RealTime`: frames arrive at wall-clock speed, jobs run concurrently, results count when
+//!   they arrive, the playout is driven by a 20 ms tick.
+//! - `Simulated` (replays, faster than real time): a job is computed at once, but its result is
+//!   delivered on the call's timeline at its start plus the time it really took. The caller's
+//!   audio and the bot's answers then meet exactly as they would have live.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::audio::frame::AudioFrame;
+use crate::dialog::{reply_language, Dialog, Reply, Turn};
+use crate::error::Result;
+use crate::events::EventKind;
+use crate::nlu::NluResult;
+use crate::pipeline::asr_pool::AsrResult;
+use crate::pipeline::engines::Engines;
+use crate::pipeline::history::AudioHistory;
+use crate::pipeline::playout::{BotFrame, Playout, PlayoutEvent};
+use crate::pipeline::runner::{CallSpec, EventSink, Pacing};
+use crate::pipeline::turns::{AsrKind, AsrRequest, Heard, TurnConfig, TurnEvent, TurnTaker};
+use crate::pipeline::utterance::SegmenterConfig;
+use crate::pipeline::vad::{VoiceDetector, ONSET_MS};
+use crate::pipeline::whisper::DecodeMode;
+use crate::tts::sentences;
+
+/// What a call leaves behind.
+#[derive(Debug, Default)]
+pub struct CallRecord {
+    pub duration_ms: u64,
+    /// Caller turns answered or transcribed.
+    pub turns: usize,
+    /// Every bot frame, on the call's timeline.
+    pub bot: Vec<BotFrame>,
+}
+
+/// The result of a job, due at `at_ms` on the call's timeline.
+struct Done {
+    at_ms: u64,
+    output: Output,
+}
+
+enum Output {
+    Heard(AsrRequest, Result<AsrResult>),
+    Sentence { reply: u64, last: bool, audio: Result<Arc<Vec<f32>>> },
+}
+
+/// The longest a call waits, after the caller's audio ends, for the bot to finish.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+pub struct Conversation {
+    engines: Arc<Engines>,
+    spec: CallSpec,
+    sink: EventSink,
+    dialog: Box<dyn Dialog>,
+    vad: VoiceDetector,
+    turns: TurnTaker,
+    history: AudioHistory,
+    playout: Playout,
+    record: CallRecord,
+    bot_out: Option<mpsc::Sender<BotFrame>>,
+    started: Instant,
+    /// Caller time of the latest frame.
+    now_ms: u64,
+    /// Simulated: results waiting for their time. RealTime: running jobs.
+    due: Vec<Done>,
+    running: JoinSet<Done>,
+    /// The transcription running now, and how to stop it.
+    asr: Option<(AsrRequest, Arc<AtomicBool>)>,
+    /// Simulated: when the call's transcription lane is free again.
+    asr_free_ms: u64,
+    next_reply: u64,
+    /// Replies still to be delivered or played, and the caller turn each answers.
+    replies: HashMap<u64, Option<u64>>,
+    cancelled: HashSet<u64>,
+    /// RealTime: how to stop a reply's synthesis.
+    reply_stops: HashMap<u64, Arc<AtomicBool>>,
+}
+
+impl Conversation {
+    pub fn new(
+        engines: Arc<Engines>,
+        spec: CallSpec,
+        dialog: Box<dyn Dialog>,
+        sink: EventSink,
+        bot_out: Option<mpsc::Sender<BotFrame>>,
+        started: Instant,
+    ) -> Result<Self> {
+        let v = &engines.config.vad;
+        let turns = TurnTaker::new(TurnConfig {
+            segmenter: SegmenterConfig {
+                hangover_ms: v.hangover_ms as u64,
+                min_speech_ms: v.min_speech_ms as u64,
+                max_utterance_ms: v.max_utterance_ms as u64,
+                onset_ms: ONSET_MS,
+                trailing_ms: v.min_silence_ms as u64,
+            },
+            complete_hangover_ms: v.complete_hangover_ms as u64,
+            partial_every_ms: v.partial_every_ms as u64,
+        });
+        let history = AudioHistory::new(v.max_utterance_ms as u64 + 2 * v.pad_ms as u64 + 5000);
+        Ok(Self {
+            vad: engines.new_vad()?,
+            engines,
+            spec,
+            sink,
+            dialog,
+            turns,
+            history,
+            playout: Playout::new(),
+            record: CallRecord::default(),
+            bot_out,
+            started,
+            now_ms: 0,
+            due: Vec::new(),
+            running: JoinSet::new(),
+            asr: None,
+            asr_free_ms: 0,
+            next_reply: 1,
+            replies: HashMap::new(),
+            cancelled: HashSet::new(),
+            reply_stops: HashMap::new(),
+        })
+    }
+
+    fn wall_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// The time of an event happening now: the wall clock on a live call, the caller's audio
+    /// time in a simulated replay. (Turn-taking itself always runs on audio time.)
+    fn event_ms(&self) -> u64 {
+        match self.spec.pacing {
+            Pacing::RealTime => self.wall_ms().max(self.now_ms),
+            Pacing::Simulated => self.now_ms,
+        }
+    }
+
+    /// Runs the call until the caller's audio ends and the bot has finished speaking.
+    pub async fn run(mut self, mut frames: mpsc::Receiver<AudioFrame>) -> Result<CallRecord> {
+        self.sink.emit(0, EventKind::CallStarted { source: self.spec.source.clone() });
+        if self.spec.greet && self.spec.respond {
+            if let Some(r) = self.dialog.greeting("en") {
+                self.reply(r, None, 0).await;
+            }
+        }
+        let mut tick = tokio::time::interval(Duration::from_millis(crate::audio::FRAME_MS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let realtime = self.spec.pacing == Pacing::RealTime;
+        loop {
+            tokio::select! {
+                biased;
+                Some(done) = self.running.join_next(), if realtime => {
+                    if let Ok(done) = done {
+                        self.deliver(done).await;
+                    }
+                }
+                _ = tick.tick(), if realtime => self.play_until(self.wall_ms()),
+                frame = frames.recv() => match frame {
+                    Some(f) => self.on_frame(f).await,
+                    None => break,
+                },
+            }
+        }
+        self.finish().await;
+        let duration_ms = self.now_ms.max(self.record.bot.last().map(|f| f.t_ms + crate::audio::FRAME_MS).unwrap_or(0));
+        self.record.duration_ms = duration_ms;
+        self.sink.emit(
+            duration_ms.max(self.sink.latest_ms()),
+            EventKind::CallEnded { reason: "end_of_audio".into(), duration_ms },
+        );
+        Ok(self.record)
+    }
+
+    async fn on_frame(&mut self, frame: AudioFrame) {
+        self.now_ms = frame.end_ms();
+        if self.spec.pacing == Pacing::Simulated {
+            self.deliver_due(self.now_ms).await;
+            self.play_until(frame.t_ms);
+        }
+        self.history.push(&frame.samples);
+        let step = self.vad.push(&frame.samples);
+        let events = self.turns.on_frame(self.now_ms, &step);
+        self.handle(events).await;
+    }
+
+    /// Simulated: delivers every result due by `t_ms`, in time order.
+    async fn deliver_due(&mut self, t_ms: u64) {
+        while let Some(i) = (0..self.due.len()).filter(|i| self.due[*i].at_ms <= t_ms).min_by_key(|i| self.due[*i].at_ms) {
+            let done = self.due.swap_remove(i);
+            self.play_until(done.at_ms);
+            self.deliver(done).await;
+        }
+    }
+
+    /// Plays the bot's frames due before `t_ms` and reports what started and finished.
+    fn play_until(&mut self, t_ms: u64) {
+        let (frames, events) = self.playout.advance(t_ms);
+        let realtime = self.spec.pacing == Pacing::RealTime;
+        for e in events {
+            match e {
+                PlayoutEvent::Started { reply, t_ms } => {
+                    // Live, the frame leaves on this tick, which may be a little after its slot.
+                    let t = if realtime { t_ms.max(self.wall_ms()) } else { t_ms };
+                    self.sink.emit(t, EventKind::TtsStarted { reply_id: reply });
+                }
+                PlayoutEvent::Finished { reply, t_ms, played_ms } => {
+                    self.replies.remove(&reply);
+                    self.reply_stops.remove(&reply);
+                    self.sink.emit(t_ms, EventKind::TtsFinished { reply_id: reply, played_ms });
+                }
+            }
+        }
+        for f in frames {
+            if let Some(out) = &self.bot_out {
+                // A slow consumer (a network leg) must not hold up the call: frames it cannot
+                // take are dropped, as on the wire.
+                let _ = out.try_send(f.clone());
+            }
+            self.record.bot.push(f);
+        }
+    }
+
+    async fn handle(&mut self, events: Vec<TurnEvent>) {
+        let mut queue: std::collections::VecDeque<TurnEvent> = events.into();
+        while let Some(ev) = queue.pop_front() {
+            match ev {
+                TurnEvent::SpeechStarted { start_ms } => {
+                    self.sink.emit(self.event_ms(), EventKind::SpeechStarted { start_ms });
+                    self.barge_in();
+                }
+                TurnEvent::Transcribe(req) => self.transcribe(req).await,
+                TurnEvent::Cancel(req) => {
+                    if let Some((running, flag)) = &self.asr {
+                        if *running == req {
+                            flag.store(true, Ordering::Relaxed);
+                            self.asr = None;
+                        }
+                    }
+                    // Simulated: the partial was computed already; its result is forgotten.
+                    self.due.retain(|d| !matches!(d.output, Output::Heard(r, _) if r == req));
+                    self.asr_free_ms = self.asr_free_ms.min(self.now_ms);
+                }
+                TurnEvent::SpeechEnded { start_ms, end_ms, early } => {
+                    let reason = if early { "complete" } else { "silence" };
+                    self.sink.emit(self.event_ms(), EventKind::SpeechEnded { start_ms, end_ms, reason: reason.into() });
+                }
+                TurnEvent::TurnReady { start_ms, end_ms, heard } => {
+                    self.record.turns += 1;
+                    let t = heard.ready_ms.max(self.event_ms());
+                    self.sink.emit(
+                        t,
+                        EventKind::Transcript {
+                            is_final: true,
+                            text: heard.text.clone(),
+                            lang: heard.lang.clone(),
+                            start_ms,
+                            end_ms,
+                            queue_ms: heard.queue_ms,
+                            asr_ms: heard.asr_ms,
+                        },
+                    );
+                    if let Some(nlu) = self.understand(&heard.text, &heard.lang, start_ms, t) {
+                        if self.spec.respond {
+                            let lang = reply_language(&heard.text, &heard.lang);
+                            let reply = self.dialog.respond(&Turn { text: &heard.text, lang, nlu: &nlu });
+                            self.reply(reply, Some(start_ms), t).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The caller speaks over the bot (or over an answer about to start): the bot stops.
+    fn barge_in(&mut self) {
+        if let Some((reply, played_ms, dropped_ms)) = self.playout.interrupt() {
+            self.sink.emit(self.event_ms(), EventKind::TtsInterrupted { reply_id: reply, played_ms, dropped_ms });
+        }
+        // Answers not yet audible are dropped too: the caller has more to say.
+        for reply in self.replies.keys().copied().collect::<Vec<_>>() {
+            self.cancelled.insert(reply);
+            if let Some(stop) = self.reply_stops.remove(&reply) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        self.replies.clear();
+    }
+
+    async fn transcribe(&mut self, req: AsrRequest) {
+        let pad = self.engines.config.vad.pad_ms as u64;
+        let samples = self.history.slice(req.start_ms.saturating_sub(pad), req.end_ms + pad);
+        let flag = Arc::new(AtomicBool::new(false));
+        let cancel = (req.kind == AsrKind::Partial).then(|| flag.clone());
+        let engines = self.engines.clone();
+        let call_id = self.sink.call_id().to_string();
+        let mode = if req.kind == AsrKind::Partial { DecodeMode::Preview } else { DecodeMode::Utterance };
+        let job = async move { engines.asr.transcribe_cancellable(&call_id, samples, mode, cancel).await };
+        match self.spec.pacing {
+            Pacing::Simulated => {
+                let base = self.now_ms.max(self.asr_free_ms);
+                let began = Instant::now();
+                let result = job.await;
+                let at_ms = base + began.elapsed().as_millis() as u64;
+                self.asr_free_ms = at_ms;
+                self.due.push(Done { at_ms, output: Output::Heard(req, result) });
+            }
+            Pacing::RealTime => {
+                self.asr = Some((req, flag));
+                let started = self.started;
+                self.running.spawn(async move {
+                    let result = job.await;
+                    Done { at_ms: started.elapsed().as_millis() as u64, output: Output::Heard(req, result) }
+                });
+            }
+        }
+    }
+
+    async fn deliver(&mut self, done: Done) {
+        match done.output {
+            Output::Heard(req, result) => {
+                if self.spec.pacing == Pacing::RealTime {
+                    match &self.asr {
+                        Some((r, _)) if *r == req => self.asr = None,
+                        // A cancelled partial.
+                        _ if req.kind == AsrKind::Partial => return,
+                        _ => {}
+                    }
+                }
+                let (text, lang, queue_ms, asr_ms) = match result {
+                    Ok(r) => (r.transcription.text, r.transcription.lang, r.queue_ms, r.transcription.infer_ms),
+                    Err(e) if e.to_string().contains(crate::pipeline::whisper::CANCELLED) => return,
+                    Err(e) => {
+                        tracing::warn!(call = self.sink.call_id(), "transcription failed: {e}");
+                        (String::new(), "en".into(), 0, 0)
+                    }
+                };
+                let complete = req.kind == AsrKind::Speculative && self.is_complete(&text);
+                let heard = Heard { text: text.clone(), lang: lang.clone(), complete, ready_ms: done.at_ms, queue_ms, asr_ms };
+                let events = self.turns.on_heard(req, heard);
+                // A speculative transcript that does not end the turn is shown as a partial one,
+                // unless its turn is over.
+                let ends_turn = events.iter().any(|e| matches!(e, TurnEvent::TurnReady { .. }));
+                let current = self.turns.current_start() == Some(req.start_ms);
+                if req.kind != AsrKind::Final && !ends_turn && current && !text.is_empty() {
+                    self.sink.emit(
+                        done.at_ms,
+                        EventKind::Transcript {
+                            is_final: false,
+                            text: text.clone(),
+                            lang: lang.clone(),
+                            start_ms: req.start_ms,
+                            end_ms: req.end_ms,
+                            queue_ms,
+                            asr_ms,
+                        },
+                    );
+                }
+                // An empty final transcript (a noise the VAD took for speech) ends nothing.
+                let events = events
+                    .into_iter()
+                    .filter(|e| !matches!(e, TurnEvent::TurnReady { heard, .. } if heard.text.is_empty()))
+                    .collect();
+                self.handle(events).await;
+            }
+            Output::Sentence { reply, last, audio } => {
+                if self.cancelled.contains(&reply) {
+                    return;
+                }
+                match audio {
+                    Ok(a) => self.playout.push(reply, done.at_ms, a.to_vec()),
+                    Err(e) => tracing::warn!(call = self.sink.call_id(), "synthesis failed: {e}"),
+                }
+                if last {
+                    self.playout.complete(reply);
+                }
+            }
+        }
+    }
+
+    /// A speculative transcript is a complete turn when it is a question, or a request the NLU
+    /// understands with confidence that does not end on a word that wants more (Whisper does
+    /// not always write the full stop, so without one the NLU must be surer).
+    fn is_complete(&self, text: &str) -> bool {
+        let t = text.trim();
+        if t.ends_with('?') || t.ends_with('？') {
+            return true;
+        }
+        let stopped = t.ends_with('.') || t.ends_with('。') || t.ends_with('!') || t.ends_with('！');
+        let last = t.trim_end_matches(['.', '。', '!', '！', ',', '，']).rsplit(' ').next().unwrap_or_default().to_lowercase();
+        const OPEN: [&str; 16] =
+            ["to", "the", "a", "an", "and", "but", "or", "my", "for", "of", "is", "um", "uh", "because", "like", "with"];
+        if t.ends_with(',') || t.ends_with('，') || OPEN.contains(&last.as_str()) {
+            return false;
+        }
+        let needed = if stopped { 0.7 } else { 0.85 };
+        self.engines
+            .nlu
+            .analyze(t, None)
+            .is_ok_and(|r| r.intent != "out_of_scope" && r.confidence >= needed)
+    }
+
+    /// The NLU on a final transcript: intent and text emotion events.
+    fn understand(&self, text: &str, lang: &str, utterance_start_ms: u64, t: u64) -> Option<NluResult> {
+        let hint = matches!(lang, "en" | "zh").then_some(lang);
+        match self.engines.nlu.analyze(text, hint) {
+            Ok(r) => {
+                self.sink.emit(
+                    t,
+                    EventKind::Intent {
+                        intent: r.intent.clone(),
+                        confidence: r.confidence,
+                        top: r.top.clone(),
+                        entities: r.entities.clone(),
+                        utterance_start_ms,
+                    },
+                );
+                self.sink.emit(
+                    t,
+                    EventKind::Emotion {
+                        source: "text".into(),
+                        label: r.emotion.clone(),
+                        score: r.emotion_confidence,
+                        sentiment: Some(r.sentiment),
+                    },
+                );
+                Some(r)
+            }
+            Err(e) => {
+                tracing::warn!(call = self.sink.call_id(), "NLU skipped an utterance: {e}");
+                None
+            }
+        }
+    }
+
+    /// Says `reply`, sentence by sentence: each sentence plays as soon as it is synthesised.
+    async fn reply(&mut self, reply: Reply, in_reply_to_ms: Option<u64>, ready_ms: u64) {
+        let id = self.next_reply;
+        self.next_reply += 1;
+        self.replies.insert(id, in_reply_to_ms);
+        let base = match self.spec.pacing {
+            Pacing::Simulated => ready_ms,
+            Pacing::RealTime => self.wall_ms(),
+        };
+        self.sink.emit(
+            base,
+            EventKind::BotReply { reply_id: id, text: reply.text.clone(), lang: reply.lang.clone(), in_reply_to_ms },
+        );
+        let pieces = sentences::split(&reply.text);
+        let n = pieces.len();
+        if n == 0 {
+            self.playout.complete(id);
+            return;
+        }
+        let engines = self.engines.clone();
+        let lang = reply.lang.clone();
+        match self.spec.pacing {
+            Pacing::Simulated => {
+                let began = Instant::now();
+                for (i, text) in pieces.iter().enumerate() {
+                    let audio = engines.tts.sentence(text, &lang).await;
+                    let at_ms = base + began.elapsed().as_millis() as u64;
+                    self.due.push(Done { at_ms, output: Output::Sentence { reply: id, last: i + 1 == n, audio } });
+                }
+            }
+            Pacing::RealTime => {
+                // A producer synthesises the sentences in order; one job per sentence waits for
+                // its sentence, so each plays as soon as it exists.
+                let stop = Arc::new(AtomicBool::new(false));
+                self.reply_stops.insert(id, stop.clone());
+                let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| oneshot::channel()).unzip();
+                tokio::spawn(async move {
+                    for (text, tx) in pieces.iter().zip(senders) {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        if tx.send(engines.tts.sentence(text, &lang).await).is_err() {
+                            return;
+                        }
+                    }
+                });
+                let started = self.started;
+                for (i, rx) in receivers.into_iter().enumerate() {
+                    self.running.spawn(async move {
+                        let audio = rx.await.unwrap_or_else(|_| Err(crate::error::Error::internal("synthesis stopped")));
+                        let at_ms = started.elapsed().as_millis() as u64;
+                        Done { at_ms, output: Output::Sentence { reply: id, last: i + 1 == n, audio } }
+                    });
+                }
+            }
+        }
+    }
+
+    /// The caller's audio has ended: close the turn, let the answers come, let the bot finish.
+    async fn finish(&mut self) {
+        let flushed = self.vad.flush();
+        let events = self.turns.finish(self.now_ms, &flushed);
+        let events = events
+            .into_iter()
+            .map(|e| match e {
+                TurnEvent::SpeechEnded { start_ms, end_ms, .. } => {
+                    self.sink.emit(self.now_ms, EventKind::SpeechEnded { start_ms, end_ms, reason: "end_of_audio".into() });
+                    None
+                }
+                other => Some(other),
+            })
+            .flatten()
+            .collect();
+        self.handle(events).await;
+        match self.spec.pacing {
+            Pacing::Simulated => {
+                while let Some(next) = self.due.iter().map(|d| d.at_ms).min() {
+                    self.now_ms = self.now_ms.max(next);
+                    self.deliver_due(next).await;
+                }
+                self.play_until(u64::MAX / 2);
+            }
+            Pacing::RealTime => {
+                let deadline = Instant::now() + DRAIN_LIMIT;
+                let mut tick = tokio::time::interval(Duration::from_millis(crate::audio::FRAME_MS));
+                while (!self.running.is_empty() || self.playout.busy() || self.turns.transcribing()) && Instant::now() < deadline {
+                    tokio::select! {
+                        Some(done) = self.running.join_next() => {
+                            if let Ok(done) = done {
+                                self.deliver(done).await;
+                            }
+                        }
+                        _ = tick.tick() => self.play_until(self.wall_ms()),
+                    }
+                }
+            }
+        }
+    }
+}
