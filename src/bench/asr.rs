@@ -15,7 +15,7 @@ use crate::bench::wer::word_errors;
 use crate::error::Result;
 use crate::events::EventKind;
 use crate::pipeline::whisper::DecodeMode;
-use crate::pipeline::{run_call, CallSpec, Engines};
+use crate::pipeline::{run_file_call, CallSpec, Engines, Pacing};
 
 /// One file's result.
 #[derive(Debug, Clone, Serialize)]
@@ -69,13 +69,16 @@ pub async fn bench_file(engines: &Arc<Engines>, item: &Item, direct: bool) -> Re
     let audio_ms = audio.duration_ms();
 
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // Transcribed and understood, not answered: the ASR bench measures the listening half.
     let spec = CallSpec {
         call_id: format!("bench-{}", item.audio.display()),
         source: format!("file:{}", item.audio.display()),
-        realtime: false,
+        pacing: Pacing::Simulated,
+        respond: false,
+        greet: false,
     };
     let started = Instant::now();
-    run_call(engines.clone(), spec, audio.samples.clone(), tx).await?;
+    run_file_call(engines.clone(), spec, audio.samples.clone(), tx).await?;
     let pipeline_ms = started.elapsed().as_millis() as u64;
     let mut parts = Vec::new();
     let mut asr_ms = Vec::new();

@@ -2,6 +2,7 @@
 
 pub mod asr;
 pub mod dataset;
+pub mod latency;
 pub mod nlu;
 pub mod wer;
 

@@ -18,6 +18,22 @@ pub enum BenchCommand {
     /// Intent accuracy, macro-F1, per-intent confusions, emotion accuracy and latency of the
     /// NLU over a TSV with the header `lang intent emotion text`
     Nlu(NluBenchArgs),
+    /// Voice-to-voice latency per turn of the conversation fixtures, run in real time, broken
+    /// down into end-of-turn detection, ASR, NLU + dialog and TTS first audio
+    Latency(LatencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LatencyArgs {
+    /// Folder of fixtures with a manifest.toml; the ones marked `conversation = true` are run
+    #[arg(default_value = "audio-fixtures")]
+    pub dir: PathBuf,
+    /// One JSON line per turn (the summary line ends the output either way)
+    #[arg(long)]
+    pub json: bool,
+    /// Replay faster than real time instead (each stage's measured time kept on the timeline)
+    #[arg(long)]
+    pub simulated: bool,
 }
 
 #[derive(Debug, Args)]
@@ -53,7 +69,43 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Asr(a) => bench_asr(config, a),
         BenchCommand::Nlu(a) => bench_nlu(config, a),
+        BenchCommand::Latency(a) => bench_latency(config, a),
     }
+}
+
+fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
+    use crate::bench::latency;
+    let files = latency::conversations(&args.dir)?;
+    let engines = Engines::load(config)?;
+    let pacing = if args.simulated { crate::pipeline::Pacing::Simulated } else { crate::pipeline::Pacing::RealTime };
+    let turns = super::runtime()?.block_on(async {
+        let mut all = Vec::new();
+        for f in &files {
+            eprintln!("bench latency: {} ...", f.display());
+            for t in latency::bench_file(&engines, f, pacing).await? {
+                if args.json {
+                    println!("{}", serde_json::to_string(&t).unwrap_or_default());
+                } else {
+                    println!(
+                        "{:>6} ms  eot {:>4} ({:<8}) asr {:>4} (wait {:>3})  nlu+dialog {:>3}  tts {:>4}   {} @ {:.2} s",
+                        t.total_ms,
+                        t.eot_ms,
+                        t.eot,
+                        t.asr_ms,
+                        t.asr_wait_ms,
+                        t.nlu_dialog_ms,
+                        t.tts_first_ms,
+                        t.file,
+                        t.speech_end_ms as f64 / 1000.0
+                    );
+                }
+                all.push(t);
+            }
+        }
+        Ok::<_, crate::error::Error>(all)
+    })?;
+    println!("{}", serde_json::to_string(&latency::summarize(&turns, pacing)).unwrap_or_default());
+    Ok(())
 }
 
 fn bench_nlu(config: Config, args: NluBenchArgs) -> Result<()> {

@@ -11,7 +11,7 @@ use crate::audio::{self, PipelineAudio};
 use crate::config::Config;
 use crate::error::Result;
 use crate::events::{Event, EventKind};
-use crate::pipeline::{run_call, CallSpec, Engines};
+use crate::pipeline::{run_file_call, CallRecord, CallSpec, Engines};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -29,6 +29,16 @@ pub struct ReplayArgs {
     /// Call id for the events (default: replay-<file name>)
     #[arg(long)]
     pub call_id: Option<String>,
+    /// Write the simulated call as a stereo WAV: the caller left, the bot right, on the call's
+    /// real timeline
+    #[arg(long, value_name = "WAV")]
+    pub out: Option<PathBuf>,
+    /// Only listen (transcripts and NLU); the bot does not answer
+    #[arg(long)]
+    pub listen_only: bool,
+    /// The bot greets the caller first, as on a live call
+    #[arg(long)]
+    pub greet: bool,
 }
 
 pub fn run(config: Config, args: ReplayArgs) -> Result<()> {
@@ -41,29 +51,53 @@ pub fn run(config: Config, args: ReplayArgs) -> Result<()> {
             args.file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()
         )
     });
-    let spec = CallSpec {
-        call_id,
-        source: format!("file:{}", args.file.display()),
-        realtime: args.realtime,
-    };
+    let mut spec = CallSpec::replay(call_id, format!("file:{}", args.file.display()), args.realtime);
+    spec.respond = !args.listen_only;
+    spec.greet = args.greet;
     if !args.json {
         print_header(&args, &audio);
     }
     let duration_ms = audio.duration_ms();
     let started = Instant::now();
-    let events = super::runtime()?.block_on(replay(engines, spec, audio.samples, &args))?;
+    let caller = audio.samples.clone();
+    let (events, record) = super::runtime()?.block_on(replay(engines, spec, audio.samples, &args))?;
+    if let Some(out) = &args.out {
+        write_call(out, &caller, &record)?;
+    }
     if !args.json {
         print_footer(&events, duration_ms, started.elapsed().as_secs_f64());
+        if let Some(out) = &args.out {
+            println!("wrote {} (caller left, bot right)", out.display());
+        }
     }
     Ok(())
 }
 
+/// The call as a stereo WAV: the caller's audio left, the bot's frames right, each at its time.
+pub fn write_call(path: &std::path::Path, caller: &[f32], record: &CallRecord) -> Result<()> {
+    let end = record.bot.last().map(|f| crate::audio::frame::ms_to_samples(f.t_ms) + f.samples.len()).unwrap_or(0);
+    let n = caller.len().max(end);
+    let mut left = caller.to_vec();
+    left.resize(n, 0.0);
+    let mut right = vec![0.0f32; n];
+    for f in &record.bot {
+        let at = crate::audio::frame::ms_to_samples(f.t_ms);
+        right[at..at + f.samples.len()].copy_from_slice(&f.samples);
+    }
+    crate::audio::wav::write_wav(path, &[&left, &right], crate::audio::SAMPLE_RATE)
+}
+
 /// Runs the call; events stream out as they happen in real time, and in timeline order when
 /// the file runs faster than real time.
-async fn replay(engines: std::sync::Arc<Engines>, spec: CallSpec, samples: Vec<f32>, args: &ReplayArgs) -> Result<Vec<Event>> {
+async fn replay(
+    engines: std::sync::Arc<Engines>,
+    spec: CallSpec,
+    samples: Vec<f32>,
+    args: &ReplayArgs,
+) -> Result<(Vec<Event>, CallRecord)> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let total_ms = crate::audio::frame::samples_to_ms(samples.len());
-    let call = tokio::spawn(run_call(engines, spec, samples, tx));
+    let call = tokio::spawn(run_file_call(engines, spec, samples, tx));
     let bar = progress_bar(total_ms, args.realtime);
     let mut events = Vec::new();
     while let Some(ev) = rx.recv().await {
@@ -74,14 +108,14 @@ async fn replay(engines: std::sync::Arc<Engines>, spec: CallSpec, samples: Vec<f
         events.push(ev);
     }
     bar.finish_and_clear();
-    call.await.map_err(|e| crate::error::Error::internal(format!("call task: {e}")))??;
+    let record = call.await.map_err(|e| crate::error::Error::internal(format!("call task: {e}")))??;
     if !args.realtime {
         events.sort_by_key(|e| e.t_ms);
         for ev in &events {
             print_event(ev, args.json);
         }
     }
-    Ok(events)
+    Ok((events, record))
 }
 
 fn progress_bar(total_ms: u64, realtime: bool) -> ProgressBar {
@@ -124,8 +158,11 @@ fn print_event(ev: &Event, json: bool) {
         return;
     }
     match &ev.kind {
-        EventKind::Transcript { text, start_ms, end_ms, asr_ms, .. } => {
+        EventKind::Transcript { is_final: true, text, start_ms, end_ms, asr_ms, .. } => {
             println!("  [{} -> {}]  {text}   (asr {asr_ms} ms)", clock(*start_ms), clock(*end_ms));
+        }
+        EventKind::Transcript { is_final: false, text, end_ms, .. } => {
+            println!("  [{}]  ... {text}", clock(*end_ms));
         }
         EventKind::Intent { intent, confidence, entities, .. } => {
             let ents: Vec<String> = entities
@@ -142,6 +179,12 @@ fn print_event(ev: &Event, json: bool) {
             let s = sentiment.map(|s| format!(", sentiment {s:+.2}")).unwrap_or_default();
             println!("      emotion {label} ({score:.2}, {source}){s}");
         }
+        EventKind::BotReply { text, .. } => println!("  [{}]  bot: {text}", clock(ev.t_ms)),
+        EventKind::TtsStarted { .. } => println!("  [{}]  bot starts speaking", clock(ev.t_ms)),
+        EventKind::TtsInterrupted { played_ms, dropped_ms, .. } => println!(
+            "  [{}]  bot interrupted by the caller after {played_ms} ms ({dropped_ms} ms not said)",
+            clock(ev.t_ms)
+        ),
         _ => {}
     }
 }

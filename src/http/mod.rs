@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::audio::{decode::decode_bytes, PipelineAudio};
 use crate::error::Error;
-use crate::pipeline::{run_call, CallSpec, Engines};
+use crate::pipeline::{run_file_call, CallSpec, Engines};
 
 mod nlu;
 
@@ -99,12 +99,8 @@ async fn replay(State(s): State<AppState>, Query(q): Query<ReplayQuery>, body: B
         .map_err(Error::from)?;
     let audio = PipelineAudio::from_decoded(decoded)?;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let spec = CallSpec {
-        call_id,
-        source: "upload".into(),
-        realtime: false,
-    };
-    run_call(s.engines.clone(), spec, audio.samples, tx).await?;
+    let spec = CallSpec::replay(call_id, "upload".into(), false);
+    run_file_call(s.engines.clone(), spec, audio.samples, tx).await?;
     let mut events = Vec::new();
     while let Ok(ev) = rx.try_recv() {
         events.push(ev);

@@ -1,0 +1,202 @@
+//! `voicegate bench latency`: voice-to-voice latency per caller turn, from the end of the
+//! caller's speech in the audio to the first bot frame out, broken down into end-of-turn
+//! detection, ASR, NLU + dialog, and TTS up to the first audio.
+//!
+//! The end of speech is read from the caller's audio itself (the last 10 ms above a level),
+//! not from the VAD, so that the VAD's own delay is measured too.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::audio::{self, SAMPLE_RATE};
+use crate::bench::percentile;
+use crate::error::{InputError, Result};
+use crate::events::{Event, EventKind};
+use crate::pipeline::{run_file_call, CallSpec, Engines, Pacing};
+
+/// Level above which a 10 ms window counts as speech, for the end of a turn.
+const SPEECH_RMS: f32 = 0.01;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TurnLatency {
+    pub file: String,
+    pub turn_start_ms: u64,
+    /// Where the caller's speech ended, in the audio.
+    pub speech_end_ms: u64,
+    /// How the turn's end was detected: `complete` or `silence`.
+    pub eot: String,
+    /// From the end of speech to the end of the turn being declared. With a complete sentence
+    /// this includes waiting for its (speculative) transcript: the stages overlap.
+    pub eot_ms: u64,
+    /// Inference time of the transcript the answer was built on.
+    pub asr_ms: u64,
+    /// Of which after the end of the turn: zero when the speculative transcript was ready.
+    pub asr_wait_ms: u64,
+    pub nlu_dialog_ms: u64,
+    pub tts_first_ms: u64,
+    /// Voice to voice.
+    pub total_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub bench: &'static str,
+    pub turns: usize,
+    pub p50_ms: u64,
+    pub p95_ms: u64,
+    pub eot_p50_ms: u64,
+    pub asr_p50_ms: u64,
+    pub asr_wait_p50_ms: u64,
+    pub nlu_dialog_p50_ms: u64,
+    pub tts_first_p50_ms: u64,
+    pub pacing: &'static str,
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    fixture: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    file: String,
+    #[serde(default)]
+    conversation: bool,
+}
+
+/// The conversation fixtures listed in `dir/manifest.toml`.
+pub fn conversations(dir: &Path) -> Result<Vec<PathBuf>> {
+    let path = dir.join("manifest.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| InputError::from_io(&path, e))?;
+    let m: Manifest = toml::from_str(&text).map_err(|e| InputError::Invalid(format!("{}: {e}", path.display())))?;
+    let files: Vec<PathBuf> = m.fixture.into_iter().filter(|f| f.conversation).map(|f| dir.join(f.file)).collect();
+    if files.is_empty() {
+        return Err(InputError::Invalid(format!("{}: no fixture is marked `conversation = true`", path.display())).into());
+    }
+    Ok(files)
+}
+
+/// Where speech really ended before `vad_end_ms` (plus a little): the end of the last loud
+/// 10 ms window.
+fn speech_end(samples: &[f32], start_ms: u64, vad_end_ms: u64) -> u64 {
+    let win = SAMPLE_RATE as usize / 100;
+    let from = audio::frame::ms_to_samples(start_ms) / win;
+    let to = (audio::frame::ms_to_samples(vad_end_ms + 300) / win).min(samples.len() / win);
+    (from..to)
+        .rev()
+        .find(|w| audio::frame::rms(&samples[w * win..(w + 1) * win]) > SPEECH_RMS)
+        .map(|w| (w as u64 + 1) * 10)
+        .unwrap_or(vad_end_ms)
+}
+
+/// The latency of each answered turn of a call, from its events.
+pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<TurnLatency> {
+    let mut out = Vec::new();
+    for ended in events {
+        let EventKind::SpeechEnded { start_ms, end_ms, reason } = &ended.kind else { continue };
+        let find = |f: &dyn Fn(&EventKind) -> bool| events.iter().find(|e| f(&e.kind));
+        let Some(transcript) = find(&|k| matches!(k, EventKind::Transcript { is_final: true, start_ms: s, .. } if s == start_ms)) else {
+            continue;
+        };
+        let Some(reply) = find(&|k| matches!(k, EventKind::BotReply { in_reply_to_ms: Some(s), .. } if s == start_ms)) else {
+            continue;
+        };
+        let EventKind::BotReply { reply_id, .. } = reply.kind else { continue };
+        let Some(audio) = find(&|k| matches!(k, EventKind::TtsStarted { reply_id: r } if *r == reply_id)) else {
+            continue;
+        };
+        let truth = speech_end(samples, *start_ms, *end_ms);
+        out.push(TurnLatency {
+            file: file.to_string(),
+            turn_start_ms: *start_ms,
+            speech_end_ms: truth,
+            eot: reason.clone(),
+            eot_ms: ended.t_ms.saturating_sub(truth),
+            asr_ms: match transcript.kind {
+                EventKind::Transcript { asr_ms, .. } => asr_ms,
+                _ => 0,
+            },
+            asr_wait_ms: transcript.t_ms.saturating_sub(ended.t_ms),
+            nlu_dialog_ms: reply.t_ms.saturating_sub(transcript.t_ms),
+            tts_first_ms: audio.t_ms.saturating_sub(reply.t_ms),
+            total_ms: audio.t_ms.saturating_sub(truth),
+        });
+    }
+    out
+}
+
+/// Runs one conversation fixture and measures its turns.
+pub async fn bench_file(engines: &Arc<Engines>, path: &Path, pacing: Pacing) -> Result<Vec<TurnLatency>> {
+    let p = path.to_owned();
+    let audio = tokio::task::spawn_blocking(move || audio::load_for_pipeline(&p, None))
+        .await
+        .map_err(crate::error::Error::internal)??;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut spec = CallSpec::replay(format!("latency-{}", path.display()), format!("file:{}", path.display()), false);
+    spec.pacing = pacing;
+    run_file_call(engines.clone(), spec, audio.samples.clone(), tx).await?;
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    Ok(turn_latencies(&path.display().to_string(), &audio.samples, &events))
+}
+
+pub fn summarize(turns: &[TurnLatency], pacing: Pacing) -> Summary {
+    let p50 = |f: &dyn Fn(&TurnLatency) -> u64| {
+        let mut v: Vec<u64> = turns.iter().map(f).collect();
+        v.sort_unstable();
+        percentile(&v, 0.5)
+    };
+    let mut total: Vec<u64> = turns.iter().map(|t| t.total_ms).collect();
+    total.sort_unstable();
+    Summary {
+        bench: "latency",
+        turns: turns.len(),
+        p50_ms: percentile(&total, 0.5),
+        p95_ms: percentile(&total, 0.95),
+        eot_p50_ms: p50(&|t| t.eot_ms),
+        asr_p50_ms: p50(&|t| t.asr_ms),
+        asr_wait_p50_ms: p50(&|t| t.asr_wait_ms),
+        nlu_dialog_p50_ms: p50(&|t| t.nlu_dialog_ms),
+        tts_first_p50_ms: p50(&|t| t.tts_first_ms),
+        pacing: match pacing {
+            Pacing::RealTime => "realtime",
+            Pacing::Simulated => "simulated",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speech_ends_where_the_audio_goes_quiet() {
+        let mut s = vec![0.3f32; 16_000];
+        s.extend(vec![0.0f32; 16_000]);
+        assert_eq!(speech_end(&s, 0, 1100), 1000);
+        // Quiet all along: the VAD's end stands.
+        assert_eq!(speech_end(&[0.0; 32_000], 0, 800), 800);
+    }
+
+    #[test]
+    fn latencies_are_read_from_the_events() {
+        let ev = |t, kind| Event::new("c", t, kind);
+        let events = vec![
+            ev(1600, EventKind::SpeechEnded { start_ms: 100, end_ms: 1000, reason: "complete".into() }),
+            ev(1650, EventKind::Transcript { is_final: true, text: "hi".into(), lang: "en".into(), start_ms: 100, end_ms: 1000, queue_ms: 0, asr_ms: 230 }),
+            ev(1660, EventKind::BotReply { reply_id: 7, text: "hello".into(), lang: "en".into(), in_reply_to_ms: Some(100) }),
+            ev(1700, EventKind::TtsStarted { reply_id: 7 }),
+        ];
+        let mut s = vec![0.3f32; 16_000];
+        s.extend(vec![0.0f32; 16_000]);
+        let t = turn_latencies("f", &s, &events);
+        assert_eq!(t.len(), 1);
+        let t = &t[0];
+        assert_eq!((t.speech_end_ms, t.eot_ms, t.asr_ms, t.asr_wait_ms, t.nlu_dialog_ms, t.tts_first_ms, t.total_ms), (1000, 600, 230, 50, 10, 40, 700));
+    }
+}
