@@ -32,6 +32,23 @@ say en-us "$tmp/t1.wav" "Where is my order?"
 say en-us "$tmp/t2.wav" "Actually, can I talk to a person?"
 sox -q -R "$tmp/t1.wav" -p pad 0 1.5 | sox -q -R - "$tmp/t2.wav" -b 16 en_two_turns.wav
 
+# Conversations: caller turns with pauses in which the bot answers. conv TURN PAUSE ... OUT
+conv() {
+  local out="${@: -1}" parts=() i=0
+  while (($# > 1)); do
+    say en-us "$tmp/c$i.wav" "$1"
+    sox -q -R "$tmp/c$i.wav" "$tmp/p$i.wav" pad 0 "$2"
+    parts+=("$tmp/p$i.wav"); i=$((i + 1)); shift 2
+  done
+  sox -q -R "${parts[@]}" -b 16 "$out"
+}
+conv "Hello, where is my order?" 9 "The order number is four eight one five two." 9 "Thank you, goodbye." 3 conv_en_order.wav
+conv "I would like to get a refund for my order, please." 9 "How long does the refund take?" 6 "Can I please talk to a real person?" 4 conv_en_refund.wav
+conv "Do you have any discounts right now?" 7 "I want to change the shipping address for my order." 6 "That's all, thanks." 3 "$tmp/conv16.wav"
+phone "$tmp/conv16.wav" conv_en_8k.wav
+# Barge-in: the caller speaks over the bot's long answer to the first question.
+conv "Where is my order?" 2.5 "Stop, I want to talk to a person." 5 conv_en_barge_in.wav
+
 # Mandarin caller turns (for the multilingual pipeline and the NLU; tiny.en cannot transcribe them)
 say cmn zh_order_status.wav "我的订单到哪里了？订单号是四八一五二。"
 say cmn zh_human_agent.wav  "我要转人工客服。"

@@ -15,7 +15,7 @@ fn english_fixtures_are_segmented_and_transcribed() {
             failures.push(format!("{}: exit {:?}: {}", f.file, out.status.code(), stderr(&out)));
             continue;
         }
-        let finals = of_type(&events, "transcript");
+        let finals = finals(&events);
         let want = f.utterances.unwrap_or(1);
         if finals.len() != want || of_type(&events, "speech_ended").len() != want {
             failures.push(format!("{}: {} transcripts, wanted {want}: {:?}", f.file, finals.len(), transcript(&events)));
@@ -40,7 +40,7 @@ fn check_timeline(file: &str, events: &[serde_json::Value], failures: &mut Vec<S
     if times.windows(2).any(|w| w[0] > w[1]) {
         failures.push(format!("{file}: t_ms not in order: {times:?}"));
     }
-    for t in of_type(events, "transcript") {
+    for t in finals(events) {
         let (s, e) = (t["start_ms"].as_u64().unwrap_or(0), t["end_ms"].as_u64().unwrap_or(0));
         if s >= e || t["lang"] != "en" || t["call_id"].as_str().is_none_or(|c| c.is_empty()) {
             failures.push(format!("{file}: bad transcript event {t}"));
@@ -103,8 +103,10 @@ fn the_timeline_shows_each_utterance_with_its_times() {
     let out = run(&["replay", fixture("en_two_turns.wav").to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    let lines: Vec<_> = text.lines().filter(|l| l.trim_start().starts_with("[00:")).collect();
+    // Caller turns are "[start -> end]  words"; the bot's lines follow them.
+    let lines: Vec<_> = text.lines().filter(|l| l.trim_start().starts_with("[00:") && l.contains(" -> ")).collect();
     assert_eq!(lines.len(), 2, "{text}");
+    assert!(text.contains("bot: "), "{text}");
     assert!(lines[0].to_lowercase().contains("order"), "{text}");
     assert!(lines[1].to_lowercase().contains("person"), "{text}");
     assert!(text.contains("2 utterance(s)"), "{text}");

@@ -52,6 +52,11 @@ pub fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == ty).collect()
 }
 
+/// The final transcript events.
+pub fn finals(events: &[Value]) -> Vec<&Value> {
+    of_type(events, "transcript").into_iter().filter(|e| e["final"] == true).collect()
+}
+
 /// The final transcripts joined, in order.
 pub fn transcript(events: &[Value]) -> String {
     of_type(events, "transcript")
@@ -91,6 +96,10 @@ pub struct Fixture {
     pub intent: Option<String>,
     pub exit: Option<i32>,
     pub reason: Option<String>,
+    #[serde(default)]
+    pub conversation: bool,
+    #[serde(default)]
+    pub barge_in: bool,
 }
 
 pub fn manifest() -> Manifest {
