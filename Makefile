@@ -12,7 +12,7 @@ ASTERISK_TEXT := /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 help:
 	@echo "make run       build and start the gateway (voicegate serve) on the embedded defaults"
 	@echo "make test      run the whole test suite (real models, real audio)"
-	@echo "make bench     ASR and NLU accuracy and speed benchmarks (release build)"
+	@echo "make bench     ASR, NLU and voice-to-voice latency benchmarks (release build)"
 	@echo "make setup     install what is missing: Debian packages, sherpa-onnx, models"
 	@echo "make fixtures  regenerate audio-fixtures/ with espeak-ng and sox"
 
@@ -41,6 +41,7 @@ bench: build
 	$(RELEASE) bench asr ../shared/datasets/asr/osr-8k --transcripts tests/data/osr-8k.tsv
 	$(RELEASE) bench asr audio-fixtures
 	$(RELEASE) bench nlu tests/data/nlu_test.tsv
+	$(RELEASE) bench latency audio-fixtures
 
 # All 568 Asterisk telephone prompts (8 kHz, one speaker): long.
 bench-asterisk: build

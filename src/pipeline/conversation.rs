@@ -110,7 +110,9 @@ impl Conversation {
                 onset_ms: ONSET_MS,
                 trailing_ms: v.min_silence_ms as u64,
             },
-            complete_hangover_ms: v.complete_hangover_ms as u64,
+            // The shorter hangover only saves the caller waiting for an answer; a listen-only
+            // call (QA, benchmarks) keeps whole utterances.
+            complete_hangover_ms: if spec.respond { v.complete_hangover_ms } else { v.hangover_ms } as u64,
             partial_every_ms: v.partial_every_ms as u64,
         });
         let history = AudioHistory::new(v.max_utterance_ms as u64 + 2 * v.pad_ms as u64 + 5000);
