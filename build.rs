@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 fn main() {
     embed_nlu_models();
+    embed_anger_model();
     println!("cargo:rerun-if-env-changed=SHERPA_LIB_PATH");
     let Some(sherpa) = std::env::var_os("SHERPA_LIB_PATH").map(PathBuf::from) else {
         panic!("SHERPA_LIB_PATH is not set: run `make setup` (it unpacks sherpa-onnx-core into .deps/)");
@@ -32,5 +33,15 @@ fn embed_nlu_models() {
     }
     if files.iter().all(|f| std::path::Path::new(f).is_file()) {
         println!("cargo:rustc-cfg=embedded_nlu");
+    }
+}
+
+/// The same for the anger model (models/anger/anger.json, made by `voicegate train anger`).
+fn embed_anger_model() {
+    println!("cargo::rustc-check-cfg=cfg(embedded_anger)");
+    let f = "models/anger/anger.json";
+    println!("cargo:rerun-if-changed={f}");
+    if std::path::Path::new(f).is_file() {
+        println!("cargo:rustc-cfg=embedded_anger");
     }
 }

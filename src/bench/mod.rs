@@ -1,5 +1,6 @@
 //! Benchmarks behind `voicegate bench ...`. Each ends its output with one JSON summary line.
 
+pub mod anger;
 pub mod asr;
 pub mod dataset;
 pub mod latency;

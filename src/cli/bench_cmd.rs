@@ -21,6 +21,27 @@ pub enum BenchCommand {
     /// Voice-to-voice latency per turn of the conversation fixtures, run in real time, broken
     /// down into end-of-turn detection, ASR, NLU + dialog and TTS first audio
     Latency(LatencyArgs),
+    /// Anger against calm speech and four classes (angry, neutral, happy, sad) from prosody:
+    /// leave-one-speaker-out over a corpus folder (EmoDB or CASIA layout), cross-corpus with
+    /// --cross, or an existing model scored with --model
+    Anger(AngerBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AngerBenchArgs {
+    /// Corpus folders: EmoDB (files such as 03a01Wa.flac) or CASIA (<speaker>/<emotion>/*.flac),
+    /// e.g. ../shared/datasets/emotion/emodb; several are pooled, speakers left out one by one
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Also train on all of DIR and test on this other corpus
+    #[arg(long, value_name = "DIR")]
+    pub cross: Option<PathBuf>,
+    /// Score the model in this folder (anger.json) on DIR instead of training
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// One JSON line per fold (the summary line ends the output either way)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +91,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Asr(a) => bench_asr(config, a),
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
+        BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
 }
 

@@ -1,0 +1,91 @@
+//! Emotional speech corpora on disk: Berlin EmoDB (one folder, the emotion in each file name)
+//! and CASIA (<speaker>/<emotion>/*.flac). Only the four classes of the anger model are kept.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{InputError, Result};
+use crate::prosody::model::CLASSES;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clip {
+    pub path: PathBuf,
+    pub speaker: String,
+    /// Index into `CLASSES`.
+    pub class: usize,
+}
+
+fn class_index(name: &str) -> Option<usize> {
+    CLASSES.iter().position(|c| *c == name)
+}
+
+/// EmoDB's emotion letters (German): W Wut, N neutral, F Freude, T Trauer.
+fn emodb_class(letter: char) -> Option<usize> {
+    class_index(match letter {
+        'W' => "angry",
+        'N' => "neutral",
+        'F' => "happy",
+        'T' => "sad",
+        _ => return None,
+    })
+}
+
+fn is_audio(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("flac" | "wav" | "mp3" | "ogg"))
+}
+
+fn list(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| InputError::from_io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// The clips of a corpus folder in either layout, sorted by speaker and file.
+pub fn load(dir: &Path) -> Result<Vec<Clip>> {
+    if !dir.is_dir() {
+        return Err(InputError::Invalid(format!("{}: not a folder", dir.display())).into());
+    }
+    let entries = list(dir)?;
+    let mut clips = Vec::new();
+    // EmoDB: 03a01Wa.flac = speaker 03, text a01, emotion W, version a.
+    for p in entries.iter().filter(|p| p.is_file() && is_audio(p)) {
+        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let chars: Vec<char> = stem.chars().collect();
+        if chars.len() == 7 && chars[..2].iter().all(|c| c.is_ascii_digit()) {
+            if let Some(class) = emodb_class(chars[5]) {
+                clips.push(Clip { path: p.clone(), speaker: format!("emodb-{}", &stem[..2]), class });
+            }
+        }
+    }
+    // CASIA: <speaker>/<emotion>/*.
+    for speaker in entries.iter().filter(|p| p.is_dir()) {
+        for emotion in list(speaker)?.into_iter().filter(|p| p.is_dir()) {
+            let Some(class) = emotion.file_name().and_then(|n| n.to_str()).and_then(class_index) else {
+                continue;
+            };
+            let name = speaker.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            for p in list(&emotion)?.into_iter().filter(|p| p.is_file() && is_audio(p)) {
+                clips.push(Clip { path: p, speaker: name.to_string(), class });
+            }
+        }
+    }
+    if clips.is_empty() {
+        return Err(InputError::Invalid(format!(
+            "{}: no emotional speech found (expected EmoDB files such as 03a01Wa.flac, or <speaker>/<emotion>/*.flac as in CASIA, with emotions {})",
+            dir.display(),
+            CLASSES.join(", ")
+        ))
+        .into());
+    }
+    clips.sort_by(|a, b| (&a.speaker, &a.path).cmp(&(&b.speaker, &b.path)));
+    Ok(clips)
+}
+
+/// The speakers of `clips`, in order.
+pub fn speakers(clips: &[Clip]) -> Vec<String> {
+    let mut s: Vec<String> = clips.iter().map(|c| c.speaker.clone()).collect();
+    s.dedup();
+    s
+}

@@ -1,0 +1,110 @@
+//! One call's prosody, streamed: the caller's 16 kHz frames in, anger scores of the utterance
+//! in progress and of each finished one out, against the caller's own calm turns.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::prosody::band::TelephoneBand;
+use crate::prosody::frames::{FrameAnalyzer, FrameFeatures};
+use crate::prosody::model::{AngerModel, Baseline, ANGRY, CLASSES};
+use crate::prosody::stats::UtteranceStats;
+
+/// 30 s of 10 ms steps: longer than any utterance the segmenter lets through.
+const KEEP_FRAMES: usize = 3000;
+
+/// The prosody of (part of) an utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProsodyScore {
+    /// How angry the voice sounds, 0 to 1, with the model's decision threshold at 0.5.
+    pub anger: f32,
+    /// The likeliest of the model's classes, and its probability.
+    pub label: &'static str,
+    pub confidence: f32,
+    pub voiced_ms: u64,
+    /// Whether the caller's own calm turns were the reference (false: the population's).
+    pub against_baseline: bool,
+}
+
+pub struct AngerTracker {
+    model: Arc<AngerModel>,
+    band: TelephoneBand,
+    analyzer: FrameAnalyzer,
+    narrow: Vec<f32>,
+    frames: VecDeque<FrameFeatures>,
+    baseline: Baseline,
+    baseline_turns: usize,
+    /// Time spent analysing, for the cost per call.
+    pub cpu: Duration,
+}
+
+impl AngerTracker {
+    /// `baseline_turns`: how many of the caller's calm utterances make their baseline.
+    pub fn new(model: Arc<AngerModel>, baseline_turns: usize) -> Self {
+        Self {
+            model,
+            band: TelephoneBand::new(),
+            analyzer: FrameAnalyzer::new(0),
+            narrow: Vec::with_capacity(160),
+            frames: VecDeque::with_capacity(KEEP_FRAMES),
+            baseline: Baseline::default(),
+            baseline_turns,
+            cpu: Duration::ZERO,
+        }
+    }
+
+    /// The caller's next 16 kHz samples (contiguous from the start of the call).
+    pub fn push(&mut self, samples: &[f32]) {
+        let t = Instant::now();
+        self.narrow.clear();
+        self.band.push(samples, &mut self.narrow);
+        let mut out = Vec::with_capacity(4);
+        self.analyzer.push(&self.narrow, &mut out);
+        for f in out {
+            if self.frames.len() == KEEP_FRAMES {
+                self.frames.pop_front();
+            }
+            self.frames.push_back(f);
+        }
+        self.cpu += t.elapsed();
+    }
+
+    fn stats(&self, start_ms: u64, end_ms: u64) -> Option<UtteranceStats> {
+        let span: Vec<FrameFeatures> = self.frames.iter().filter(|f| f.t_ms > start_ms && f.t_ms <= end_ms).copied().collect();
+        UtteranceStats::from_frames(&span)
+    }
+
+    fn judge(&self, s: &UtteranceStats) -> ProsodyScore {
+        let p = self.model.probs(s, &self.baseline);
+        let best = (0..p.len()).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap_or(0);
+        ProsodyScore {
+            anger: self.model.calibrated(p[ANGRY]),
+            label: CLASSES[best],
+            confidence: p[best],
+            voiced_ms: s.voiced_ms,
+            against_baseline: self.baseline.n > 0,
+        }
+    }
+
+    /// The utterance so far (`start_ms` to `now_ms`), or None with too little voiced speech.
+    pub fn partial(&mut self, start_ms: u64, now_ms: u64) -> Option<ProsodyScore> {
+        let t = Instant::now();
+        let r = self.stats(start_ms, now_ms).map(|s| self.judge(&s));
+        self.cpu += t.elapsed();
+        r
+    }
+
+    /// A finished utterance. One the model does not find angry joins the caller's baseline
+    /// while the baseline has fewer than `baseline_turns` utterances.
+    pub fn finish(&mut self, start_ms: u64, end_ms: u64) -> Option<ProsodyScore> {
+        let t = Instant::now();
+        let s = self.stats(start_ms, end_ms)?;
+        let score = self.judge(&s);
+        if self.baseline.n < self.baseline_turns && score.anger < 0.5 {
+            self.baseline.add(&s);
+        }
+        self.cpu += t.elapsed();
+        Some(score)
+    }
+
+}
