@@ -19,6 +19,8 @@ pub struct Config {
     pub vad: VadConfig,
     pub tts: TtsConfig,
     pub nlu: NluConfig,
+    pub anger: AngerConfig,
+    pub escalation: EscalationConfig,
     pub http: HttpConfig,
 }
 
@@ -104,6 +106,32 @@ pub struct NluConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AngerConfig {
+    pub dir: PathBuf,
+    pub baseline_turns: usize,
+    pub partial_every_ms: u32,
+    pub prosody_weight: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationConfig {
+    pub caller_request: bool,
+    pub anger_enter: f32,
+    pub anger_leave: f32,
+    pub anger_turns: u32,
+    pub anger_sustained: f32,
+    pub anger_sustained_ms: u64,
+    pub not_understood_turns: u32,
+    pub not_understood_confidence: f32,
+    pub unresolved_turns: u32,
+    pub high_risk_intents: Vec<String>,
+    pub refund_dispute: bool,
+    pub dtmf_digit: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: String,
 }
@@ -181,6 +209,27 @@ impl Config {
         }
         if !(0.25..=4.0).contains(&self.tts.sherpa.speed) {
             return bad("tts.sherpa.speed", "must lie between 0.25 and 4");
+        }
+        let a = &self.anger;
+        if !(0.0..=1.0).contains(&a.prosody_weight) {
+            return bad("anger.prosody_weight", "must lie between 0 and 1");
+        }
+        if a.partial_every_ms != 0 && a.partial_every_ms < 100 {
+            return bad("anger.partial_every_ms", "must be 0 (no scores while the caller speaks) or at least 100");
+        }
+        let e = &self.escalation;
+        let unit = |x: f32| (0.0..=1.0).contains(&x);
+        if !unit(e.anger_enter) || !unit(e.anger_leave) || e.anger_leave > e.anger_enter {
+            return bad("escalation.anger_enter/anger_leave", "must lie between 0 and 1, with anger_leave <= anger_enter");
+        }
+        if !unit(e.anger_sustained) || !unit(e.not_understood_confidence) {
+            return bad("escalation.anger_sustained/not_understood_confidence", "must lie between 0 and 1");
+        }
+        if let Some(bad_intent) = e.high_risk_intents.iter().find(|i| !crate::nlu::INTENTS.contains(&i.as_str())) {
+            return bad("escalation.high_risk_intents", &format!("unknown intent `{bad_intent}`"));
+        }
+        if !(e.dtmf_digit.is_empty() || (e.dtmf_digit.len() == 1 && "0123456789*#".contains(e.dtmf_digit.as_str()))) {
+            return bad("escalation.dtmf_digit", "must be one of 0-9, * or #, or \"\" for none");
         }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("http.listen", "must be an address such as 127.0.0.1:8080");

@@ -46,7 +46,10 @@ pub enum EventKind {
         /// The utterance it was read from.
         utterance_start_ms: u64,
     },
-    /// The caller's mood. `source` is `text` (the NLU on words), `prosody` or `fused`.
+    /// The caller's mood. `source` is `text` (the NLU on words), `prosody` (the voice) or
+    /// `fused` (both, once per turn). `score` is the confidence of `label`; `anger` the
+    /// probability that the caller is angry. Prosody scores come while the caller speaks
+    /// (`final: false`) and once per utterance.
     Emotion {
         source: String,
         label: String,
@@ -54,7 +57,18 @@ pub enum EventKind {
         /// From -1 (angry) to 1 (satisfied), where the source gives one.
         #[serde(skip_serializing_if = "Option::is_none")]
         sentiment: Option<f32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        anger: Option<f32>,
+        #[serde(rename = "final", default = "yes")]
+        is_final: bool,
+        /// The utterance it describes (its start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        utterance_start_ms: Option<u64>,
     },
+    /// The caller pressed a key (in-band tone, or RFC 4733 on an RTP leg).
+    Dtmf { digit: String },
+    /// The call goes to a person: why, and what the agent is shown.
+    Handoff { reason: String, context: crate::call::HandoffContext },
     /// What the bot is going to say, and to which caller turn (its start).
     BotReply {
         reply_id: u64,
@@ -88,8 +102,14 @@ impl EventKind {
             EventKind::TtsFinished { .. } => "tts_finished",
             EventKind::TtsInterrupted { .. } => "tts_interrupted",
             EventKind::CallEnded { .. } => "call_ended",
+            EventKind::Dtmf { .. } => "dtmf",
+            EventKind::Handoff { .. } => "handoff",
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Event {

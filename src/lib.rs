@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod call;
 pub mod cli;
 pub mod config;
 pub mod dialog;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod models;
 pub mod nlu;
 pub mod pipeline;
+pub mod prosody;
 pub mod tts;
 
 pub use error::{Error, Result};

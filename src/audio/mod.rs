@@ -2,6 +2,7 @@
 //! mono f32, 20 ms frames) happens only here, at the edges.
 
 pub mod decode;
+pub mod dtmf;
 pub mod frame;
 pub mod g711;
 pub mod resample;

@@ -175,9 +175,15 @@ fn print_event(ev: &Event, json: bool) {
             let ents = if ents.is_empty() { String::new() } else { format!("; {}", ents.join(", ")) };
             println!("      intent  {intent} ({confidence:.2}){ents}");
         }
-        EventKind::Emotion { source, label, score, sentiment } => {
+        EventKind::Emotion { is_final: false, .. } => {}
+        EventKind::Emotion { source, label, score, sentiment, anger, .. } => {
             let s = sentiment.map(|s| format!(", sentiment {s:+.2}")).unwrap_or_default();
-            println!("      emotion {label} ({score:.2}, {source}){s}");
+            let a = anger.map(|a| format!(", anger {a:.2}")).unwrap_or_default();
+            println!("      emotion {label} ({score:.2}, {source}{a}){s}");
+        }
+        EventKind::Dtmf { digit } => println!("  [{}]  caller pressed {digit}", clock(ev.t_ms)),
+        EventKind::Handoff { reason, context } => {
+            println!("  [{}]  HANDOFF to a person ({reason}): {}", clock(ev.t_ms), context.summary)
         }
         EventKind::BotReply { text, .. } => println!("  [{}]  bot: {text}", clock(ev.t_ms)),
         EventKind::TtsStarted { .. } => println!("  [{}]  bot starts speaking", clock(ev.t_ms)),

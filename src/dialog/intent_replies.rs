@@ -1,7 +1,7 @@
 //! The minimal dialog: one reply per intent, in the caller's language, with the order number
 //! read back when the caller gave one. (The e-commerce dialog replaces it.)
 
-use crate::dialog::{Dialog, Reply, Turn};
+use crate::dialog::{Dialog, Progress, Reply, Turn};
 use crate::nlu::entities::EntityType;
 
 #[derive(Debug, Default)]
@@ -36,7 +36,7 @@ const REPLIES: &[(&str, &str, &str)] = &[
 impl Dialog for IntentReplies {
     fn greeting(&mut self, lang: &str) -> Option<Reply> {
         let text = if lang == "zh" { "您好，欢迎致电。请问有什么可以帮您？" } else { "Hello, thanks for calling. How can I help you?" };
-        Some(Reply { text: text.into(), lang: lang.into(), end_call: false })
+        Some(Reply { text: text.into(), lang: lang.into(), end_call: false, progress: Progress::Chat })
     }
 
     fn respond(&mut self, turn: &Turn) -> Reply {
@@ -48,6 +48,14 @@ impl Dialog for IntentReplies {
             .copied()
             .unwrap_or(("out_of_scope", "Sorry?", "抱歉？"));
         let order = turn.nlu.entities.iter().find(|e| e.kind == EntityType::OrderNumber).map(|e| e.value.clone());
+        let progress = match row.0 {
+            "track_order" if order.is_some() => Progress::Resolved,
+            "track_order" | "change_shipping_address" | "cancel_order" | "change_order" | "return_refund" | "product_info" => {
+                Progress::Open
+            }
+            "greeting" | "goodbye" | "deny" | "out_of_scope" | "human_agent" | "complaint" => Progress::Chat,
+            _ => Progress::Resolved,
+        };
         let order_words = match (zh, order) {
             (false, Some(n)) => format!("order {}", n.chars().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")),
             (false, None) => "your order".into(),
@@ -55,7 +63,7 @@ impl Dialog for IntentReplies {
             (true, None) => "您的订单".into(),
         };
         let text = if zh { row.2 } else { row.1 }.replace("{order}", &order_words);
-        Reply { text, lang: turn.lang.into(), end_call: row.0 == "goodbye" }
+        Reply { text, lang: turn.lang.into(), end_call: row.0 == "goodbye", progress }
     }
 }
 

@@ -17,6 +17,19 @@ pub struct Turn<'a> {
     pub nlu: &'a NluResult,
 }
 
+/// What a turn did for the caller's request: the escalation policy counts unresolved turns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    /// The request is answered or done.
+    Resolved,
+    /// A request is open: the bot asked for more or could not finish it.
+    Open,
+    /// Conversation (a greeting, a thank-you, a turn not understood): no request moved.
+    #[default]
+    Chat,
+}
+
 /// What the bot says, in which language, and whether the call should end after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
@@ -24,6 +37,18 @@ pub struct Reply {
     pub lang: String,
     #[serde(default)]
     pub end_call: bool,
+    #[serde(default)]
+    pub progress: Progress,
+}
+
+/// What the bot says when the call goes to a person.
+pub fn transfer_prompt(lang: &str) -> Reply {
+    let text = if lang == "zh" {
+        "我马上为您转接人工客服，请稍候。"
+    } else {
+        "I'm transferring you to a colleague who can help. Please hold."
+    };
+    Reply { text: text.into(), lang: lang.into(), end_call: false, progress: Progress::Chat }
 }
 
 /// A conversation's logic; one instance per call.

@@ -65,6 +65,8 @@ pub struct NluResult {
     pub emotion_confidence: f32,
     /// From -1 (angry) to 1 (satisfied).
     pub sentiment: f32,
+    /// Probability that the words are angry.
+    pub anger: f32,
     pub lang: String,
 }
 
@@ -182,6 +184,7 @@ impl Nlu {
             emotion: EMOTIONS[ebest].to_string(),
             emotion_confidence: round4(e[ebest]),
             sentiment: round4(sentiment.clamp(-1.0, 1.0)),
+            anger: round4(e[EMOTIONS.len() - 1]),
             lang: lang.map(str::to_string).unwrap_or_else(|| text::detect_lang(text).to_string()),
         })
     }

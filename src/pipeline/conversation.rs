@@ -23,8 +23,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::audio::dtmf::DtmfDetector;
 use crate::audio::frame::AudioFrame;
-use crate::dialog::{reply_language, Dialog, Reply, Turn};
+use crate::call::{EscalationPolicy, Handoff, PolicyInput, TurnFacts};
+use crate::dialog::{reply_language, transfer_prompt, Dialog, Progress, Reply, Turn};
 use crate::error::Result;
 use crate::events::EventKind;
 use crate::nlu::NluResult;
@@ -37,6 +39,7 @@ use crate::pipeline::turns::{AsrKind, AsrRequest, Heard, TurnConfig, TurnEvent, 
 use crate::pipeline::utterance::SegmenterConfig;
 use crate::pipeline::vad::{VoiceDetector, ONSET_MS};
 use crate::pipeline::whisper::DecodeMode;
+use crate::prosody::{AngerTracker, ProsodyScore};
 use crate::tts::sentences;
 
 /// What a call leaves behind.
@@ -47,6 +50,8 @@ pub struct CallRecord {
     pub turns: usize,
     /// Every bot frame, on the call's timeline.
     pub bot: Vec<BotFrame>,
+    /// CPU time of the prosody analysis.
+    pub prosody_cpu: Duration,
 }
 
 /// The result of a job, due at `at_ms` on the call's timeline.
@@ -90,6 +95,13 @@ pub struct Conversation {
     cancelled: HashSet<u64>,
     /// RealTime: how to stop a reply's synthesis.
     reply_stops: HashMap<u64, Arc<AtomicBool>>,
+    prosody: AngerTracker,
+    dtmf: DtmfDetector,
+    policy: EscalationPolicy,
+    /// The utterance in progress (its start), and when its next prosody score is due.
+    speaking: Option<(u64, u64)>,
+    /// The voice's verdict on each finished utterance, by its start, until its turn is read.
+    heard_voice: HashMap<u64, Option<ProsodyScore>>,
 }
 
 impl Conversation {
@@ -118,7 +130,7 @@ impl Conversation {
         let history = AudioHistory::new(v.max_utterance_ms as u64 + 2 * v.pad_ms as u64 + 5000);
         Ok(Self {
             vad: engines.new_vad()?,
-            engines,
+            engines: engines.clone(),
             spec,
             sink,
             dialog,
@@ -137,6 +149,11 @@ impl Conversation {
             replies: HashMap::new(),
             cancelled: HashSet::new(),
             reply_stops: HashMap::new(),
+            prosody: AngerTracker::new(engines.anger.clone(), engines.config.anger.baseline_turns),
+            dtmf: DtmfDetector::new(crate::audio::SAMPLE_RATE),
+            policy: EscalationPolicy::new(engines.config.escalation.clone()),
+            speaking: None,
+            heard_voice: HashMap::new(),
         })
     }
 
@@ -182,6 +199,7 @@ impl Conversation {
         self.finish().await;
         let duration_ms = self.now_ms.max(self.record.bot.last().map(|f| f.t_ms + crate::audio::FRAME_MS).unwrap_or(0));
         self.record.duration_ms = duration_ms;
+        self.record.prosody_cpu = self.prosody.cpu;
         self.sink.emit(
             duration_ms.max(self.sink.latest_ms()),
             EventKind::CallEnded { reason: "end_of_audio".into(), duration_ms },
@@ -196,9 +214,68 @@ impl Conversation {
             self.play_until(frame.t_ms);
         }
         self.history.push(&frame.samples);
+        self.prosody.push(&frame.samples);
+        if let Some(key) = self.dtmf.push(&frame.samples) {
+            self.sink.emit(self.event_ms(), EventKind::Dtmf { digit: key.to_string() });
+            let h = self.policy.handle(PolicyInput::Dtmf { digit: key }, self.now_ms);
+            self.hand_off(h, None).await;
+        }
+        self.voice_so_far().await;
         let step = self.vad.push(&frame.samples);
         let events = self.turns.on_frame(self.now_ms, &step);
         self.handle(events).await;
+    }
+
+    /// While the caller speaks: the voice's anger so far, every `anger.partial_every_ms`.
+    async fn voice_so_far(&mut self) {
+        let every = self.engines.config.anger.partial_every_ms as u64;
+        let Some((start_ms, due_ms)) = self.speaking else { return };
+        if every == 0 || self.now_ms < due_ms {
+            return;
+        }
+        self.speaking = Some((start_ms, self.now_ms + every));
+        if let Some(p) = self.prosody.partial(start_ms, self.now_ms) {
+            self.emit_voice(&p, false, start_ms);
+            let h = self.policy.handle(PolicyInput::ProsodyPartial { anger: p.anger }, self.now_ms);
+            self.hand_off(h, None).await;
+        }
+    }
+
+    fn emit_voice(&self, p: &ProsodyScore, is_final: bool, start_ms: u64) {
+        self.sink.emit(
+            self.event_ms(),
+            EventKind::Emotion {
+                source: "prosody".into(),
+                label: p.label.into(),
+                score: round3(p.confidence),
+                sentiment: None,
+                anger: Some(round3(p.anger)),
+                is_final,
+                utterance_start_ms: Some(start_ms),
+            },
+        );
+    }
+
+    /// An utterance is over: the voice's verdict on all of it.
+    fn utterance_ended(&mut self, start_ms: u64, end_ms: u64) {
+        self.speaking = None;
+        let p = self.prosody.finish(start_ms, end_ms);
+        if let Some(p) = &p {
+            self.emit_voice(p, true, start_ms);
+        }
+        self.heard_voice.insert(start_ms, p);
+    }
+
+    /// The policy decided the call goes to a person: the agent's context goes out and the bot
+    /// says so; from now on the bot only listens.
+    async fn hand_off(&mut self, handoff: Option<Handoff>, in_reply_to_ms: Option<u64>) {
+        let Some(h) = handoff else { return };
+        let lang = h.context.lang.clone();
+        self.sink.emit(self.event_ms(), EventKind::Handoff { reason: h.reason.as_str().into(), context: h.context });
+        if self.spec.respond {
+            let t = self.event_ms();
+            self.reply(transfer_prompt(&lang), in_reply_to_ms, t).await;
+        }
     }
 
     /// Simulated: delivers every result due by `t_ms`, in time order.
@@ -244,6 +321,7 @@ impl Conversation {
             match ev {
                 TurnEvent::SpeechStarted { start_ms } => {
                     self.sink.emit(self.event_ms(), EventKind::SpeechStarted { start_ms });
+                    self.speaking = Some((start_ms, start_ms + self.engines.config.anger.partial_every_ms as u64));
                     self.barge_in();
                 }
                 TurnEvent::Transcribe(req) => self.transcribe(req).await,
@@ -261,6 +339,7 @@ impl Conversation {
                 TurnEvent::SpeechEnded { start_ms, end_ms, early } => {
                     let reason = if early { "complete" } else { "silence" };
                     self.sink.emit(self.event_ms(), EventKind::SpeechEnded { start_ms, end_ms, reason: reason.into() });
+                    self.utterance_ended(start_ms, end_ms);
                 }
                 TurnEvent::TurnReady { start_ms, end_ms, heard } => {
                     self.record.turns += 1;
@@ -278,14 +357,75 @@ impl Conversation {
                         },
                     );
                     if let Some(nlu) = self.understand(&heard.text, &heard.lang, start_ms, t) {
-                        if self.spec.respond {
-                            let lang = reply_language(&heard.text, &heard.lang);
-                            let reply = self.dialog.respond(&Turn { text: &heard.text, lang, nlu: &nlu });
-                            self.reply(reply, Some(start_ms), t).await;
-                        }
+                        self.answer(&heard.text, &heard.lang, nlu, start_ms, end_ms, t).await;
                     }
                 }
             }
+        }
+    }
+
+    /// A caller turn understood: its fused emotion, the dialog's answer, and the policy's
+    /// verdict. A handoff replaces the answer with the transfer prompt (unless the answer is
+    /// one already); after a handoff the bot no longer answers.
+    async fn answer(&mut self, text: &str, asr_lang: &str, nlu: NluResult, start_ms: u64, end_ms: u64, t: u64) {
+        if !self.heard_voice.contains_key(&start_ms) {
+            self.utterance_ended(start_ms, end_ms);
+        }
+        let voice = self.heard_voice.remove(&start_ms).flatten();
+        let anger = fuse(self.engines.config.anger.prosody_weight, voice.as_ref(), nlu.anger);
+        let angry = anger >= self.engines.config.escalation.anger_enter;
+        let (label, score) = if angry {
+            ("angry".to_string(), anger)
+        } else if nlu.emotion == "angry" {
+            ("neutral".to_string(), 1.0 - anger)
+        } else {
+            (nlu.emotion.clone(), nlu.emotion_confidence)
+        };
+        self.sink.emit(
+            t,
+            EventKind::Emotion {
+                source: "fused".into(),
+                label: label.clone(),
+                score: round3(score),
+                sentiment: Some(nlu.sentiment),
+                anger: Some(round3(anger)),
+                is_final: true,
+                utterance_start_ms: Some(start_ms),
+            },
+        );
+        if self.policy.handed_off() {
+            self.policy.handle(PolicyInput::Turn(self.facts(text, asr_lang, &nlu, start_ms, end_ms, anger, Progress::Chat)), t);
+            return;
+        }
+        let lang = reply_language(text, asr_lang);
+        let reply = self.dialog.respond(&Turn { text, lang, nlu: &nlu });
+        let facts = self.facts(text, lang, &nlu, start_ms, end_ms, anger, reply.progress);
+        let handoff = self.policy.handle(PolicyInput::Turn(facts), t);
+        let says_transfer = matches!(nlu.intent.as_str(), "human_agent" | "complaint");
+        match handoff {
+            Some(h) if !(says_transfer && self.spec.respond) => self.hand_off(Some(h), Some(start_ms)).await,
+            Some(h) => {
+                self.sink.emit(t, EventKind::Handoff { reason: h.reason.as_str().into(), context: h.context });
+                self.reply(reply, Some(start_ms), t).await;
+            }
+            None if self.spec.respond => self.reply(reply, Some(start_ms), t).await,
+            None => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn facts(&self, text: &str, lang: &str, nlu: &NluResult, start_ms: u64, end_ms: u64, anger: f32, progress: Progress) -> TurnFacts {
+        TurnFacts {
+            start_ms,
+            end_ms,
+            text: text.to_string(),
+            lang: lang.to_string(),
+            intent: nlu.intent.clone(),
+            confidence: nlu.confidence,
+            entities: nlu.entities.clone(),
+            text_emotion: nlu.emotion.clone(),
+            anger,
+            progress,
         }
     }
 
@@ -439,6 +579,9 @@ impl Conversation {
                         label: r.emotion.clone(),
                         score: r.emotion_confidence,
                         sentiment: Some(r.sentiment),
+                        anger: Some(r.anger),
+                        is_final: true,
+                        utterance_start_ms: Some(utterance_start_ms),
                     },
                 );
                 Some(r)
@@ -463,6 +606,7 @@ impl Conversation {
             base,
             EventKind::BotReply { reply_id: id, text: reply.text.clone(), lang: reply.lang.clone(), in_reply_to_ms },
         );
+        self.policy.handle(PolicyInput::BotSaid { text: reply.text.clone() }, base);
         let pieces = sentences::split(&reply.text);
         let n = pieces.len();
         if n == 0 {
@@ -517,6 +661,7 @@ impl Conversation {
             .map(|e| match e {
                 TurnEvent::SpeechEnded { start_ms, end_ms, .. } => {
                     self.sink.emit(self.now_ms, EventKind::SpeechEnded { start_ms, end_ms, reason: "end_of_audio".into() });
+                    self.utterance_ended(start_ms, end_ms);
                     None
                 }
                 other => Some(other),
@@ -548,4 +693,20 @@ impl Conversation {
             }
         }
     }
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The turn's anger from the voice and the words. The voice counts half until the caller's
+/// calm turns give a baseline (the population's stands in before that, and fits fewer people).
+pub fn fuse(prosody_weight: f32, voice: Option<&ProsodyScore>, words: f32) -> f32 {
+    let Some(v) = voice else { return words };
+    let wv = if v.against_baseline { prosody_weight } else { prosody_weight / 2.0 };
+    let wt = 1.0 - prosody_weight;
+    if wv + wt <= 0.0 {
+        return words;
+    }
+    (wv * v.anger + wt * words) / (wv + wt)
 }

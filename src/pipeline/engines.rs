@@ -27,6 +27,7 @@ pub struct Engines {
     pub asr: AsrPool,
     pub nlu: Nlu,
     pub tts: Tts,
+    pub anger: Arc<crate::prosody::AngerModel>,
     pub asr_model: LoadedModel,
     pub vad_model: LoadedModel,
 }
@@ -66,6 +67,7 @@ impl Engines {
 
         let nlu = Nlu::load(&config.nlu.dir)?;
         let tts = Tts::start(&config.tts)?;
+        let anger = Arc::new(crate::prosody::AngerModel::load(&config.anger.dir)?);
         let model = Arc::new(WhisperModel::load(&asr_found.path)?);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let (workers, threads) = AsrPool::sizing(cores, config.asr.workers, config.asr.threads);
@@ -84,6 +86,7 @@ impl Engines {
             asr,
             nlu,
             tts,
+            anger,
             config,
         }))
     }
@@ -110,6 +113,7 @@ impl Engines {
                 "hangover_ms": self.config.vad.hangover_ms,
             },
             "tts": { "voices": self.tts.voices },
+            "anger": { "trained_on": self.anger.trained_on, "threshold": self.anger.threshold },
             "nlu": {
                 "models": self.nlu.source,
                 "intents": crate::nlu::INTENTS.len(),
