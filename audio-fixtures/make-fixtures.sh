@@ -49,6 +49,17 @@ phone "$tmp/conv16.wav" conv_en_8k.wav
 # Barge-in: the caller speaks over the bot's long answer to the first question.
 conv "Where is my order?" 2.5 "Stop, I want to talk to a person." 5 conv_en_barge_in.wav
 
+# Escalation: calls that must go to a person, each for one reason (see `escalation` in the
+# manifest). Anger is tested on real emotional speech (tests/escalation.rs), not on espeak-ng.
+conv "What is the weather like on Mars tonight?" 6 "Play some jazz music for me please." 4 en_not_understood.wav
+conv "I want to change the delivery address." 7 "I am not sure." 6 "Please change my shipping address." 4 en_unresolved.wav
+conv "I want to file a complaint about your service." 5 en_complaint.wav
+# The caller presses 0 (an in-band DTMF tone, 941 + 1336 Hz, 200 ms) after the bot's answer.
+sox -q -R -n -r 16000 -c 2 "$tmp/dtmf.wav" synth 0.2 sine 941 sine 1336
+sox -q -R "$tmp/dtmf.wav" -b 16 "$tmp/dtmf0.wav" remix 1,2 vol 0.4 pad 0 2
+conv "Where is my order?" 7 "$tmp/turn.wav"
+sox -q -R "$tmp/turn.wav" "$tmp/dtmf0.wav" -b 16 en_dtmf_zero.wav
+
 # Mandarin caller turns (for the multilingual pipeline and the NLU; tiny.en cannot transcribe them)
 say cmn zh_order_status.wav "我的订单到哪里了？订单号是四八一五二。"
 say cmn zh_human_agent.wav  "我要转人工客服。"

@@ -100,6 +100,7 @@ pub struct Fixture {
     pub conversation: bool,
     #[serde(default)]
     pub barge_in: bool,
+    pub escalation: Option<String>,
 }
 
 pub fn manifest() -> Manifest {
