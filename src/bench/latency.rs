@@ -37,6 +37,9 @@ pub struct TurnLatency {
     pub asr_wait_ms: u64,
     pub nlu_dialog_ms: u64,
     pub tts_first_ms: u64,
+    /// When this turn sent the call to a person: from the end of the turn to the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff_ms: Option<u64>,
     /// Voice to voice.
     pub total_ms: u64,
 }
@@ -52,6 +55,10 @@ pub struct Summary {
     pub asr_wait_p50_ms: u64,
     pub nlu_dialog_p50_ms: u64,
     pub tts_first_p50_ms: u64,
+    /// Turns that sent the call to a person, and the longest time from the end of such a turn
+    /// to the decision.
+    pub handoffs: usize,
+    pub handoff_max_ms: u64,
     pub pacing: &'static str,
 }
 
@@ -65,14 +72,15 @@ struct Entry {
     file: String,
     #[serde(default)]
     conversation: bool,
+    escalation: Option<String>,
 }
 
-/// The conversation fixtures listed in `dir/manifest.toml`.
+/// The conversation fixtures listed in `dir/manifest.toml`, and those that end in a handoff.
 pub fn conversations(dir: &Path) -> Result<Vec<PathBuf>> {
     let path = dir.join("manifest.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| InputError::from_io(&path, e))?;
     let m: Manifest = toml::from_str(&text).map_err(|e| InputError::Invalid(format!("{}: {e}", path.display())))?;
-    let files: Vec<PathBuf> = m.fixture.into_iter().filter(|f| f.conversation).map(|f| dir.join(f.file)).collect();
+    let files: Vec<PathBuf> = m.fixture.into_iter().filter(|f| f.conversation || f.escalation.is_some()).map(|f| dir.join(f.file)).collect();
     if files.is_empty() {
         return Err(InputError::Invalid(format!("{}: no fixture is marked `conversation = true`", path.display())).into());
     }
@@ -109,6 +117,10 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
             continue;
         };
         let truth = speech_end(samples, *start_ms, *end_ms);
+        // A handoff decided on this turn comes with its transcript, before the answer.
+        let handoff = events
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::Handoff { .. }) && e.t_ms >= transcript.t_ms && e.t_ms <= reply.t_ms);
         out.push(TurnLatency {
             file: file.to_string(),
             turn_start_ms: *start_ms,
@@ -122,6 +134,7 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
             asr_wait_ms: transcript.t_ms.saturating_sub(ended.t_ms),
             nlu_dialog_ms: reply.t_ms.saturating_sub(transcript.t_ms),
             tts_first_ms: audio.t_ms.saturating_sub(reply.t_ms),
+            handoff_ms: handoff.map(|h| h.t_ms.saturating_sub(ended.t_ms)),
             total_ms: audio.t_ms.saturating_sub(truth),
         });
     }
@@ -163,6 +176,8 @@ pub fn summarize(turns: &[TurnLatency], pacing: Pacing) -> Summary {
         asr_wait_p50_ms: p50(&|t| t.asr_wait_ms),
         nlu_dialog_p50_ms: p50(&|t| t.nlu_dialog_ms),
         tts_first_p50_ms: p50(&|t| t.tts_first_ms),
+        handoffs: turns.iter().filter(|t| t.handoff_ms.is_some()).count(),
+        handoff_max_ms: turns.iter().filter_map(|t| t.handoff_ms).max().unwrap_or(0),
         pacing: match pacing {
             Pacing::RealTime => "realtime",
             Pacing::Simulated => "simulated",

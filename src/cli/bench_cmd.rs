@@ -109,7 +109,7 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
                     println!("{}", serde_json::to_string(&t).unwrap_or_default());
                 } else {
                     println!(
-                        "{:>6} ms  eot {:>4} ({:<8}) asr {:>4} (wait {:>3})  nlu+dialog {:>3}  tts {:>4}   {} @ {:.2} s",
+                        "{:>6} ms  eot {:>4} ({:<8}) asr {:>4} (wait {:>3})  nlu+dialog {:>3}  tts {:>4}   {} @ {:.2} s{}",
                         t.total_ms,
                         t.eot_ms,
                         t.eot,
@@ -118,7 +118,8 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
                         t.nlu_dialog_ms,
                         t.tts_first_ms,
                         t.file,
-                        t.speech_end_ms as f64 / 1000.0
+                        t.speech_end_ms as f64 / 1000.0,
+                        t.handoff_ms.map(|h| format!("  (handoff {h} ms after the end of the turn)")).unwrap_or_default()
                     );
                 }
                 all.push(t);

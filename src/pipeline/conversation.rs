@@ -600,7 +600,7 @@ impl Conversation {
         self.replies.insert(id, in_reply_to_ms);
         let base = match self.spec.pacing {
             Pacing::Simulated => ready_ms,
-            Pacing::RealTime => self.wall_ms(),
+            Pacing::RealTime => self.event_ms().max(ready_ms),
         };
         self.sink.emit(
             base,

@@ -10,6 +10,8 @@ use crate::prosody::model::CLASSES;
 pub struct Clip {
     pub path: PathBuf,
     pub speaker: String,
+    /// The corpus folder's name.
+    pub corpus: String,
     /// Index into `CLASSES`.
     pub class: usize,
 }
@@ -48,6 +50,7 @@ pub fn load(dir: &Path) -> Result<Vec<Clip>> {
         return Err(InputError::Invalid(format!("{}: not a folder", dir.display())).into());
     }
     let entries = list(dir)?;
+    let corpus = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut clips = Vec::new();
     // EmoDB: 03a01Wa.flac = speaker 03, text a01, emotion W, version a.
     for p in entries.iter().filter(|p| p.is_file() && is_audio(p)) {
@@ -55,7 +58,7 @@ pub fn load(dir: &Path) -> Result<Vec<Clip>> {
         let chars: Vec<char> = stem.chars().collect();
         if chars.len() == 7 && chars[..2].iter().all(|c| c.is_ascii_digit()) {
             if let Some(class) = emodb_class(chars[5]) {
-                clips.push(Clip { path: p.clone(), speaker: format!("emodb-{}", &stem[..2]), class });
+                clips.push(Clip { path: p.clone(), speaker: format!("emodb-{}", &stem[..2]), corpus: corpus.clone(), class });
             }
         }
     }
@@ -67,7 +70,7 @@ pub fn load(dir: &Path) -> Result<Vec<Clip>> {
             };
             let name = speaker.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             for p in list(&emotion)?.into_iter().filter(|p| p.is_file() && is_audio(p)) {
-                clips.push(Clip { path: p, speaker: name.to_string(), class });
+                clips.push(Clip { path: p, speaker: name.to_string(), corpus: corpus.clone(), class });
             }
         }
     }

@@ -92,6 +92,7 @@ pub fn extract(clips: Vec<Clip>, progress: bool) -> Result<Extracted> {
 #[derive(Debug, Clone)]
 pub struct Item<'a> {
     pub speaker: &'a str,
+    pub corpus: &'a str,
     pub class: usize,
     pub stats: &'a UtteranceStats,
 }
@@ -103,7 +104,7 @@ pub fn items<'a>(data: &'a Extracted, phone: bool, keep: &dyn Fn(&str) -> bool) 
         .iter()
         .zip(stats)
         .filter(|(c, _)| keep(&c.speaker))
-        .filter_map(|(c, s)| s.as_ref().map(|s| Item { speaker: &c.speaker, class: c.class, stats: s }))
+        .filter_map(|(c, s)| s.as_ref().map(|s| Item { speaker: &c.speaker, corpus: &c.corpus, class: c.class, stats: s }))
         .collect()
 }
 
@@ -144,9 +145,11 @@ pub fn train(items: &[Item], trained_on: &str) -> AngerModel {
     let mut rng = Rng::new(SEED);
     let mut xs: Vec<[f32; N_FEATURES]> = Vec::new();
     let mut ys: Vec<usize> = Vec::new();
+    let mut groups: Vec<&str> = Vec::new();
     for it in items {
         xs.push(AngerModel::normalise(&prior, &scale, it.stats, &Baseline::default()));
         ys.push(it.class);
+        groups.push(it.corpus);
         let pool: Vec<&UtteranceStats> = neutral_of(items, it.speaker).into_iter().filter(|s| !std::ptr::eq(*s, it.stats)).collect();
         for _ in 0..2 {
             if pool.is_empty() {
@@ -156,9 +159,10 @@ pub fn train(items: &[Item], trained_on: &str) -> AngerModel {
             let b = Baseline::from_stats((0..n).map(|_| pool[rng.below(pool.len())]));
             xs.push(AngerModel::normalise(&prior, &scale, it.stats, &b));
             ys.push(it.class);
+            groups.push(it.corpus);
         }
     }
-    let (weights, bias) = fit(&xs, &ys);
+    let (weights, bias) = fit(&xs, &ys, &groups);
 
     // The threshold: the best balanced accuracy of anger against calm speech on the training
     // data that flags at most 5% of the calm utterances.
@@ -202,12 +206,18 @@ fn round6(x: f32) -> f32 {
     (x * 1e6).round() / 1e6
 }
 
-/// Class-balanced multinomial logistic regression by full-batch gradient descent, with L2.
-fn fit(xs: &[[f32; N_FEATURES]], ys: &[usize]) -> (Vec<Vec<f32>>, Vec<f32>) {
+/// Multinomial logistic regression by full-batch gradient descent, with L2. Every (corpus,
+/// class) cell weighs the same in all, so that neither a bigger corpus nor a commoner class
+/// decides alone.
+fn fit(xs: &[[f32; N_FEATURES]], ys: &[usize], groups: &[&str]) -> (Vec<Vec<f32>>, Vec<f32>) {
     let c = CLASSES.len();
-    let mut count = vec![0usize; c];
-    ys.iter().for_each(|y| count[*y] += 1);
-    let class_weight: Vec<f32> = count.iter().map(|n| xs.len() as f32 / (c as f32 * (*n).max(1) as f32)).collect();
+    let mut count: std::collections::BTreeMap<(&str, usize), usize> = Default::default();
+    for (g, y) in groups.iter().zip(ys) {
+        *count.entry((g, *y)).or_default() += 1;
+    }
+    let cells = count.len().max(1) as f32;
+    let weight: Vec<f32> =
+        groups.iter().zip(ys).map(|(g, y)| xs.len() as f32 / (cells * count[&(*g, *y)] as f32)).collect();
     let mut w = vec![vec![0f32; N_FEATURES]; c];
     let mut b = vec![0f32; c];
     // Strong L2 spreads the weight over the cues, which transfers better across corpora.
@@ -216,10 +226,10 @@ fn fit(xs: &[[f32; N_FEATURES]], ys: &[usize]) -> (Vec<Vec<f32>>, Vec<f32>) {
     for _ in 0..epochs {
         let mut gw = vec![vec![0f32; N_FEATURES]; c];
         let mut gb = vec![0f32; c];
-        for (x, y) in xs.iter().zip(ys) {
+        for ((x, y), wt) in xs.iter().zip(ys).zip(&weight) {
             let p = probs_of(&w, &b, x);
             for k in 0..c {
-                let g = class_weight[*y] * (p[k] - if k == *y { 1.0 } else { 0.0 });
+                let g = wt * (p[k] - if k == *y { 1.0 } else { 0.0 });
                 gb[k] += g;
                 for (gwi, xi) in gw[k].iter_mut().zip(x) {
                     *gwi += g * xi;
