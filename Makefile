@@ -5,6 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release/voicegate
 DEBUG := target/debug/voicegate
 ASTERISK_SOUNDS := /usr/share/asterisk/sounds/en
+EMOTION := ../shared/datasets/emotion
 ASTERISK_TEXT := /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 
 .PHONY: help setup build run test bench bench-asterisk fixtures
@@ -12,7 +13,7 @@ ASTERISK_TEXT := /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 help:
 	@echo "make run       build and start the gateway (voicegate serve) on the embedded defaults"
 	@echo "make test      run the whole test suite (real models, real audio)"
-	@echo "make bench     ASR, NLU and voice-to-voice latency benchmarks (release build)"
+	@echo "make bench     ASR, NLU, voice-to-voice latency and anger benchmarks (release build)"
 	@echo "make setup     install what is missing: Debian packages, sherpa-onnx, models"
 	@echo "make fixtures  regenerate audio-fixtures/ with espeak-ng and sox"
 
@@ -42,6 +43,9 @@ bench: build
 	$(RELEASE) bench asr audio-fixtures
 	$(RELEASE) bench nlu tests/data/nlu_test.tsv
 	$(RELEASE) bench latency audio-fixtures
+	$(RELEASE) bench anger $(EMOTION)/emodb $(EMOTION)/casia
+	$(RELEASE) bench anger $(EMOTION)/emodb --cross $(EMOTION)/casia
+	$(RELEASE) bench anger $(EMOTION)/casia --cross $(EMOTION)/emodb
 
 # All 568 Asterisk telephone prompts (8 kHz, one speaker): long.
 bench-asterisk: build
