@@ -21,6 +21,9 @@ pub struct Config {
     pub nlu: NluConfig,
     pub anger: AngerConfig,
     pub escalation: EscalationConfig,
+    pub store: StoreConfig,
+    pub orders: OrdersConfig,
+    pub kb: KbConfig,
     pub http: HttpConfig,
 }
 
@@ -132,6 +135,61 @@ pub struct EscalationConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrdersBackend {
+    Sqlite,
+    Http,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersConfig {
+    pub backend: OrdersBackend,
+    pub http: OrdersHttpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersHttpConfig {
+    pub base_url: String,
+    pub token: String,
+    pub timeout_ms: u64,
+    pub fields: OrderFields,
+}
+
+/// Where each of our order fields is in the shop's JSON (dotted paths for nested objects).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFields {
+    pub id: String,
+    pub items: String,
+    pub amount: String,
+    pub currency: String,
+    pub status: String,
+    pub placed_on: String,
+    pub shipped_on: String,
+    pub delivered_on: String,
+    pub eta: String,
+    pub carrier: String,
+    pub tracking: String,
+    pub address: String,
+    pub refund_status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KbConfig {
+    pub dir: PathBuf,
+    pub min_similarity: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: String,
 }
@@ -230,6 +288,18 @@ impl Config {
         }
         if !(e.dtmf_digit.is_empty() || (e.dtmf_digit.len() == 1 && "0123456789*#".contains(e.dtmf_digit.as_str()))) {
             return bad("escalation.dtmf_digit", "must be one of 0-9, * or #, or \"\" for none");
+        }
+        if self.orders.backend == OrdersBackend::Http {
+            let u = &self.orders.http.base_url;
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return bad("orders.http.base_url", "must be an http:// or https:// URL when orders.backend = \"http\"");
+            }
+        }
+        if !(100..=30_000).contains(&self.orders.http.timeout_ms) {
+            return bad("orders.http.timeout_ms", "must lie between 100 and 30000");
+        }
+        if !(0.0..=1.0).contains(&self.kb.min_similarity) {
+            return bad("kb.min_similarity", "must lie between 0 and 1");
         }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("http.listen", "must be an address such as 127.0.0.1:8080");

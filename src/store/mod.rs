@@ -1,0 +1,97 @@
+//! The gateway's SQLite database: demo orders, knowledge gaps (and, later, calls and their
+//! events). One connection behind a mutex: every statement here is a few microseconds.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    items TEXT NOT NULL,
+    amount REAL NOT NULL,
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL,
+    placed_on TEXT NOT NULL,
+    shipped_on TEXT,
+    delivered_on TEXT,
+    eta TEXT,
+    carrier TEXT,
+    tracking TEXT,
+    address TEXT NOT NULL,
+    refund_status TEXT,
+    invoice_requested INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE TABLE IF NOT EXISTS kb_gaps (
+    question TEXT PRIMARY KEY,
+    lang TEXT NOT NULL,
+    asked INTEGER NOT NULL,
+    first_asked TEXT NOT NULL DEFAULT (datetime('now')),
+    last_asked TEXT NOT NULL DEFAULT (datetime('now'))
+);
+";
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    pub path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Config(format!("store {}: {e}", path.display()))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, with the schema in place.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| db_err(path, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;").map_err(|e| db_err(path, e))?;
+        conn.execute_batch(SCHEMA).map_err(|e| db_err(path, e))?;
+        Ok(Self { conn: Mutex::new(conn), path: path.to_owned() })
+    }
+
+    /// The connection; a panic elsewhere while holding it leaves it usable (SQLite rolls back).
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a question the bot could not answer.
+    pub fn record_gap(&self, question: &str, lang: &str) -> Result<()> {
+        let q = question.trim();
+        if q.is_empty() {
+            return Ok(());
+        }
+        self.conn()
+            .execute(
+                "INSERT INTO kb_gaps (question, lang, asked) VALUES (?1, ?2, 1)
+                 ON CONFLICT(question) DO UPDATE SET asked = asked + 1, last_asked = datetime('now')",
+                (q, lang),
+            )
+            .map_err(|e| db_err(&self.path, e))?;
+        Ok(())
+    }
+
+    /// Knowledge gaps, most asked first: (question, lang, times asked, last asked).
+    pub fn gaps(&self) -> Result<Vec<(String, String, i64, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT question, lang, asked, last_asked FROM kb_gaps ORDER BY asked DESC, last_asked DESC")
+            .map_err(|e| db_err(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| db_err(&self.path, e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
+    }
+}
