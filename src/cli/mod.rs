@@ -2,6 +2,7 @@
 
 mod bench_cmd;
 mod config_cmd;
+mod kb_cmd;
 mod models_cmd;
 mod nlu_cmd;
 mod replay_cmd;
@@ -37,7 +38,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gateway: HTTP API (/health, /v1/replay) with the pipeline loaded
+    /// Run the gateway: HTTP API (/health, /v1/replay, /v1/nlu, /v1/chat) with the pipeline loaded
     Serve(serve_cmd::ServeArgs),
     /// Run an audio file through the pipeline as if it were a call and print its timeline
     Replay(replay_cmd::ReplayArgs),
@@ -53,6 +54,9 @@ pub enum Command {
     /// Measure accuracy and speed; each benchmark ends with one JSON summary line
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// The knowledge base, and the questions the bot could not answer (`kb gaps`)
+    #[command(subcommand)]
+    Kb(kb_cmd::KbCommand),
 }
 
 /// Runs the parsed command line.
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nlu(a) => nlu_cmd::run(config, a),
         Command::Train(t) => train_cmd::run(config, t),
         Command::Bench(b) => bench_cmd::run(config, b),
+        Command::Kb(k) => kb_cmd::run(config, k),
     }
 }
 
