@@ -76,6 +76,12 @@ pub enum EventKind {
         lang: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         in_reply_to_ms: Option<u64>,
+        /// The knowledge-base entry the answer came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kb: Option<String>,
+        /// What the bot did on the shop's systems (order lookups, changes, refusals, errors).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        actions: Vec<crate::dialog::Action>,
     },
     /// The first frame of a reply went out.
     TtsStarted { reply_id: u64 },

@@ -64,6 +64,10 @@ pub struct TurnFacts {
     pub anger: f32,
     /// What the dialog made of the turn.
     pub progress: Progress,
+    /// The dialog took the turn as the answer to its question (so it was understood).
+    pub in_context: bool,
+    /// The caller spoke over the bot's last answer (so they did not hear its question).
+    pub interrupted_bot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +77,8 @@ pub enum PolicyInput {
     ProsodyPartial { anger: f32 },
     Dtmf { digit: char },
     BotSaid { text: String },
+    /// The caller accepted the dialog's offer of a person.
+    AgentAccepted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +174,7 @@ impl EscalationPolicy {
                 self.transcript.push(Line { t_ms: now_ms, speaker: "bot".into(), text });
                 None
             }
+            PolicyInput::AgentAccepted => self.cfg.caller_request.then_some(Reason::CallerRequest),
             PolicyInput::Dtmf { digit } => {
                 let wanted = self.cfg.dtmf_digit.chars().next();
                 (wanted == Some(digit)).then_some(Reason::Dtmf)
@@ -205,13 +212,17 @@ impl EscalationPolicy {
         } else if t.anger < self.cfg.anger_leave {
             self.angry_turns = 0;
         }
-        let understood = t.intent != "out_of_scope" && t.confidence >= self.cfg.not_understood_confidence;
+        let understood = t.in_context || (t.intent != "out_of_scope" && t.confidence >= self.cfg.not_understood_confidence);
         self.not_understood = if understood { 0 } else { self.not_understood + 1 };
         match t.progress {
             Progress::Resolved => {
                 self.unresolved = 0;
                 self.request = None;
             }
+            // A turn that gave what the bot asked for (a number, an address) is progress.
+            Progress::Open if t.in_context && self.request.is_some() => {}
+            // Nor is one said over the bot's question, which the caller did not hear out.
+            Progress::Open if t.interrupted_bot && self.request.is_some() => {}
             Progress::Open => {
                 self.unresolved += 1;
                 if is_request(&t.intent) {
@@ -224,7 +235,7 @@ impl EscalationPolicy {
         }
 
         let c = &self.cfg;
-        if c.caller_request && t.intent == "human_agent" && understood {
+        if c.caller_request && t.intent == "human_agent" && understood && !t.in_context {
             return Some(Reason::CallerRequest);
         }
         let dispute = c.refund_dispute
@@ -301,6 +312,8 @@ mod tests {
             text_emotion: "neutral".into(),
             anger,
             progress,
+            in_context: false,
+            interrupted_bot: false,
         })
     }
 
@@ -386,6 +399,30 @@ mod tests {
         let mut p = policy();
         let open = || turn("track_order", 0.1, Progress::Open);
         assert_eq!(run(&mut p, vec![open(), open(), turn("track_order", 0.1, Progress::Resolved), open(), open()]), None);
+    }
+
+    #[test]
+    fn answers_to_the_bots_questions_are_progress_not_unresolved_turns() {
+        let mut p = policy();
+        let answer = |intent: &str| {
+            let mut t = turn(intent, 0.1, Progress::Open);
+            if let PolicyInput::Turn(f) = &mut t {
+                f.in_context = true;
+                f.confidence = 0.2;
+            }
+            t
+        };
+        let got = run(
+            &mut p,
+            vec![
+                turn("change_shipping_address", 0.1, Progress::Open),
+                answer("out_of_scope"),
+                answer("out_of_scope"),
+                answer("change_order"),
+                turn("affirm", 0.1, Progress::Resolved),
+            ],
+        );
+        assert_eq!(got, None);
     }
 
     #[test]

@@ -36,7 +36,7 @@ const REPLIES: &[(&str, &str, &str)] = &[
 impl Dialog for IntentReplies {
     fn greeting(&mut self, lang: &str) -> Option<Reply> {
         let text = if lang == "zh" { "您好，欢迎致电。请问有什么可以帮您？" } else { "Hello, thanks for calling. How can I help you?" };
-        Some(Reply { text: text.into(), lang: lang.into(), end_call: false, progress: Progress::Chat })
+        Some(Reply::new(text, lang, Progress::Chat))
     }
 
     fn respond(&mut self, turn: &Turn) -> Reply {
@@ -63,7 +63,7 @@ impl Dialog for IntentReplies {
             (true, None) => "您的订单".into(),
         };
         let text = if zh { row.2 } else { row.1 }.replace("{order}", &order_words);
-        Reply { text, lang: turn.lang.into(), end_call: row.0 == "goodbye", progress }
+        Reply { end_call: row.0 == "goodbye", ..Reply::new(text, turn.lang, progress) }
     }
 }
 

@@ -1,8 +1,11 @@
 //! The dialog: what the bot says to what the caller says. Behind a trait, per call.
 
 mod intent_replies;
+mod shop;
+mod speech;
 
 pub use intent_replies::IntentReplies;
+pub use shop::{ShopDialog, ShopServices};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +42,37 @@ pub struct Reply {
     pub end_call: bool,
     #[serde(default)]
     pub progress: Progress,
+    /// What the bot did on the shop's systems for this turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
+    /// The knowledge-base entry the answer came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb: Option<String>,
+    /// The caller accepted the offer of a person.
+    #[serde(default)]
+    pub handoff: bool,
+    /// The turn answered what the bot had asked (an order number, an address, a yes): it was
+    /// understood, whatever the NLU made of it alone.
+    #[serde(default)]
+    pub in_context: bool,
+}
+
+impl Reply {
+    pub fn new(text: impl Into<String>, lang: &str, progress: Progress) -> Self {
+        Self { text: text.into(), lang: lang.into(), end_call: false, progress, actions: Vec::new(), kb: None, handoff: false, in_context: false }
+    }
+}
+
+/// One thing done (or tried) on the shop's systems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// lookup_order, change_address, cancel_order, start_return, request_invoice, ...
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    pub ok: bool,
+    /// The outcome: a status, a refusal code (already_shipped, ...) or an error code.
+    pub detail: String,
 }
 
 /// What the bot says when the call goes to a person.
@@ -48,7 +82,7 @@ pub fn transfer_prompt(lang: &str) -> Reply {
     } else {
         "I'm transferring you to a colleague who can help. Please hold."
     };
-    Reply { text: text.into(), lang: lang.into(), end_call: false, progress: Progress::Chat }
+    Reply::new(text, lang, Progress::Chat)
 }
 
 /// A conversation's logic; one instance per call.
@@ -57,6 +91,15 @@ pub trait Dialog: Send {
     fn greeting(&mut self, lang: &str) -> Option<Reply>;
     /// The answer to one caller turn.
     fn respond(&mut self, turn: &Turn) -> Reply;
+    /// Whether keypad digits are for the dialog now (an order number being typed), not for
+    /// call control.
+    fn wants_digits(&self) -> bool {
+        false
+    }
+    /// A keypad digit; the answer once the digits make something (an order number and #).
+    fn on_digit(&mut self, _digit: char) -> Option<Reply> {
+        None
+    }
 }
 
 /// The caller's language for a reply: Chinese when the words are, else English.

@@ -17,6 +17,7 @@ use crate::audio::{decode::decode_bytes, PipelineAudio};
 use crate::error::Error;
 use crate::pipeline::{run_file_call, CallSpec, Engines};
 
+mod chat;
 mod nlu;
 
 /// Largest upload accepted by /v1/replay.
@@ -27,6 +28,7 @@ pub struct AppState {
     pub engines: Arc<Engines>,
     started: std::time::Instant,
     next_call: Arc<AtomicU64>,
+    chats: chat::Sessions,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             engines,
             started: std::time::Instant::now(),
             next_call: Arc::new(AtomicU64::new(1)),
+            chats: Default::default(),
         }
     }
 }
@@ -47,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/v1/replay", post(replay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/v1/nlu", post(nlu::analyze).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
+        .route("/v1/chat", post(chat::chat).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
         .with_state(state)
 }
 

@@ -102,6 +102,8 @@ pub struct Conversation {
     speaking: Option<(u64, u64)>,
     /// The voice's verdict on each finished utterance, by its start, until its turn is read.
     heard_voice: HashMap<u64, Option<ProsodyScore>>,
+    /// The caller spoke over the bot since its last answer.
+    interrupted_bot: bool,
 }
 
 impl Conversation {
@@ -154,6 +156,7 @@ impl Conversation {
             policy: EscalationPolicy::new(engines.config.escalation.clone()),
             speaking: None,
             heard_voice: HashMap::new(),
+            interrupted_bot: false,
         })
     }
 
@@ -217,8 +220,18 @@ impl Conversation {
         self.prosody.push(&frame.samples);
         if let Some(key) = self.dtmf.push(&frame.samples) {
             self.sink.emit(self.event_ms(), EventKind::Dtmf { digit: key.to_string() });
-            let h = self.policy.handle(PolicyInput::Dtmf { digit: key }, self.now_ms);
-            self.hand_off(h, None).await;
+            // Digits typed for the dialog (an order number) are not call control.
+            if self.dialog.wants_digits() && !self.policy.handed_off() {
+                if let Some(reply) = blocking(|| self.dialog.on_digit(key)) {
+                    if self.spec.respond {
+                        let t = self.event_ms();
+                        self.reply(reply, None, t).await;
+                    }
+                }
+            } else {
+                let h = self.policy.handle(PolicyInput::Dtmf { digit: key }, self.now_ms);
+                self.hand_off(h, None).await;
+            }
         }
         self.voice_so_far().await;
         let step = self.vad.push(&frame.samples);
@@ -394,14 +407,20 @@ impl Conversation {
             },
         );
         if self.policy.handed_off() {
-            self.policy.handle(PolicyInput::Turn(self.facts(text, asr_lang, &nlu, start_ms, end_ms, anger, Progress::Chat)), t);
+            self.policy.handle(PolicyInput::Turn(self.facts(text, asr_lang, &nlu, start_ms, end_ms, anger, None)), t);
             return;
         }
         let lang = reply_language(text, asr_lang);
-        let reply = self.dialog.respond(&Turn { text, lang, nlu: &nlu });
-        let facts = self.facts(text, lang, &nlu, start_ms, end_ms, anger, reply.progress);
-        let handoff = self.policy.handle(PolicyInput::Turn(facts), t);
         let says_transfer = matches!(nlu.intent.as_str(), "human_agent" | "complaint");
+        let dialog = &mut self.dialog;
+        let reply = blocking(|| dialog.respond(&Turn { text, lang, nlu: &nlu }));
+        let facts = self.facts(text, lang, &nlu, start_ms, end_ms, anger, Some(&reply));
+        self.interrupted_bot = false;
+        let mut handoff = self.policy.handle(PolicyInput::Turn(facts), t);
+        if reply.handoff && handoff.is_none() {
+            handoff = self.policy.handle(PolicyInput::AgentAccepted, t);
+        }
+        let says_transfer = says_transfer || reply.handoff;
         match handoff {
             Some(h) if !(says_transfer && self.spec.respond) => self.hand_off(Some(h), Some(start_ms)).await,
             Some(h) => {
@@ -414,7 +433,7 @@ impl Conversation {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn facts(&self, text: &str, lang: &str, nlu: &NluResult, start_ms: u64, end_ms: u64, anger: f32, progress: Progress) -> TurnFacts {
+    fn facts(&self, text: &str, lang: &str, nlu: &NluResult, start_ms: u64, end_ms: u64, anger: f32, reply: Option<&Reply>) -> TurnFacts {
         TurnFacts {
             start_ms,
             end_ms,
@@ -425,12 +444,17 @@ impl Conversation {
             entities: nlu.entities.clone(),
             text_emotion: nlu.emotion.clone(),
             anger,
-            progress,
+            progress: reply.map(|r| r.progress).unwrap_or(Progress::Chat),
+            in_context: reply.is_some_and(|r| r.in_context),
+            interrupted_bot: self.interrupted_bot,
         }
     }
 
     /// The caller speaks over the bot (or over an answer about to start): the bot stops.
     fn barge_in(&mut self) {
+        if !self.replies.is_empty() {
+            self.interrupted_bot = true;
+        }
         if let Some((reply, played_ms, dropped_ms)) = self.playout.interrupt() {
             self.sink.emit(self.event_ms(), EventKind::TtsInterrupted { reply_id: reply, played_ms, dropped_ms });
         }
@@ -604,7 +628,14 @@ impl Conversation {
         };
         self.sink.emit(
             base,
-            EventKind::BotReply { reply_id: id, text: reply.text.clone(), lang: reply.lang.clone(), in_reply_to_ms },
+            EventKind::BotReply {
+                reply_id: id,
+                text: reply.text.clone(),
+                lang: reply.lang.clone(),
+                in_reply_to_ms,
+                kb: reply.kb.clone(),
+                actions: reply.actions.clone(),
+            },
         );
         self.policy.handle(PolicyInput::BotSaid { text: reply.text.clone() }, base);
         let pieces = sentences::split(&reply.text);
@@ -709,4 +740,12 @@ pub fn fuse(prosody_weight: f32, voice: Option<&ProsodyScore>, words: f32) -> f3
         return words;
     }
     (wv * v.anger + wt * words) / (wv + wt)
+}
+
+/// Runs blocking dialog work (an order API call) without stalling the other calls' tasks.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }

@@ -28,6 +28,8 @@ pub struct Engines {
     pub nlu: Nlu,
     pub tts: Tts,
     pub anger: Arc<crate::prosody::AngerModel>,
+    pub store: Arc<crate::store::Store>,
+    pub shop: crate::dialog::ShopServices,
     pub asr_model: LoadedModel,
     pub vad_model: LoadedModel,
 }
@@ -68,6 +70,8 @@ impl Engines {
         let nlu = Nlu::load(&config.nlu.dir)?;
         let tts = Tts::start(&config.tts)?;
         let anger = Arc::new(crate::prosody::AngerModel::load(&config.anger.dir)?);
+        let store = Arc::new(crate::store::Store::open(&config.store.path)?);
+        let shop = shop_services(&config, store.clone())?;
         let model = Arc::new(WhisperModel::load(&asr_found.path)?);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let (workers, threads) = AsrPool::sizing(cores, config.asr.workers, config.asr.threads);
@@ -87,8 +91,15 @@ impl Engines {
             nlu,
             tts,
             anger,
+            store,
+            shop,
             config,
         }))
+    }
+
+    /// A fresh dialog for one call (or chat session).
+    pub fn new_dialog(&self) -> Box<dyn crate::dialog::Dialog> {
+        Box::new(crate::dialog::ShopDialog::new(self.shop.clone()))
     }
 
     /// A fresh VAD for one call.
@@ -114,6 +125,9 @@ impl Engines {
             },
             "tts": { "voices": self.tts.voices },
             "anger": { "trained_on": self.anger.trained_on, "threshold": self.anger.threshold },
+            "orders": self.shop.orders.describe(),
+            "kb": { "entries": self.shop.kb.entries.len() },
+            "store": self.store.path,
             "nlu": {
                 "models": self.nlu.source,
                 "intents": crate::nlu::INTENTS.len(),
@@ -121,4 +135,15 @@ impl Engines {
             },
         })
     }
+}
+
+/// The order system and knowledge base the config names, checked at start-up.
+pub fn shop_services(config: &Config, store: Arc<crate::store::Store>) -> Result<crate::dialog::ShopServices> {
+    use crate::config::OrdersBackend;
+    let orders: Arc<dyn crate::orders::OrderService> = match config.orders.backend {
+        OrdersBackend::Sqlite => Arc::new(crate::orders::sqlite::SqliteOrders::open(store.clone())?),
+        OrdersBackend::Http => Arc::new(crate::orders::http::HttpOrders::new(config.orders.http.clone())),
+    };
+    let kb = Arc::new(crate::kb::Kb::load(&config.kb.dir, config.kb.min_similarity)?);
+    Ok(crate::dialog::ShopServices { orders, kb, store: Some(store) })
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::audio::frame::{frames, AudioFrame};
-use crate::dialog::{Dialog, IntentReplies};
+use crate::dialog::Dialog;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 use crate::pipeline::conversation::{CallRecord, Conversation};
@@ -115,7 +115,7 @@ pub async fn run_file_call(
             }
         }
     });
-    let record = run_call(engines, spec, Box::new(IntentReplies), rx, None, events, started).await;
+    let record = run_call(engines.clone(), spec, engines.new_dialog(), rx, None, events, started).await;
     feeder.await.map_err(|e| Error::internal(format!("audio source failed: {e}")))?;
     record
 }
