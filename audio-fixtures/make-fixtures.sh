@@ -49,16 +49,27 @@ phone "$tmp/conv16.wav" conv_en_8k.wav
 # Barge-in: the caller speaks over the bot's long answer to the first question.
 conv "Where is my order?" 2.5 "Stop, I want to talk to a person." 5 conv_en_barge_in.wav
 
+# The e-commerce dialog by voice: an address change of demo order 10001, confirmed.
+conv "I want to change my shipping address." 7 "The order number is one zero zero zero one." 7 "Five Main Street." 6 "Yes, please." 4 conv_en_shop_address.wav
+
 # Escalation: calls that must go to a person, each for one reason (see `escalation` in the
 # manifest). Anger is tested on real emotional speech (tests/escalation.rs), not on espeak-ng.
 conv "What is the weather like on Mars tonight?" 6 "Play some jazz music for me please." 4 en_not_understood.wav
 conv "I want to change the delivery address." 7 "I am not sure." 6 "Please change my shipping address." 4 en_unresolved.wav
 conv "I want to file a complaint about your service." 5 en_complaint.wav
-# The caller presses 0 (an in-band DTMF tone, 941 + 1336 Hz, 200 ms) after the bot's answer.
-sox -q -R -n -r 16000 -c 2 "$tmp/dtmf.wav" synth 0.2 sine 941 sine 1336
-sox -q -R "$tmp/dtmf.wav" -b 16 "$tmp/dtmf0.wav" remix 1,2 vol 0.4 pad 0 2
-conv "Where is my order?" 7 "$tmp/turn.wav"
-sox -q -R "$tmp/turn.wav" "$tmp/dtmf0.wav" -b 16 en_dtmf_zero.wav
+# Keypad tones (in-band DTMF, 200 ms each with 100 ms gaps). key ROW_HZ COL_HZ OUT
+key() {
+  sox -q -R -n -r 16000 -c 2 "$tmp/k.wav" synth 0.2 sine "$1" sine "$2"
+  sox -q -R "$tmp/k.wav" -b 16 "$3" remix 1,2 vol 0.4 pad 0 0.1
+}
+key 941 1336 "$tmp/k0.wav"; key 770 1209 "$tmp/k4.wav"; key 852 1336 "$tmp/k8.wav"
+key 697 1209 "$tmp/k1.wav"; key 770 1336 "$tmp/k5.wav"; key 697 1336 "$tmp/k2.wav"; key 941 1477 "$tmp/kh.wav"
+# The caller presses 0 (a person, please) after the bot's answer.
+conv "What is your return policy?" 7 "$tmp/turn.wav"
+sox -q -R "$tmp/turn.wav" "$tmp/k0.wav" -b 16 en_dtmf_zero.wav pad 0 2
+# The caller types the order number the bot asks for: 4 8 1 5 2 #.
+conv "Where is my order?" 7 "$tmp/turn2.wav"
+sox -q -R "$tmp/turn2.wav" "$tmp/k4.wav" "$tmp/k8.wav" "$tmp/k1.wav" "$tmp/k5.wav" "$tmp/k2.wav" "$tmp/kh.wav" -b 16 en_dtmf_order.wav pad 0 8
 
 # Mandarin caller turns (for the multilingual pipeline and the NLU; tiny.en cannot transcribe them)
 say cmn zh_order_status.wav "我的订单到哪里了？订单号是四八一五二。"

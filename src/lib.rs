@@ -13,10 +13,13 @@ pub mod dialog;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod kb;
 pub mod models;
 pub mod nlu;
+pub mod orders;
 pub mod pipeline;
 pub mod prosody;
+pub mod store;
 pub mod tts;
 
 pub use error::{Error, Result};

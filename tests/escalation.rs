@@ -176,10 +176,10 @@ fn a_pressed_zero_is_a_dtmf_event() {
     let (_, events) = replay_events(&fixture("en_dtmf_zero.wav"), &["--listen-only"]);
     let keys: Vec<&str> = of_type(&events, "dtmf").iter().filter_map(|e| e["digit"].as_str()).collect();
     assert_eq!(keys, ["0"]);
-    // The 200 ms tone starts 2.2 s before the end of the audio; it counts after 40 ms.
+    // The 200 ms tone starts 2.3 s before the end of the audio; it counts after 40 ms.
     let t = of_type(&events, "dtmf")[0]["t_ms"].as_u64().unwrap_or(0);
     let end = of_type(&events, "call_ended")[0]["duration_ms"].as_u64().unwrap_or(0);
-    assert!(t >= end - 2200 + 40 && t <= end - 2200 + 100, "key at {t} ms, audio ends at {end} ms");
+    assert!(t >= end - 2300 + 40 && t <= end - 2300 + 100, "key at {t} ms, audio ends at {end} ms");
 }
 
 #[test]

@@ -245,9 +245,10 @@ fn asr_transcripts_of_the_fixtures_get_their_intents() {
             right += 1;
         }
         report.push(format!("{}: {got} (wanted {:?}) <- {}", f.file, f.intent, transcript(&events)));
-        // Every final transcript is followed by its intent and its text emotion.
+        // Every final transcript is followed by its intent, its text emotion and the fused one.
         assert_eq!(intents.len(), finals(&events).len(), "{}", f.file);
-        assert_eq!(of_type(&events, "emotion").len(), intents.len());
+        let emotions = |source: &str| of_type(&events, "emotion").into_iter().filter(|e| e["source"] == source).count();
+        assert_eq!((emotions("text"), emotions("fused")), (intents.len(), intents.len()), "{}", f.file);
     }
     let acc = right as f64 / fixtures.len() as f64;
     assert!(acc >= 0.9, "{acc}\n{}", report.join("\n"));

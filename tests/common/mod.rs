@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -107,3 +108,43 @@ pub fn manifest() -> Manifest {
     let text = std::fs::read_to_string(fixture("manifest.toml")).expect("audio-fixtures/manifest.toml");
     toml::from_str(&text).expect("manifest parses")
 }
+
+/// A running gateway, stopped when dropped.
+pub struct Gateway {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start() -> Gateway {
+    start_with(&[])
+}
+
+/// `voicegate serve` with more arguments (a --config, say).
+pub fn start_with(args: &[&str]) -> Gateway {
+    let mut child = bin()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a banner line").expect("readable");
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    // Keep draining the banner so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Gateway { child, base }
+}
+
