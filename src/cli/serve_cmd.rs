@@ -55,7 +55,8 @@ fn print_banner(engines: &Engines, addr: SocketAddr) {
     println!("try:");
     println!("  curl http://{addr}/health");
     println!("  curl --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
-    println!("  {} replay audio-fixtures/en_order_status.wav", this_command());
+    println!("  curl -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");
+    println!("  {} replay audio-fixtures/conv_en_shop_address.wav --out call.wav", this_command());
     println!("stop with Ctrl-C");
 }
 
