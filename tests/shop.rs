@@ -245,6 +245,13 @@ fn a_spoken_address_change_is_confirmed_and_persisted() {
     assert!(done.is_some(), "replies: {replies:#?}\ntranscripts: {}", transcript(&events));
     let address = column(&db, "SELECT address FROM orders WHERE id = '10001'");
     assert!(address.to_lowercase().contains("main street"), "{address}");
+
+    // A QA replay that only listens runs the same dialog but changes nothing in the shop.
+    let fresh = dir.path().join("qa.sqlite");
+    std::fs::write(&config, format!("[store]\npath = {:?}\n", fresh.to_string_lossy())).expect("config");
+    let (out, _) = replay_events(&fixture("conv_en_shop_address.wav"), &["--listen-only", "--config", config.to_str().unwrap_or_default()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(column(&fresh, "SELECT address FROM orders WHERE id = '10001'"), "8 Lake Road, Springfield");
 }
 
 /// An order number typed on the keypad (in-band DTMF) while the bot asks for it: the order's

@@ -64,7 +64,7 @@ pub async fn chat(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>,
         return Err(ApiError(axum::http::StatusCode::SERVICE_UNAVAILABLE, "too many open chat sessions".into()));
     }
     let session = sessions.entry(req.session_id.clone()).or_insert_with(|| ChatSession {
-        dialog: engines.new_dialog(),
+        dialog: engines.new_dialog(false),
         policy: EscalationPolicy::new(engines.config.escalation.clone()),
         started: now,
         touched: now,

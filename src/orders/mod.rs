@@ -96,3 +96,33 @@ pub trait OrderService: Send + Sync {
     /// What it is, for /health.
     fn describe(&self) -> String;
 }
+
+/// The order system seen by a replay that only listens (QA): reads go through, changes are
+/// answered as if made but never written.
+pub struct DryRun(pub std::sync::Arc<dyn OrderService>);
+
+impl OrderService for DryRun {
+    fn order(&self, id: &str) -> OrderResult<Order> {
+        self.0.order(id)
+    }
+
+    fn change_address(&self, id: &str, address: &str) -> OrderResult<Order> {
+        self.0.order(id).map(|o| Order { address: address.to_string(), ..o })
+    }
+
+    fn cancel(&self, id: &str) -> OrderResult<Order> {
+        self.0.order(id).map(|o| Order { status: OrderStatus::Cancelled, ..o })
+    }
+
+    fn start_return(&self, id: &str) -> OrderResult<Order> {
+        self.0.order(id).map(|o| Order { refund_status: Some("return started (dry run)".into()), ..o })
+    }
+
+    fn request_invoice(&self, id: &str) -> OrderResult<()> {
+        self.0.order(id).map(|_| ())
+    }
+
+    fn describe(&self) -> String {
+        format!("dry run of {}", self.0.describe())
+    }
+}

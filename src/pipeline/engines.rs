@@ -97,9 +97,15 @@ impl Engines {
         }))
     }
 
-    /// A fresh dialog for one call (or chat session).
-    pub fn new_dialog(&self) -> Box<dyn crate::dialog::Dialog> {
-        Box::new(crate::dialog::ShopDialog::new(self.shop.clone()))
+    /// A fresh dialog for one call (or chat session). `dry_run` (a listen-only replay): it
+    /// reads orders but changes nothing and records no knowledge gaps.
+    pub fn new_dialog(&self, dry_run: bool) -> Box<dyn crate::dialog::Dialog> {
+        let mut shop = self.shop.clone();
+        if dry_run {
+            shop.orders = Arc::new(crate::orders::DryRun(shop.orders.clone()));
+            shop.store = None;
+        }
+        Box::new(crate::dialog::ShopDialog::new(shop))
     }
 
     /// A fresh VAD for one call.

@@ -115,7 +115,8 @@ pub async fn run_file_call(
             }
         }
     });
-    let record = run_call(engines.clone(), spec, engines.new_dialog(), rx, None, events, started).await;
+    let dialog = engines.new_dialog(!spec.respond);
+    let record = run_call(engines.clone(), spec, dialog, rx, None, events, started).await;
     feeder.await.map_err(|e| Error::internal(format!("audio source failed: {e}")))?;
     record
 }
