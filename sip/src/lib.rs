@@ -1,6 +1,10 @@
 //! voicegate's SIP edge. The SIP user agent, SDP offer/answer and RTP live here, and this
-//! is the only crate that imports the SIP stack. The phone-call issue fills it in; for now it
-//! holds only the payload types that the audio core already understands.
+//! is the only crate that imports the SIP stack. So far: RTP and RFC 4733 parsing, the jitter
+//! buffer and SDP offer/answer, all without IO; the user agent on rsipstack comes next.
+
+pub mod jitter;
+pub mod rtp;
+pub mod sdp;
 
 /// RTP static payload types for the G.711 laws (RFC 3551).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

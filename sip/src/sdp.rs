@@ -1,0 +1,227 @@
+//! SDP offer/answer for audio (RFC 3264/4566), without IO: parse an offer, choose the codec
+//! (PCMU or PCMA, in the offerer's order, plus telephone-event), write the answer, and tell a
+//! hold (sendonly/inactive, or the old c=0.0.0.0) from a resume.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdpError {
+    /// A line that is not `x=value`, or a field that does not parse.
+    Malformed(String),
+    NoAudio,
+    /// No codec we speak: the call gets 488 Not Acceptable Here.
+    NoCommonCodec(Vec<u8>),
+}
+
+impl fmt::Display for SdpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SdpError::Malformed(l) => write!(f, "malformed SDP: {l}"),
+            SdpError::NoAudio => write!(f, "SDP has no audio stream"),
+            SdpError::NoCommonCodec(pts) => write!(f, "no common codec: offered payload types {pts:?}, we speak PCMU (0) and PCMA (8)"),
+        }
+    }
+}
+
+impl std::error::Error for SdpError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    fn attr(&self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+
+    /// Our direction for theirs.
+    fn answer(&self) -> Self {
+        match self {
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            d => *d,
+        }
+    }
+}
+
+/// The audio of an SDP body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioOffer {
+    pub address: String,
+    pub port: u16,
+    pub payload_types: Vec<u8>,
+    /// (payload type, encoding name, clock rate) from a=rtpmap.
+    pub rtpmap: Vec<(u8, String, u32)>,
+    pub direction: Direction,
+    pub ptime: Option<u32>,
+}
+
+impl AudioOffer {
+    pub fn parse(body: &str) -> Result<Self, SdpError> {
+        let bad = |l: &str| SdpError::Malformed(l.chars().take(80).collect());
+        let (mut session_addr, mut media_addr) = (None, None);
+        let mut audio: Option<(u16, Vec<u8>)> = None;
+        let mut in_audio = false;
+        let (mut rtpmap, mut direction, mut ptime) = (Vec::new(), Direction::SendRecv, None);
+        for line in body.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+            let (k, v) = line.split_once('=').ok_or_else(|| bad(line))?;
+            match k {
+                "m" => {
+                    let parts: Vec<&str> = v.split_whitespace().collect();
+                    in_audio = parts.first() == Some(&"audio") && audio.is_none();
+                    if in_audio {
+                        let port = parts.get(1).and_then(|p| p.split('/').next()?.parse().ok()).ok_or_else(|| bad(line))?;
+                        if !parts.get(2).is_some_and(|p| p.starts_with("RTP/")) {
+                            return Err(bad(line));
+                        }
+                        let pts = parts[3..].iter().map(|p| p.parse::<u8>().map_err(|_| bad(line))).collect::<Result<Vec<_>, _>>()?;
+                        audio = Some((port, pts));
+                    }
+                }
+                "c" => {
+                    let addr = v.split_whitespace().nth(2).ok_or_else(|| bad(line))?.split('/').next().unwrap_or_default().to_string();
+                    if audio.is_none() {
+                        session_addr = Some(addr);
+                    } else if in_audio {
+                        media_addr = Some(addr);
+                    }
+                }
+                "a" if in_audio || audio.is_none() => {
+                    if let Some(m) = v.strip_prefix("rtpmap:") {
+                        let (pt, enc) = m.split_once(' ').ok_or_else(|| bad(line))?;
+                        let mut e = enc.split('/');
+                        let name = e.next().unwrap_or_default().to_string();
+                        let rate = e.next().and_then(|r| r.parse().ok()).ok_or_else(|| bad(line))?;
+                        rtpmap.push((pt.parse().map_err(|_| bad(line))?, name, rate));
+                    } else if let Some(p) = v.strip_prefix("ptime:") {
+                        ptime = p.trim().parse().ok();
+                    } else {
+                        direction = match v {
+                            "sendrecv" => Direction::SendRecv,
+                            "sendonly" => Direction::SendOnly,
+                            "recvonly" => Direction::RecvOnly,
+                            "inactive" => Direction::Inactive,
+                            _ => direction,
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (port, payload_types) = audio.ok_or(SdpError::NoAudio)?;
+        let address = media_addr.or(session_addr).ok_or_else(|| bad("no c= line"))?;
+        Ok(Self { address, port, payload_types, rtpmap, direction, ptime })
+    }
+
+    /// A hold: the far end will not listen (sendonly, inactive, or c=0.0.0.0).
+    pub fn is_hold(&self) -> bool {
+        matches!(self.direction, Direction::SendOnly | Direction::Inactive) || self.address == "0.0.0.0"
+    }
+
+    fn encoding(&self, pt: u8) -> Option<(String, u32)> {
+        self.rtpmap.iter().find(|(p, _, _)| *p == pt).map(|(_, n, r)| (n.to_ascii_uppercase(), *r)).or(match pt {
+            0 => Some(("PCMU".into(), 8000)),
+            8 => Some(("PCMA".into(), 8000)),
+            _ => None,
+        })
+    }
+}
+
+/// What was agreed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Negotiated {
+    /// 0 (PCMU) or 8 (PCMA).
+    pub codec: u8,
+    pub telephone_event: Option<u8>,
+    pub direction: Direction,
+    pub remote: (String, u16),
+}
+
+/// Chooses the first G.711 law the offer lists, and telephone-event/8000 if offered.
+pub fn negotiate(offer: &AudioOffer) -> Result<Negotiated, SdpError> {
+    let codec = offer
+        .payload_types
+        .iter()
+        .copied()
+        .find(|pt| matches!(offer.encoding(*pt), Some((n, 8000)) if n == "PCMU" || n == "PCMA"))
+        .ok_or_else(|| SdpError::NoCommonCodec(offer.payload_types.clone()))?;
+    let codec = match offer.encoding(codec) {
+        Some((n, _)) if n == "PCMU" => 0,
+        _ => 8,
+    };
+    let telephone_event = offer
+        .payload_types
+        .iter()
+        .copied()
+        .find(|pt| matches!(offer.encoding(*pt), Some((n, 8000)) if n == "TELEPHONE-EVENT"));
+    Ok(Negotiated { codec, telephone_event, direction: offer.direction.answer(), remote: (offer.address.clone(), offer.port) })
+}
+
+/// Our SDP answer for `n`, with our media address and port.
+pub fn answer(n: &Negotiated, local_ip: &str, local_port: u16, session_id: u64) -> String {
+    let name = if n.codec == 0 { "PCMU" } else { "PCMA" };
+    let mut pts = n.codec.to_string();
+    let mut attrs = format!("a=rtpmap:{} {name}/8000\r\n", n.codec);
+    if let Some(te) = n.telephone_event {
+        pts += &format!(" {te}");
+        attrs += &format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n");
+    }
+    format!(
+        "v=0\r\no=voicegate {session_id} {session_id} IN IP4 {local_ip}\r\ns=voicegate\r\nc=IN IP4 {local_ip}\r\nt=0 0\r\n\
+         m=audio {local_port} RTP/AVP {pts}\r\n{attrs}a=ptime:20\r\na={}\r\n",
+        n.direction.attr()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n\
+        m=audio 40000 RTP/AVP 9 8 0 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n";
+
+    #[test]
+    fn answers_with_the_offerers_first_g711_and_telephone_events() {
+        let o = AudioOffer::parse(OFFER).unwrap();
+        let n = negotiate(&o).unwrap();
+        assert_eq!((n.codec, n.telephone_event, n.remote.clone()), (8, Some(101), ("10.0.0.5".into(), 40000)));
+        let a = answer(&n, "10.0.0.1", 30000, 7);
+        assert!(a.contains("m=audio 30000 RTP/AVP 8 101\r\n") && a.contains("a=rtpmap:8 PCMA/8000") && a.contains("a=sendrecv"), "{a}");
+        // Our own answer parses back.
+        assert_eq!(negotiate(&AudioOffer::parse(&a).unwrap()).unwrap().codec, 8);
+    }
+
+    #[test]
+    fn no_shared_codec_is_a_488_and_holds_are_recognised() {
+        let opus = OFFER.replace("m=audio 40000 RTP/AVP 9 8 0 101", "m=audio 40000 RTP/AVP 9 111").replace("a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:111 opus/48000/2\r\n");
+        assert_eq!(negotiate(&AudioOffer::parse(&opus).unwrap()), Err(SdpError::NoCommonCodec(vec![9, 111])));
+        let hold = AudioOffer::parse(&OFFER.replace("a=sendrecv", "a=sendonly")).unwrap();
+        assert!(hold.is_hold());
+        assert_eq!(negotiate(&hold).unwrap().direction, Direction::RecvOnly);
+        assert!(AudioOffer::parse(&OFFER.replace("c=IN IP4 10.0.0.5", "c=IN IP4 0.0.0.0")).unwrap().is_hold());
+        assert!(!AudioOffer::parse(OFFER).unwrap().is_hold());
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_never_panics() {
+        assert_eq!(AudioOffer::parse("v=0\r\ns=-\r\n"), Err(SdpError::NoAudio));
+        assert!(matches!(AudioOffer::parse("garbage"), Err(SdpError::Malformed(_))));
+        assert!(matches!(AudioOffer::parse("c=IN IP4 1.2.3.4\r\nm=audio x RTP/AVP 0"), Err(SdpError::Malformed(_))));
+        assert!(matches!(AudioOffer::parse("c=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 0 abc"), Err(SdpError::Malformed(_))));
+        for cut in 0..OFFER.len() {
+            if OFFER.is_char_boundary(cut) {
+                let _ = AudioOffer::parse(&OFFER[..cut]).map(|o| negotiate(&o));
+            }
+        }
+    }
+}
