@@ -321,7 +321,7 @@ impl ShopDialog {
     }
 
     /// A question the knowledge base answers, or a recorded gap.
-    fn from_kb(&mut self, turn: &Turn, lang: &str) -> Option<Reply> {
+    fn kb_answer(&self, turn: &Turn, lang: &str) -> Option<Reply> {
         let a = self.services.kb.answer(turn.text, &turn.nlu.intent, lang)?;
         let mut r = Reply::new(a.text, lang, Progress::Resolved);
         r.kb = Some(a.id);
@@ -496,9 +496,6 @@ impl ShopDialog {
                 if let Some(id) = spoken_order {
                     self.order = Some(id);
                 }
-                if task == Task::ChangeAddress && self.new_address.is_none() && Self::looks_like_address(turn.text) && self.order.is_some() {
-                    // "change the address of 10001 to 5 Main Street" is not parsed further here.
-                }
                 return match self.order.clone() {
                     Some(_) => self.proceed(lang, actions),
                     None => self.ask_order_number(lang, &pick(lang, "Sure. ", "好的。")),
@@ -507,7 +504,7 @@ impl ShopDialog {
         }
 
         // A side question: answered, then back to the task.
-        if let Some(mut r) = self.from_kb(turn, lang) {
+        if let Some(mut r) = self.kb_answer(turn, lang) {
             if let Some(back) = self.resume(lang) {
                 r.text.push_str(&back);
                 r.progress = Progress::Open;

@@ -12,9 +12,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiError, AppState};
-use crate::call::{EscalationPolicy, PolicyInput, TurnFacts};
-use crate::dialog::{reply_language, Dialog, Turn};
+use super::{check_lang, json_body, ApiError, AppState};
+use crate::call::{take_turn, EscalationPolicy, CallerTurn, PolicyInput, TurnOutcome};
+use crate::dialog::{reply_language, Dialog};
 use crate::pipeline::conversation::blocking;
 
 /// Sessions idle this long are forgotten.
@@ -41,18 +41,14 @@ struct ChatRequest {
 /// `{session_id, text, lang?}` in; `{reply, lang, intent, confidence, entities, emotion, anger,
 /// kb, actions, progress, handoff}` out. Bad requests get a 400 with the reason.
 pub async fn chat(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let text = std::str::from_utf8(&body).map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-    let req: ChatRequest = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("body is not a JSON object {{\"session_id\": ..., \"text\": ..., \"lang\"?: ...}}: {e}")))?;
+    let req: ChatRequest = json_body(&body, "{\"session_id\": ..., \"text\": ..., \"lang\"?: ...}")?;
     if req.session_id.trim().is_empty() || req.session_id.len() > 128 {
         return Err(ApiError::bad_request("session_id must be 1 to 128 characters"));
     }
     if req.text.trim().is_empty() {
         return Err(ApiError::bad_request("text is empty"));
     }
-    if let Some(lang) = req.lang.as_deref().filter(|l| !matches!(*l, "en" | "zh")) {
-        return Err(ApiError::bad_request(format!("lang must be \"en\" or \"zh\", not {lang:?}")));
-    }
+    check_lang(req.lang.as_deref())?;
     let engines = s.engines.clone();
     let nlu = engines.nlu.analyze(&req.text, req.lang.as_deref()).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let lang = req.lang.clone().unwrap_or_else(|| reply_language(&req.text, &nlu.lang).to_string());
@@ -79,27 +75,9 @@ pub async fn chat(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>,
             "anger": nlu.anger, "kb": null, "actions": [], "progress": "chat", "handoff": null, "handed_off": true,
         })));
     }
-    let dialog = &mut session.dialog;
-    let reply = blocking(|| dialog.respond(&Turn { text: &req.text, lang: &lang, nlu: &nlu }));
-    let facts = TurnFacts {
-        start_ms: t,
-        end_ms: t,
-        text: req.text.clone(),
-        lang: lang.clone(),
-        intent: nlu.intent.clone(),
-        confidence: nlu.confidence,
-        entities: nlu.entities.clone(),
-        text_emotion: nlu.emotion.clone(),
-        anger: nlu.anger,
-        progress: reply.progress,
-        in_context: reply.in_context,
-        interrupted_bot: false,
-    };
-    let mut handoff = session.policy.handle(PolicyInput::Turn(facts), t);
-    if reply.handoff && handoff.is_none() {
-        handoff = session.policy.handle(PolicyInput::AgentAccepted, t);
-    }
-    let says_transfer = reply.handoff || matches!(nlu.intent.as_str(), "human_agent" | "complaint");
+    let heard = CallerTurn { text: &req.text, lang: &lang, nlu: &nlu, start_ms: t, end_ms: t, anger: nlu.anger, interrupted_bot: false };
+    let (dialog, policy) = (&mut session.dialog, &mut session.policy);
+    let TurnOutcome { reply, handoff, says_transfer } = blocking(|| take_turn(dialog.as_mut(), policy, &heard, t));
     let text = match &handoff {
         Some(_) if !says_transfer => crate::dialog::transfer_prompt(&lang).text,
         _ => reply.text.clone(),

@@ -63,6 +63,20 @@ impl ApiError {
     }
 }
 
+/// A JSON request body of the shape `T`; `shape` describes it in the error.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes, shape: &str) -> Result<T, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    serde_json::from_str(text).map_err(|e| ApiError::bad_request(format!("body is not a JSON object {shape}: {e}")))
+}
+
+/// The optional `lang` of a request: "en" or "zh".
+pub fn check_lang(lang: Option<&str>) -> Result<(), ApiError> {
+    match lang {
+        Some(l) if !matches!(l, "en" | "zh") => Err(ApiError::bad_request(format!("lang must be \"en\" or \"zh\", not {l:?}"))),
+        _ => Ok(()),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
-use super::{ApiError, AppState};
+use super::{check_lang, json_body, ApiError, AppState};
 use crate::nlu::NluResult;
 
 #[derive(Debug, Deserialize)]
@@ -19,14 +19,8 @@ struct NluRequest {
 /// body that is not UTF-8 or not the expected JSON, and text the NLU refuses, get a 400 with
 /// the reason.
 pub async fn analyze(State(s): State<AppState>, body: Bytes) -> Result<Json<NluResult>, ApiError> {
-    let text = std::str::from_utf8(&body).map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-    let req: NluRequest = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("body is not a JSON object {{\"text\": ..., \"lang\"?: ...}}: {e}")))?;
-    if let Some(lang) = req.lang.as_deref() {
-        if !matches!(lang, "en" | "zh") {
-            return Err(ApiError::bad_request(format!("lang must be \"en\" or \"zh\", not {lang:?}")));
-        }
-    }
+    let req: NluRequest = json_body(&body, "{\"text\": ..., \"lang\"?: ...}")?;
+    check_lang(req.lang.as_deref())?;
     let result = s
         .engines
         .nlu

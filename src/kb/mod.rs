@@ -36,6 +36,8 @@ pub struct Answer {
 #[derive(Debug, Default)]
 pub struct Kb {
     pub entries: Vec<Entry>,
+    /// Each entry's sample questions as n-grams, made once at load.
+    samples: Vec<Vec<Vec<String>>>,
     min_similarity: f32,
 }
 
@@ -111,7 +113,8 @@ impl Kb {
         if entries.is_empty() {
             return Err(Error::Config(format!("kb.dir {}: no FAQ entries (*.toml with [[entry]])", dir.display())));
         }
-        Ok(Self { entries, min_similarity })
+        let samples = entries.iter().map(|e| e.questions_en.iter().chain(&e.questions_zh).map(|q| grams(q)).collect()).collect();
+        Ok(Self { entries, samples, min_similarity })
     }
 
     /// The best entry for a question: similarity to its sample questions, with a bonus when
@@ -119,9 +122,8 @@ impl Kb {
     pub fn answer(&self, question: &str, intent: &str, lang: &str) -> Option<Answer> {
         let q = grams(question);
         let mut best: Option<Answer> = None;
-        for e in &self.entries {
-            let samples = e.questions_en.iter().chain(&e.questions_zh);
-            let sim = samples.map(|s| similarity(&q, &grams(s))).fold(0.0f32, f32::max);
+        for (e, samples) in self.entries.iter().zip(&self.samples) {
+            let sim = samples.iter().map(|s| similarity(&q, s)).fold(0.0f32, f32::max);
             let score = sim + if e.intents.iter().any(|i| i == intent) { 0.3 } else { 0.0 };
             if score >= self.min_similarity && best.as_ref().is_none_or(|b| score > b.score) {
                 let text = if lang == "zh" { &e.answer_zh } else { &e.answer_en };

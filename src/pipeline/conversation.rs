@@ -25,8 +25,8 @@ use tokio::task::JoinSet;
 
 use crate::audio::dtmf::DtmfDetector;
 use crate::audio::frame::AudioFrame;
-use crate::call::{EscalationPolicy, Handoff, PolicyInput, TurnFacts};
-use crate::dialog::{reply_language, transfer_prompt, Dialog, Progress, Reply, Turn};
+use crate::call::{take_turn, CallerTurn, EscalationPolicy, Handoff, PolicyInput};
+use crate::dialog::{reply_language, transfer_prompt, Dialog, Reply};
 use crate::error::Result;
 use crate::events::EventKind;
 use crate::nlu::NluResult;
@@ -406,47 +406,30 @@ impl Conversation {
                 utterance_start_ms: Some(start_ms),
             },
         );
-        if self.policy.handed_off() {
-            self.policy.handle(PolicyInput::Turn(self.facts(text, asr_lang, &nlu, start_ms, end_ms, anger, None)), t);
-            return;
-        }
-        let lang = reply_language(text, asr_lang);
-        let says_transfer = matches!(nlu.intent.as_str(), "human_agent" | "complaint");
-        let dialog = &mut self.dialog;
-        let reply = blocking(|| dialog.respond(&Turn { text, lang, nlu: &nlu }));
-        let facts = self.facts(text, lang, &nlu, start_ms, end_ms, anger, Some(&reply));
-        self.interrupted_bot = false;
-        let mut handoff = self.policy.handle(PolicyInput::Turn(facts), t);
-        if reply.handoff && handoff.is_none() {
-            handoff = self.policy.handle(PolicyInput::AgentAccepted, t);
-        }
-        let says_transfer = says_transfer || reply.handoff;
-        match handoff {
-            Some(h) if !(says_transfer && self.spec.respond) => self.hand_off(Some(h), Some(start_ms)).await,
-            Some(h) => {
-                self.sink.emit(t, EventKind::Handoff { reason: h.reason.as_str().into(), context: h.context });
-                self.reply(reply, Some(start_ms), t).await;
-            }
-            None if self.spec.respond => self.reply(reply, Some(start_ms), t).await,
-            None => {}
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn facts(&self, text: &str, lang: &str, nlu: &NluResult, start_ms: u64, end_ms: u64, anger: f32, reply: Option<&Reply>) -> TurnFacts {
-        TurnFacts {
+        let heard = CallerTurn {
+            text,
+            lang: reply_language(text, asr_lang),
+            nlu: &nlu,
             start_ms,
             end_ms,
-            text: text.to_string(),
-            lang: lang.to_string(),
-            intent: nlu.intent.clone(),
-            confidence: nlu.confidence,
-            entities: nlu.entities.clone(),
-            text_emotion: nlu.emotion.clone(),
             anger,
-            progress: reply.map(|r| r.progress).unwrap_or(Progress::Chat),
-            in_context: reply.is_some_and(|r| r.in_context),
-            interrupted_bot: self.interrupted_bot,
+            interrupted_bot: std::mem::take(&mut self.interrupted_bot),
+        };
+        if self.policy.handed_off() {
+            let facts = CallerTurn { lang: asr_lang, ..heard }.facts(None);
+            self.policy.handle(PolicyInput::Turn(facts), t);
+            return;
+        }
+        let (dialog, policy) = (&mut self.dialog, &mut self.policy);
+        let o = blocking(|| take_turn(dialog.as_mut(), policy, &heard, t));
+        match o.handoff {
+            Some(h) if !(o.says_transfer && self.spec.respond) => self.hand_off(Some(h), Some(start_ms)).await,
+            Some(h) => {
+                self.sink.emit(t, EventKind::Handoff { reason: h.reason.as_str().into(), context: h.context });
+                self.reply(o.reply, Some(start_ms), t).await;
+            }
+            None if self.spec.respond => self.reply(o.reply, Some(start_ms), t).await,
+            None => {}
         }
     }
 
