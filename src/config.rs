@@ -25,6 +25,7 @@ pub struct Config {
     pub orders: OrdersConfig,
     pub kb: KbConfig,
     pub http: HttpConfig,
+    pub sip: SipConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,6 +195,27 @@ pub struct HttpConfig {
     pub listen: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipConfig {
+    pub enabled: bool,
+    pub listen: String,
+    pub tcp: bool,
+    pub media_ip: String,
+    pub rtp_ports: [u16; 2],
+    pub allow: Vec<String>,
+    pub realm: String,
+    pub users: BTreeMap<String, String>,
+    pub invite_rate: f64,
+    pub invite_burst: u32,
+    pub answer_after_ms: u64,
+    pub max_calls: usize,
+    pub jitter_ms: u32,
+    pub greet: bool,
+    pub pipeline: bool,
+    pub recordings: PathBuf,
+}
+
 impl Default for Config {
     fn default() -> Self {
         // The embedded file is part of the build and covered by a test.
@@ -255,6 +277,25 @@ impl Config {
         }
         if v.min_speech_ms < 32 || v.min_silence_ms < 32 {
             return bad("vad.min_speech_ms/min_silence_ms", "must be at least one 32 ms VAD window");
+        }
+        let sip = &self.sip;
+        if sip.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("sip.listen", "must be an address with a port, such as 0.0.0.0:5060");
+        }
+        if !sip.media_ip.is_empty() && sip.media_ip.parse::<std::net::IpAddr>().is_err() {
+            return bad("sip.media_ip", "must be an IP address, or empty for the SIP address");
+        }
+        if sip.rtp_ports[0] < 1024 || sip.rtp_ports[1] <= sip.rtp_ports[0] {
+            return bad("sip.rtp_ports", "must be [low, high] with 1024 <= low < high");
+        }
+        if let Err(e) = voicegate_sip::guard::AllowList::parse(&sip.allow) {
+            return bad("sip.allow", &e);
+        }
+        if !(20..=200).contains(&sip.jitter_ms) {
+            return bad("sip.jitter_ms", "must lie between 20 and 200");
+        }
+        if sip.max_calls == 0 {
+            return bad("sip.max_calls", "must be at least 1");
         }
         if self.asr.language.is_empty() {
             return bad("asr.language", "use \"auto\" or a language code such as \"en\"");

@@ -66,7 +66,12 @@ pub enum EventKind {
         utterance_start_ms: Option<u64>,
     },
     /// The caller pressed a key (in-band tone, or RFC 4733 on an RTP leg).
-    Dtmf { digit: String },
+    Dtmf {
+        digit: String,
+        /// Sent as an RFC 4733 event rather than heard as a tone in the audio.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        out_of_band: bool,
+    },
     /// The call goes to a person: why, and what the agent is shown.
     Handoff { reason: String, context: crate::call::HandoffContext },
     /// What the bot is going to say, and to which caller turn (its start).
@@ -89,6 +94,8 @@ pub enum EventKind {
     TtsFinished { reply_id: u64, played_ms: u64 },
     /// The caller spoke over the bot: its audio stopped here and the rest was dropped.
     TtsInterrupted { reply_id: u64, played_ms: u64, dropped_ms: u64 },
+    /// The caller put the call on hold (`held: true`) or took it off hold.
+    Hold { held: bool },
     /// The call is over.
     CallEnded { reason: String, duration_ms: u64 },
 }
@@ -110,6 +117,7 @@ impl EventKind {
             EventKind::CallEnded { .. } => "call_ended",
             EventKind::Dtmf { .. } => "dtmf",
             EventKind::Handoff { .. } => "handoff",
+            EventKind::Hold { .. } => "hold",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod kb;
 pub mod models;
 pub mod nlu;
 pub mod orders;
+pub mod phone;
 pub mod pipeline;
 pub mod prosody;
 pub mod store;

@@ -88,6 +88,11 @@ impl JitterBuffer {
         }
     }
 
+    /// Packets waiting to be played.
+    pub fn buffered(&self) -> usize {
+        self.packets.len()
+    }
+
     /// The next 20 ms of the stream, or None while filling or paused.
     pub fn pop(&mut self) -> Option<Playout> {
         if !self.started {

@@ -1,10 +1,17 @@
-//! voicegate's SIP edge. The SIP user agent, SDP offer/answer and RTP live here, and this
-//! is the only crate that imports the SIP stack. So far: RTP and RFC 4733 parsing, the jitter
-//! buffer and SDP offer/answer, all without IO; the user agent on rsipstack comes next.
+//! voicegate's SIP edge, and the only crate that imports the SIP stack (rsipstack): the user
+//! agent server (`server`), the trunk guard (`guard`), SDP offer/answer (`sdp`), RTP and
+//! RFC 4733 (`rtp`), RTCP (`rtcp`), the jitter buffer (`jitter`) and one call's media sockets
+//! (`media`). Parsers and decisions are free of IO; `server` and `media` are the thin async
+//! shell around them.
 
+pub mod guard;
 pub mod jitter;
+pub mod media;
+pub mod pcap;
+pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
+pub mod server;
 
 /// RTP static payload types for the G.711 laws (RFC 3551).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,6 +104,17 @@ impl TelephoneEvent {
         Some(Self { event: b[0], end: b[1] & 0x80 != 0, volume: b[1] & 0x3f, duration: u16::from_be_bytes([b[2], b[3]]) })
     }
 
+    /// The event code of a key, for sending.
+    pub fn event_for(key: char) -> Option<u8> {
+        Some(match key.to_ascii_uppercase() {
+            k @ '0'..='9' => k as u8 - b'0',
+            '*' => 10,
+            '#' => 11,
+            k @ 'A'..='D' => k as u8 - b'A' + 12,
+            _ => return None,
+        })
+    }
+
     /// The key: '0'-'9', '*', '#', 'A'-'D'.
     pub fn key(&self) -> Option<char> {
         Some(match self.event {

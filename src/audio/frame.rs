@@ -14,6 +14,8 @@ pub struct AudioFrame {
     /// Call-relative time of the first sample, in milliseconds.
     pub t_ms: u64,
     pub samples: Vec<f32>,
+    /// A key pressed out of band (RFC 4733 on an RTP leg) during this frame.
+    pub dtmf: Option<char>,
 }
 
 impl AudioFrame {
@@ -44,6 +46,7 @@ pub fn frames(samples: &[f32]) -> impl Iterator<Item = AudioFrame> + '_ {
         AudioFrame {
             t_ms: i as u64 * FRAME_MS,
             samples: s,
+            dtmf: None,
         }
     })
 }

@@ -5,8 +5,10 @@ pub mod decode;
 pub mod dtmf;
 pub mod frame;
 pub mod g711;
+pub mod rate2x;
 pub mod resample;
 pub mod wav;
+pub mod wav_stream;
 
 use std::path::Path;
 

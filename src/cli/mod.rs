@@ -1,10 +1,12 @@
 //! The command line: argument definitions and dispatch. Each subcommand lives in its own file.
 
 mod bench_cmd;
+mod calls_cmd;
 mod config_cmd;
 mod kb_cmd;
 mod models_cmd;
 mod nlu_cmd;
+mod qa_replay;
 mod replay_cmd;
 mod serve_cmd;
 mod train_cmd;
@@ -40,8 +42,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway: HTTP API (/health, /v1/replay, /v1/nlu, /v1/chat) with the pipeline loaded
     Serve(serve_cmd::ServeArgs),
-    /// Run an audio file through the pipeline as if it were a call and print its timeline
+    /// Run an audio file, or a recorded call (QA: where today's pipeline decides otherwise),
+    /// through the pipeline and print its timeline
     Replay(replay_cmd::ReplayArgs),
+    /// The recorded phone calls, newest first; with a call id, that call's events
+    Calls(calls_cmd::CallsArgs),
     /// List the models, where each one resolves from, and fetch or verify them
     Models(models_cmd::ModelsArgs),
     /// Print the configuration in effect (defaults merged with --config)
@@ -65,6 +70,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(a) => serve_cmd::run(config, a),
         Command::Replay(a) => replay_cmd::run(config, a),
+        Command::Calls(a) => calls_cmd::run(config, a),
         Command::Models(a) => models_cmd::run(config, a),
         Command::Config(a) => config_cmd::run(config, a),
         Command::Nlu(a) => nlu_cmd::run(config, a),

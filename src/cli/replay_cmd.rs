@@ -15,7 +15,9 @@ use crate::pipeline::{run_file_call, CallRecord, CallSpec, Engines};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Audio file: WAV, FLAC, MP3 or OGG/Vorbis, any sample rate
+    /// Audio file (WAV, FLAC, MP3 or OGG/Vorbis, any sample rate), or the id of a recorded
+    /// call: its caller side runs through today's pipeline and the decisions that differ from
+    /// the recorded ones are shown (QA replay; the shop is not changed)
     pub file: PathBuf,
     /// Print the call's events as JSON lines instead of the timeline
     #[arg(long)]
@@ -42,6 +44,14 @@ pub struct ReplayArgs {
 }
 
 pub fn run(config: Config, args: ReplayArgs) -> Result<()> {
+    if !args.file.exists() {
+        let id = args.file.to_string_lossy().to_string();
+        let store = crate::store::Store::open(&config.store.path)?;
+        return match store.call(&id)? {
+            Some(call) => super::qa_replay::run(config, &store, call, &args),
+            None => Err(super::calls_cmd::unknown_call(&id)),
+        };
+    }
     // Bad input is reported before any model is loaded.
     let audio = audio::load_for_pipeline(&args.file, args.channel)?;
     let engines = Engines::load(config)?;
@@ -152,7 +162,7 @@ fn print_header(args: &ReplayArgs, audio: &PipelineAudio) {
     );
 }
 
-fn print_event(ev: &Event, json: bool) {
+pub fn print_event(ev: &Event, json: bool) {
     if json {
         println!("{}", ev.to_json());
         return;
@@ -181,7 +191,7 @@ fn print_event(ev: &Event, json: bool) {
             let a = anger.map(|a| format!(", anger {a:.2}")).unwrap_or_default();
             println!("      emotion {label} ({score:.2}, {source}{a}){s}");
         }
-        EventKind::Dtmf { digit } => println!("  [{}]  caller pressed {digit}", clock(ev.t_ms)),
+        EventKind::Dtmf { digit, .. } => println!("  [{}]  caller pressed {digit}", clock(ev.t_ms)),
         EventKind::Handoff { reason, context } => {
             println!("  [{}]  HANDOFF to a person ({reason}): {}", clock(ev.t_ms), context.summary)
         }

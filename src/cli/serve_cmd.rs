@@ -14,6 +14,12 @@ pub struct ServeArgs {
     /// HTTP address to listen on (default from the config: http.listen); port 0 picks a free one
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// SIP address, UDP and TCP (default from the config: sip.listen); port 0 picks a free one
+    #[arg(long, value_name = "ADDR")]
+    pub sip: Option<SocketAddr>,
+    /// Do not answer phone calls (HTTP only)
+    #[arg(long)]
+    pub no_sip: bool,
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<()> {
@@ -25,24 +31,40 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
             .parse()
             .map_err(|e| Error::Config(format!("http.listen: {e}")))?,
     };
+    let mut config = config;
+    if args.no_sip {
+        config.sip.enabled = false;
+    }
     let engines = Engines::load(config)?;
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {listen}: {e}")))?;
         let addr = listener.local_addr().map_err(Error::internal)?;
-        print_banner(&engines, addr);
-        axum::serve(listener, router(AppState::new(engines)))
+        let sip = crate::phone::start(engines.clone(), args.sip).await?;
+        print_banner(&engines, addr, sip.as_ref().map(|(s, _)| s.local));
+        let state = AppState::new(engines).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
+        let served = axum::serve(listener, router(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| Error::internal(format!("HTTP server: {e}")))
+            .map_err(|e| Error::internal(format!("HTTP server: {e}")));
+        if let Some((s, _)) = &sip {
+            s.shutdown();
+            // The calls still up get their BYE and close their recordings.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        served
     })
 }
 
-fn print_banner(engines: &Engines, addr: SocketAddr) {
+fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>) {
     let a = &engines.asr_model;
     let v = &engines.vad_model;
     println!("voicegate {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    match sip {
+        Some(s) => println!("  SIP  udp+tcp {s} (calls recorded under {})", engines.config.sip.recordings.display()),
+        None => println!("  SIP  off"),
+    }
     println!(
         "  ASR  {:<16} {} (from {}), {} worker(s) x {} thread(s)",
         a.name,
@@ -57,6 +79,10 @@ fn print_banner(engines: &Engines, addr: SocketAddr) {
     println!("  curl --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
     println!("  curl -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");
     println!("  {} replay audio-fixtures/conv_en_shop_address.wav --out call.wav", this_command());
+    if let Some(s) = sip {
+        println!("  {} dial sip:bot@127.0.0.1:{} --play audio-fixtures/en_order_status.wav --record call.wav", this_command(), s.port());
+        println!("  {} calls", this_command());
+    }
     println!("stop with Ctrl-C");
 }
 

@@ -17,6 +17,7 @@ use crate::audio::{decode::decode_bytes, PipelineAudio};
 use crate::error::Error;
 use crate::pipeline::{run_file_call, CallSpec, Engines};
 
+mod calls;
 mod chat;
 mod nlu;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     started: std::time::Instant,
     next_call: Arc<AtomicU64>,
     chats: chat::Sessions,
+    /// The SIP server's counters and the phone calls' figures, when SIP is on.
+    phone: Option<(Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>, Arc<crate::phone::PhoneContext>)>,
 }
 
 impl AppState {
@@ -38,7 +41,13 @@ impl AppState {
             started: std::time::Instant::now(),
             next_call: Arc::new(AtomicU64::new(1)),
             chats: Default::default(),
+            phone: None,
         }
+    }
+
+    pub fn with_phone(mut self, phone: Option<(Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>, Arc<crate::phone::PhoneContext>)>) -> Self {
+        self.phone = phone;
+        self
     }
 }
 
@@ -51,6 +60,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/replay", post(replay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/v1/nlu", post(nlu::analyze).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
         .route("/v1/chat", post(chat::chat).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
+        .route("/v1/calls", get(calls::list))
+        .route("/v1/calls/{id}", get(calls::one))
+        .route("/v1/sip", get(calls::sip_stats))
         .with_state(state)
 }
 

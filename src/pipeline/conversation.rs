@@ -218,8 +218,10 @@ impl Conversation {
         }
         self.history.push(&frame.samples);
         self.prosody.push(&frame.samples);
-        if let Some(key) = self.dtmf.push(&frame.samples) {
-            self.sink.emit(self.event_ms(), EventKind::Dtmf { digit: key.to_string() });
+        // A key sent out of band wins; the tone detector still hears the frame.
+        let in_band = self.dtmf.push(&frame.samples);
+        if let Some(key) = frame.dtmf.or(in_band) {
+            self.sink.emit(self.event_ms(), EventKind::Dtmf { digit: key.to_string(), out_of_band: frame.dtmf.is_some() });
             // Digits typed for the dialog (an order number) are not call control.
             if self.dialog.wants_digits() && !self.policy.handed_off() {
                 if let Some(reply) = blocking(|| self.dialog.on_digit(key)) {

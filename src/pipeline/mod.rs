@@ -2,6 +2,7 @@
 
 pub mod asr_pool;
 pub mod conversation;
+pub mod decisions;
 pub mod engines;
 pub mod fair_queue;
 pub mod history;

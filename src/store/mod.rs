@@ -1,5 +1,5 @@
-//! The gateway's SQLite database: demo orders, knowledge gaps (and, later, calls and their
-//! events). One connection behind a mutex: every statement here is a few microseconds.
+//! The gateway's SQLite database: demo orders, knowledge gaps, calls and their events
+//! (`calls.rs`). One connection behind a mutex: every statement here is a few microseconds.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -33,7 +33,30 @@ CREATE TABLE IF NOT EXISTS kb_gaps (
     first_asked TEXT NOT NULL DEFAULT (datetime('now')),
     last_asked TEXT NOT NULL DEFAULT (datetime('now'))
 );
+CREATE TABLE IF NOT EXISTS calls (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    caller TEXT NOT NULL,
+    callee TEXT NOT NULL,
+    sip_call_id TEXT,
+    recording TEXT,
+    ended_at TEXT,
+    end_reason TEXT,
+    duration_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS events (
+    call_id TEXT NOT NULL REFERENCES calls(id),
+    seq INTEGER NOT NULL,
+    t_ms INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (call_id, seq)
+);
 ";
+
+mod calls;
+pub use calls::CallRow;
 
 pub struct Store {
     conn: Mutex<Connection>,
@@ -46,7 +69,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Config(format!("store {}: {e}", path.display()))
 }
 

@@ -1,0 +1,516 @@
+//! One call's RTP and RTCP sockets: packets in through the jitter buffer, one 20 ms slot out
+//! to the call every 20 ms; the bot's audio out, paced at 20 ms; RFC 4733 keys both ways;
+//! symmetric RTP (we send to where the caller's packets come from); RTCP reports every 5 s.
+//! Codecs stay outside: payloads in and out are G.711 bytes.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::jitter::{JitterBuffer, Playout};
+use crate::rtcp::{self, ReceiveStats, RtcpPacket};
+use crate::rtp::{DtmfReceiver, RtpPacket, TelephoneEvent};
+
+const SLOT: Duration = Duration::from_millis(20);
+const SAMPLES_PER_SLOT: u32 = 160;
+const RTCP_EVERY: Duration = Duration::from_secs(5);
+/// Packets from a new source in a row before we send there instead (one stray packet must
+/// not steal the call's audio).
+const RELATCH_AFTER: u32 = 5;
+/// A bot frame sent later than this after its due time counts as late.
+pub const LATE_MS: u64 = 40;
+
+/// What the call gets from the caller, one audio item per 20 ms slot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// A packet's G.711 payload.
+    Audio(Vec<u8>),
+    /// The packet due now was lost: conceal it.
+    Lost,
+    /// Nothing to play (before the first packet, on hold, during a pause in the stream).
+    Silence,
+    /// An RFC 4733 key press.
+    Dtmf(char),
+}
+
+/// 20 ms of bot audio to send, and when it was due (for the lateness count).
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub due: Option<Instant>,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Control {
+    SendDtmf(char),
+    /// A re-INVITE changed the far end's address or direction (hold: `send` false).
+    Update { remote: SocketAddr, send: bool },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MediaParams {
+    /// 0 (PCMU) or 8 (PCMA).
+    pub codec: u8,
+    pub telephone_event: Option<u8>,
+    /// Where the SDP says to send.
+    pub remote: SocketAddr,
+    pub send: bool,
+    pub jitter_depth: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MediaStats {
+    pub rx_packets: u64,
+    pub rx_lost: u64,
+    pub rx_late: u64,
+    pub rx_malformed: u64,
+    pub rx_dtmf: u64,
+    pub tx_packets: u64,
+    /// Bot frames sent more than [`LATE_MS`] after they were due.
+    pub tx_late: u64,
+    pub tx_max_late_ms: u64,
+    pub tx_dtmf: u64,
+    pub rtcp_rx: u64,
+    pub rtcp_tx: u64,
+    /// Interarrival jitter of the caller's stream.
+    pub jitter_ms: f64,
+    /// The address the caller's RTP comes from (where ours goes), once seen.
+    pub latched: Option<SocketAddr>,
+}
+
+/// A running media session; dropping `outbound`/`control` or cancelling stops it.
+pub struct MediaSession {
+    pub inbound: mpsc::Receiver<Inbound>,
+    pub outbound: mpsc::Sender<Outbound>,
+    pub control: mpsc::UnboundedSender<Control>,
+    pub stats: Arc<Mutex<MediaStats>>,
+    pub cancel: CancellationToken,
+}
+
+/// Binds an even RTP port and the odd RTCP port above it, from `range` (inclusive).
+pub async fn bind_pair(ip: IpAddr, range: (u16, u16), hint: u16) -> io::Result<(UdpSocket, UdpSocket)> {
+    let (lo, hi) = (range.0 & !1, range.1);
+    let span = ((hi.saturating_sub(lo)) / 2).max(1) as u32;
+    for i in 0..span {
+        let port = lo + (((hint as u32 + i) % span) * 2) as u16;
+        let Ok(rtp) = UdpSocket::bind((ip, port)).await else { continue };
+        if let Ok(rtcp) = UdpSocket::bind((ip, port + 1)).await {
+            return Ok((rtp, rtcp));
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free RTP port pair in {}-{}", range.0, range.1)))
+}
+
+/// Starts the session's task.
+pub fn start(rtp: UdpSocket, rtcp: UdpSocket, params: MediaParams, cancel: CancellationToken) -> MediaSession {
+    let (in_tx, in_rx) = mpsc::channel(256);
+    let (out_tx, out_rx) = mpsc::channel(64);
+    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    let stats = Arc::new(Mutex::new(MediaStats::default()));
+    let task = Task::new(params, stats.clone());
+    tokio::spawn(task.run(rtp, rtcp, in_tx, out_rx, ctl_rx, cancel.clone()));
+    MediaSession { inbound: in_rx, outbound: out_tx, control: ctl_tx, stats, cancel }
+}
+
+struct Task {
+    params: MediaParams,
+    remote: SocketAddr,
+    rtcp_remote: SocketAddr,
+    /// Packets in a row from a source other than `remote`, and which.
+    candidate: Option<(SocketAddr, u32)>,
+    latched: bool,
+    jitter: JitterBuffer,
+    dtmf_in: DtmfReceiver,
+    recv: ReceiveStats,
+    ssrc: u32,
+    seq: u16,
+    /// RTP timestamp of slot 0.
+    ts_base: u32,
+    started: Instant,
+    slot: u64,
+    queue: VecDeque<Outbound>,
+    dtmf_out: VecDeque<(char, Vec<u8>, u32)>,
+    talking: bool,
+    sent_packets: u32,
+    sent_octets: u32,
+    stats: Arc<Mutex<MediaStats>>,
+    local: MediaStats,
+}
+
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.finish() as u32
+}
+
+impl Task {
+    fn new(params: MediaParams, stats: Arc<Mutex<MediaStats>>) -> Self {
+        let rtcp_remote = SocketAddr::new(params.remote.ip(), params.remote.port().wrapping_add(1));
+        Self {
+            params,
+            remote: params.remote,
+            rtcp_remote,
+            candidate: None,
+            latched: false,
+            jitter: JitterBuffer::new(params.jitter_depth),
+            dtmf_in: DtmfReceiver::default(),
+            recv: ReceiveStats::default(),
+            ssrc: random_u32(),
+            seq: random_u32() as u16,
+            ts_base: random_u32(),
+            started: Instant::now(),
+            slot: 0,
+            queue: VecDeque::new(),
+            dtmf_out: VecDeque::new(),
+            talking: false,
+            sent_packets: 0,
+            sent_octets: 0,
+            stats,
+            local: MediaStats::default(),
+        }
+    }
+
+    async fn run(
+        mut self,
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+        inbound: mpsc::Sender<Inbound>,
+        mut outbound: mpsc::Receiver<Outbound>,
+        mut control: mpsc::UnboundedReceiver<Control>,
+        cancel: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(self.started + SLOT), SLOT);
+        let mut report = tokio::time::interval_at(tokio::time::Instant::from_std(self.started + RTCP_EVERY), RTCP_EVERY);
+        let mut buf = vec![0u8; 2048];
+        let mut rbuf = vec![0u8; 1500];
+        let mut outbound_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                r = rtp.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => {
+                        if let Some(key) = self.on_rtp(&buf[..n], from) {
+                            let _ = inbound.try_send(Inbound::Dtmf(key));
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                    Err(_) => break,
+                },
+                r = rtcp.recv_from(&mut rbuf) => if let Ok((n, from)) = r {
+                    self.on_rtcp(&rbuf[..n], from);
+                },
+                _ = tick.tick() => {
+                    let slot_due = self.started + SLOT * (self.slot as u32 + 1);
+                    self.slot += 1;
+                    let item = self.play_slot();
+                    // A call too slow to take its audio loses slots, as on the wire.
+                    let _ = inbound.try_send(item);
+                    while let Ok(f) = outbound.try_recv() {
+                        self.queue.push_back(f);
+                    }
+                    self.send_slot(&rtp, slot_due).await;
+                    self.publish();
+                }
+                f = outbound.recv(), if outbound_open => match f {
+                    Some(f) => self.queue.push_back(f),
+                    None => outbound_open = false,
+                },
+                c = control.recv() => match c {
+                    Some(Control::SendDtmf(k)) => self.queue_dtmf(k),
+                    Some(Control::Update { remote, send }) => {
+                        if !self.latched {
+                            self.remote = remote;
+                        }
+                        self.rtcp_remote = SocketAddr::new(remote.ip(), remote.port().wrapping_add(1));
+                        self.params.send = send;
+                    }
+                    None => break,
+                },
+                _ = report.tick() => self.send_report(&rtcp).await,
+            }
+        }
+        self.publish();
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// One datagram on the RTP port; a finished key press comes back.
+    fn on_rtp(&mut self, datagram: &[u8], from: SocketAddr) -> Option<char> {
+        let Ok(p) = RtpPacket::parse(datagram) else {
+            self.local.rx_malformed += 1;
+            return None;
+        };
+        let ours = p.payload_type == self.params.codec || Some(p.payload_type) == self.params.telephone_event;
+        if !ours || p.ssrc == self.ssrc {
+            // Another codec than agreed, or our own packets looped back.
+            self.local.rx_malformed += 1;
+            return None;
+        }
+        self.latch(from);
+        self.local.rx_packets += 1;
+        if Some(p.payload_type) == self.params.telephone_event {
+            let key = TelephoneEvent::parse(p.payload).and_then(|ev| self.dtmf_in.push(p.timestamp, &ev));
+            if key.is_some() {
+                self.local.rx_dtmf += 1;
+            }
+            return key;
+        }
+        self.recv.on_packet(p.ssrc, p.sequence, p.timestamp, self.now_ms(), 8);
+        self.jitter.push(&p);
+        None
+    }
+
+    fn latch(&mut self, from: SocketAddr) {
+        if from == self.remote {
+            self.candidate = None;
+            self.latched = true;
+            return;
+        }
+        if !self.latched {
+            self.set_remote(from);
+            return;
+        }
+        let n = match self.candidate {
+            Some((a, n)) if a == from => n + 1,
+            _ => 1,
+        };
+        self.candidate = Some((from, n));
+        if n >= RELATCH_AFTER {
+            self.set_remote(from);
+        }
+    }
+
+    fn set_remote(&mut self, to: SocketAddr) {
+        self.remote = to;
+        self.latched = true;
+        self.candidate = None;
+        self.local.latched = Some(to);
+    }
+
+    fn on_rtcp(&mut self, datagram: &[u8], from: SocketAddr) {
+        let Ok(packets) = rtcp::parse(datagram) else {
+            self.local.rx_malformed += 1;
+            return;
+        };
+        self.local.rtcp_rx += 1;
+        self.rtcp_remote = from;
+        let now = self.now_ms();
+        for p in packets {
+            if let RtcpPacket::SenderReport { ntp, .. } = p {
+                self.recv.on_sender_report(ntp, now);
+            }
+        }
+    }
+
+    fn play_slot(&mut self) -> Inbound {
+        // A far end sending faster than we play (clock drift) would build up delay: drop one.
+        if self.jitter.buffered() > self.params.jitter_depth * 4 + 10 {
+            let _ = self.jitter.pop();
+        }
+        let item = match self.jitter.pop() {
+            Some(Playout::Packet { payload, .. }) => Inbound::Audio(payload),
+            Some(Playout::Lost { .. }) => Inbound::Lost,
+            None => Inbound::Silence,
+        };
+        self.local.rx_lost = self.jitter.stats.lost;
+        self.local.rx_late = self.jitter.stats.late;
+        item
+    }
+
+    fn queue_dtmf(&mut self, key: char) {
+        let Some((pt, event)) = self.params.telephone_event.zip(TelephoneEvent::event_for(key)) else { return };
+        let ts = self.ts_base.wrapping_add((self.slot as u32 + 1).wrapping_mul(SAMPLES_PER_SLOT));
+        // 100 ms of tone, then the end packet three times (RFC 4733 §2.5.1.4).
+        for i in 1..=5u16 {
+            let ev = TelephoneEvent { event, end: false, volume: 10, duration: i * SAMPLES_PER_SLOT as u16 };
+            self.dtmf_out.push_back((key, packet_bytes(i == 1, pt, ts, &ev.to_bytes()), 0));
+        }
+        for _ in 0..3 {
+            let ev = TelephoneEvent { event, end: true, volume: 10, duration: 5 * SAMPLES_PER_SLOT as u16 };
+            self.dtmf_out.push_back((key, packet_bytes(false, pt, ts, &ev.to_bytes()), 0));
+        }
+        self.local.tx_dtmf += 1;
+    }
+
+    async fn send_slot(&mut self, rtp: &UdpSocket, slot_due: Instant) {
+        let now = Instant::now();
+        let frame = self.queue.pop_front();
+        // More queued than the call can ever catch up on: keep the newest 500 ms.
+        while self.queue.len() > 25 {
+            self.queue.pop_front();
+        }
+        if let Some(f) = &frame {
+            let due = f.due.unwrap_or(slot_due).max(slot_due.checked_sub(SLOT).unwrap_or(slot_due));
+            let late = now.saturating_duration_since(due).as_millis() as u64;
+            self.local.tx_max_late_ms = self.local.tx_max_late_ms.max(late);
+            if late > LATE_MS {
+                self.local.tx_late += 1;
+            }
+        }
+        if !self.params.send {
+            return;
+        }
+        let ts = self.ts_base.wrapping_add((self.slot as u32).wrapping_mul(SAMPLES_PER_SLOT));
+        let bytes = if let Some((_, mut bytes, _)) = self.dtmf_out.pop_front() {
+            bytes[2..4].copy_from_slice(&self.seq.to_be_bytes());
+            bytes[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+            bytes
+        } else {
+            let silence = if self.params.codec == 0 { 0xff } else { 0xd5 };
+            let (payload, marker) = match &frame {
+                Some(f) => (f.payload.clone(), !self.talking),
+                None => (vec![silence; SAMPLES_PER_SLOT as usize], false),
+            };
+            self.talking = frame.is_some();
+            let p = RtpPacket { marker, payload_type: self.params.codec, sequence: self.seq, timestamp: ts, ssrc: self.ssrc, payload: &payload };
+            p.to_bytes()
+        };
+        self.seq = self.seq.wrapping_add(1);
+        if rtp.send_to(&bytes, self.remote).await.is_ok() {
+            self.local.tx_packets += 1;
+            self.sent_packets = self.sent_packets.wrapping_add(1);
+            self.sent_octets = self.sent_octets.wrapping_add(bytes.len().saturating_sub(12) as u32);
+        }
+    }
+
+    async fn send_report(&mut self, rtcp: &UdpSocket) {
+        let now = self.now_ms();
+        let reports: Vec<_> = self.recv.report(now).into_iter().collect();
+        let packet = if self.params.send {
+            RtcpPacket::SenderReport {
+                ssrc: self.ssrc,
+                ntp: rtcp::ntp_now(),
+                rtp_timestamp: self.ts_base.wrapping_add((self.slot as u32).wrapping_mul(SAMPLES_PER_SLOT)),
+                packets: self.sent_packets,
+                octets: self.sent_octets,
+                reports,
+            }
+        } else {
+            RtcpPacket::ReceiverReport { ssrc: self.ssrc, reports }
+        };
+        if rtcp.send_to(&packet.to_bytes("voicegate"), self.rtcp_remote).await.is_ok() {
+            self.local.rtcp_tx += 1;
+        }
+    }
+
+    fn publish(&mut self) {
+        self.local.jitter_ms = self.recv.jitter() as f64 / 8.0;
+        if let Ok(mut s) = self.stats.lock() {
+            *s = self.local.clone();
+        }
+    }
+}
+
+fn packet_bytes(marker: bool, pt: u8, ts: u32, payload: &[u8]) -> Vec<u8> {
+    RtpPacket { marker, payload_type: pt, sequence: 0, timestamp: ts, ssrc: 0, payload }.to_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pair() -> (MediaSession, UdpSocket, SocketAddr) {
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (42000, 42999), std::process::id() as u16).await.unwrap();
+        let local = rtp.local_addr().unwrap();
+        // The SDP names a port nobody listens on: symmetric RTP must answer where packets come from.
+        let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 2 };
+        (start(rtp, rtcp, params, CancellationToken::new()), peer, local)
+    }
+
+    #[tokio::test]
+    async fn latches_plays_in_order_and_carries_keys_both_ways() {
+        let (mut s, peer, local) = pair().await;
+        let ssrc = 77;
+        for i in 0..20u16 {
+            // Two packets swapped in transit.
+            let seq = match i { 5 => 6, 6 => 5, x => x };
+            let payload = vec![seq as u8; 160];
+            let p = RtpPacket { marker: false, payload_type: 0, sequence: seq, timestamp: seq as u32 * 160, ssrc, payload: &payload };
+            peer.send_to(&p.to_bytes(), local).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for end in [false, true, true, true] {
+            let ev = TelephoneEvent { event: 11, end, volume: 10, duration: 800 };
+            let p = RtpPacket { marker: false, payload_type: 101, sequence: 100, timestamp: 9999, ssrc, payload: &ev.to_bytes() };
+            peer.send_to(&p.to_bytes(), local).await.unwrap();
+        }
+        let mut audio = Vec::new();
+        let mut keys = String::new();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while (audio.len() < 20 || keys.is_empty()) && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(500), s.inbound.recv()).await {
+                Ok(Some(Inbound::Audio(p))) => audio.push(p[0]),
+                Ok(Some(Inbound::Dtmf(k))) => keys.push(k),
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        assert_eq!(audio, (0..20u8).collect::<Vec<_>>(), "in sequence order");
+        assert_eq!(keys, "#");
+        // Our packets reach the peer (latched), and a key goes out as RFC 4733.
+        s.control.send(Control::SendDtmf('5')).unwrap();
+        let mut buf = [0u8; 400];
+        let mut events = Vec::new();
+        let mut audio_packets = 0;
+        while events.len() < 8 {
+            let (n, from) = tokio::time::timeout(Duration::from_secs(2), peer.recv_from(&mut buf)).await.unwrap().unwrap();
+            assert_eq!(from, local);
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            if p.payload_type == 101 {
+                events.push(TelephoneEvent::parse(p.payload).unwrap());
+            } else {
+                assert_eq!((p.payload_type, p.payload.len()), (0, 160));
+                audio_packets += 1;
+            }
+        }
+        assert!(audio_packets > 0);
+        assert!(events.iter().all(|e| e.event == 5));
+        assert_eq!(events.iter().filter(|e| e.end).count(), 3);
+        let stats = s.stats.lock().unwrap().clone();
+        assert_eq!(stats.latched, Some(peer.local_addr().unwrap()));
+        assert_eq!((stats.rx_packets, stats.rx_lost, stats.rx_dtmf), (24, 0, 1));
+        s.cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn bot_audio_is_paced_at_20_ms() {
+        let (s, peer, local) = pair().await;
+        // Latch first.
+        let payload = [0u8; 160];
+        let p = RtpPacket { marker: false, payload_type: 0, sequence: 1, timestamp: 0, ssrc: 5, payload: &payload };
+        peer.send_to(&p.to_bytes(), local).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // 25 frames handed over at once leave one per 20 ms.
+        for _ in 0..25 {
+            s.outbound.send(Outbound { due: None, payload: vec![0x10; 160] }).await.unwrap();
+        }
+        let mut buf = [0u8; 400];
+        let mut times = Vec::new();
+        let mut stamps = Vec::new();
+        while times.len() < 10 {
+            let (n, _) = tokio::time::timeout(Duration::from_secs(2), peer.recv_from(&mut buf)).await.unwrap().unwrap();
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            if p.payload[0] == 0x10 {
+                times.push(Instant::now());
+                stamps.push(p.timestamp);
+            }
+        }
+        // Not sent in a burst: one packet per slot, timestamps 160 apart.
+        let span = times[9].duration_since(times[0]).as_millis();
+        assert!(span >= 150, "9 intervals took only {span} ms");
+        assert!(stamps.windows(2).all(|w| w[1].wrapping_sub(w[0]) == 160), "{stamps:?}");
+        s.cancel.cancel();
+    }
+}

@@ -1,0 +1,62 @@
+//! Recorded calls over HTTP: the list, one call with its events, and the SIP figures
+//! (counters, media totals, the process's CPU time and memory) that `bench calls` reads.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::{ApiError, AppState};
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    limit: Option<usize>,
+}
+
+pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+    let calls = s.engines.store.calls(q.limit.unwrap_or(100).min(10_000))?;
+    Ok(Json(serde_json::json!({ "calls": calls })))
+}
+
+pub async fn one(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(call) = s.engines.store.call(&id)? else {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no call {id:?}")));
+    };
+    let events = s.engines.store.events(&id)?;
+    Ok(Json(serde_json::json!({ "call": call, "events": events })))
+}
+
+/// CPU seconds used by this process and its resident memory, from /proc.
+pub fn process_usage() -> (f64, f64) {
+    let ticks = 100.0;
+    let cpu = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / ticks)
+        })
+        .unwrap_or(0.0);
+    let rss_mb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0);
+    (cpu, rss_mb)
+}
+
+pub async fn sip_stats(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some((server, phone)) = &s.phone else {
+        return Err(ApiError(StatusCode::NOT_FOUND, "SIP is off ([sip] enabled = false, or serve --no-sip)".into()));
+    };
+    let server = server.lock().map(|g| g.clone()).unwrap_or_default();
+    let (cpu_s, rss_mb) = process_usage();
+    let asr = s.engines.asr.queued();
+    Ok(Json(serde_json::json!({
+        "server": server,
+        "media": phone.totals(),
+        "pipeline": phone.pipeline,
+        "asr_queue": asr,
+        "process": { "cpu_s": cpu_s, "rss_mb": rss_mb },
+    })))
+}

@@ -1,0 +1,128 @@
+//! Phone calls: the SIP user agent (crate `voicegate-sip`) answering calls into the per-call
+//! pipeline, recording each one (`recorder.rs`) with its events in the store (`call.rs`).
+
+pub mod call;
+pub mod recorder;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use voicegate_sip::guard::{AllowList, DigestAuth};
+use voicegate_sip::media::MediaStats;
+use voicegate_sip::server::{self, ServerConfig, SipServer};
+
+use crate::error::{Error, Result};
+use crate::pipeline::Engines;
+
+/// What every phone call shares.
+pub struct PhoneContext {
+    pub engines: Arc<Engines>,
+    pub recordings: PathBuf,
+    pub greet: bool,
+    pub pipeline: bool,
+    pub totals: Mutex<PhoneTotals>,
+}
+
+/// Media figures over the calls finished so far (for `bench calls` and /v1/sip).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhoneTotals {
+    pub calls: u64,
+    pub rx_packets: u64,
+    pub rx_lost: u64,
+    pub tx_packets: u64,
+    pub tx_late: u64,
+    pub tx_max_late_ms: u64,
+    pub rx_dtmf: u64,
+    pub rtcp_tx: u64,
+    pub rtcp_rx: u64,
+}
+
+impl PhoneContext {
+    fn finished(&self, _id: &str, s: MediaStats) {
+        let mut t = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        t.calls += 1;
+        t.rx_packets += s.rx_packets;
+        t.rx_lost += s.rx_lost;
+        t.tx_packets += s.tx_packets;
+        t.tx_late += s.tx_late;
+        t.tx_max_late_ms = t.tx_max_late_ms.max(s.tx_max_late_ms);
+        t.rx_dtmf += s.rx_dtmf;
+        t.rtcp_tx += s.rtcp_tx;
+        t.rtcp_rx += s.rtcp_rx;
+    }
+
+    pub fn totals(&self) -> PhoneTotals {
+        self.totals.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The address callers reach us on: the one configured, the one SIP listens on, or the
+/// machine's outward address (loopback when it has none).
+fn advertised_ip(configured: &str, listen: SocketAddr) -> IpAddr {
+    if let Ok(ip) = configured.parse() {
+        return ip;
+    }
+    if !listen.ip().is_unspecified() {
+        return listen.ip();
+    }
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.connect("192.0.2.1:9").and_then(|_| s.local_addr()));
+    match probe {
+        Ok(a) if !a.ip().is_unspecified() => a.ip(),
+        _ => IpAddr::from([127, 0, 0, 1]),
+    }
+}
+
+fn random_secret() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    format!("{:016x}", h.finish())
+}
+
+/// Starts answering phone calls, if `[sip]` is enabled; `listen` overrides `sip.listen`.
+pub async fn start(engines: Arc<Engines>, listen: Option<SocketAddr>) -> Result<Option<(SipServer, Arc<PhoneContext>)>> {
+    let c = &engines.config.sip;
+    if !c.enabled {
+        return Ok(None);
+    }
+    let listen = match listen {
+        Some(l) => l,
+        None => c.listen.parse().map_err(|e| Error::Config(format!("sip.listen: {e}")))?,
+    };
+    let allow = AllowList::parse(&c.allow).map_err(|e| Error::Config(format!("sip.allow: {e}")))?;
+    let auth = (!c.users.is_empty()).then(|| DigestAuth::new(&c.realm, c.users.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>(), &random_secret()));
+    let cfg = ServerConfig {
+        listen,
+        tcp: c.tcp,
+        media_ip: advertised_ip(&c.media_ip, listen),
+        rtp_ports: (c.rtp_ports[0], c.rtp_ports[1]),
+        allow,
+        auth,
+        invite_rate: c.invite_rate,
+        invite_burst: c.invite_burst,
+        answer_after: Duration::from_millis(c.answer_after_ms),
+        max_calls: c.max_calls,
+        jitter_depth: (c.jitter_ms as usize).div_ceil(20),
+    };
+    let ctx = Arc::new(PhoneContext {
+        recordings: c.recordings.clone(),
+        greet: c.greet,
+        pipeline: c.pipeline,
+        engines: engines.clone(),
+        totals: Mutex::new(PhoneTotals::default()),
+    });
+    let (tx, mut rx) = mpsc::channel(64);
+    let server = server::start(cfg, tx).await.map_err(Error::Config)?;
+    let c2 = ctx.clone();
+    tokio::spawn(async move {
+        while let Some(call) = rx.recv().await {
+            tokio::spawn(call::run(c2.clone(), call));
+        }
+    });
+    Ok(Some((server, ctx)))
+}
