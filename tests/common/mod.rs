@@ -113,6 +113,8 @@ pub fn manifest() -> Manifest {
 pub struct Gateway {
     pub child: Child,
     pub base: String,
+    /// Where SIP listens (UDP and TCP), unless started with --no-sip.
+    pub sip: Option<std::net::SocketAddr>,
 }
 
 impl Drop for Gateway {
@@ -128,8 +130,11 @@ pub fn start() -> Gateway {
 
 /// `voicegate serve` with more arguments (a --config, say).
 pub fn start_with(args: &[&str]) -> Gateway {
+    // SIP on a free loopback port unless the test says otherwise.
+    let sip_args: &[&str] = if args.iter().any(|a| *a == "--sip" || *a == "--no-sip") { &[] } else { &["--sip", "127.0.0.1:0"] };
     let mut child = bin()
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(sip_args)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -143,8 +148,10 @@ pub fn start_with(args: &[&str]) -> Gateway {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .to_string();
+    let second = lines.next().expect("a SIP line").expect("readable");
+    let sip = second.split_whitespace().find_map(|w| w.parse().ok());
     // Keep draining the banner so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Gateway { child, base }
+    Gateway { child, base, sip }
 }
 

@@ -1,0 +1,314 @@
+//! Phone calls end to end: SIPp (Debian's sip-tester) calls the real gateway over SIP and RTP,
+//! with the real Whisper and VAD models. Asserts on the transcript events, on the bot's RTP as
+//! captured on its way to SIPp (tcpdump), on the recordings, and on the SIP answers.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use voicegate_sip::pcap::{rtp_pcap, udp_datagrams};
+use voicegate_sip::rtp::RtpPacket;
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sip/scenarios").join(name)
+}
+
+/// A gateway on loopback with its store and recordings in `dir`, and `extra` config lines.
+fn gateway(dir: &Path, extra: &str) -> (Gateway, PathBuf) {
+    let config = dir.join("voicegate.toml");
+    let text = format!(
+        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\n{extra}\n",
+        dir.join("db.sqlite").display(),
+        dir.join("recordings").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let g = start_with(&["--config", config.to_str().unwrap()]);
+    assert!(g.sip.is_some(), "the gateway listens for SIP");
+    (g, config)
+}
+
+/// Runs one SIPp scenario against the gateway, from `dir` (where its pcaps are).
+fn sipp(dir: &Path, scenario_name: &str, gw: SocketAddr, extra: &[&str]) -> Output {
+    Command::new("sipp")
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(scenario(scenario_name))
+        .args(["-m", "1", "-nostdin", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-timeout", "60", "-timeout_error", "-trace_err"])
+        .args(extra)
+        .arg(gw.to_string())
+        .output()
+        .expect("sipp runs (Debian package sip-tester; make setup installs it)")
+}
+
+fn assert_passes(o: &Output, what: &str) {
+    assert!(o.status.success(), "SIPp {what} failed ({}):\n{}\n{}", o.status, stdout(o), stderr(o));
+}
+
+/// RTP (PCMU, 20 ms packets) of an audio fixture, as a pcap SIPp plays.
+fn caller_pcap(fixture_name: &str, out: &Path) {
+    let audio = voicegate::audio::load_for_pipeline(&fixture(fixture_name), None).unwrap();
+    let narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
+    let payloads: Vec<Vec<u8>> = narrow.chunks(160).map(|c| {
+        let mut c = c.to_vec();
+        c.resize(160, 0.0);
+        voicegate::audio::g711::encode_ulaw(&c)
+    }).collect();
+    let pcap = rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap());
+    std::fs::write(out, pcap).unwrap();
+}
+
+fn get_json(url: &str) -> Value {
+    let body = ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The newest call, once it has ended (the pipeline finishes after the BYE).
+fn ended_call(g: &Gateway) -> (Value, Vec<Value>) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let list = get_json(&format!("{}/v1/calls", g.base));
+        if let Some(id) = list["calls"][0]["id"].as_str() {
+            let one = get_json(&format!("{}/v1/calls/{id}", g.base));
+            if !one["call"]["ended_at"].is_null() {
+                return (one["call"].clone(), one["events"].as_array().unwrap().clone());
+            }
+        }
+        assert!(Instant::now() < deadline, "no call ended in time: {list}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn rms(x: &[f32]) -> f32 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
+}
+
+/// The loudest second of `x` (8 kHz).
+fn loudest_second(x: &[f32]) -> f32 {
+    x.chunks(8000).map(rms).fold(0.0, f32::max)
+}
+
+/// tcpdump on loopback, capturing what the gateway's media ports send.
+struct Capture {
+    child: Child,
+    file: PathBuf,
+}
+
+fn capture(dir: &Path) -> Capture {
+    let file = dir.join("bot.pcap");
+    let root = Command::new("id").arg("-u").output().map(|o| stdout(&o).trim() == "0").unwrap_or(false);
+    let mut cmd = if root { Command::new("tcpdump") } else {
+        let mut c = Command::new("sudo");
+        c.args(["-n", "tcpdump"]);
+        c
+    };
+    let mut child = cmd
+        .args(["-i", "lo", "-U", "-n", "-w"])
+        .arg(&file)
+        .args(["udp and src portrange 20000-30000"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("tcpdump runs (Debian package tcpdump; make setup installs it)");
+    // Capturing starts when tcpdump says it listens.
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    use std::io::BufRead;
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "tcpdump did not start: {line}");
+    std::thread::spawn(move || for _ in err.lines() {});
+    Capture { child, file }
+}
+
+impl Capture {
+    /// The PCMU payloads the gateway sent, decoded.
+    fn bot_audio(mut self, to_port_not: u16) -> (usize, Vec<f32>) {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let bytes = std::fs::read(&self.file).unwrap();
+        let mut packets = 0;
+        let mut audio = Vec::new();
+        for d in udp_datagrams(&bytes) {
+            if d.dst.port() == to_port_not {
+                continue;
+            }
+            if let Ok(p) = RtpPacket::parse(&d.payload) {
+                if p.payload_type == 0 && p.payload.len() == 160 {
+                    packets += 1;
+                    audio.extend(p.payload.iter().map(|b| voicegate::audio::g711::ulaw_decode(*b)));
+                }
+            }
+        }
+        (packets, audio)
+    }
+}
+
+fn of<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+#[test]
+fn a_caller_speaks_hears_the_bot_and_the_call_is_recorded_and_replayable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, config) = gateway(dir.path(), "");
+    let sip = g.sip.unwrap();
+    caller_pcap("en_order_status.wav", &dir.path().join("caller.pcap"));
+    let cap = capture(dir.path());
+    let out = sipp(dir.path(), "call_speech.xml", sip, &[]);
+    assert_passes(&out, "call_speech.xml");
+    let (call, events) = ended_call(&g);
+
+    // What the caller said, understood and answered.
+    let heard: String = of(&events, "transcript").iter().filter(|e| e["final"] == true).map(|e| e["text"].as_str().unwrap().to_lowercase()).collect();
+    assert!(heard.contains("where is my order"), "heard {heard:?}");
+    assert_eq!(of(&events, "intent")[0]["intent"], "track_order", "{events:?}");
+    let replies = of(&events, "bot_reply");
+    assert!(!replies.is_empty() && !of(&events, "tts_started").is_empty());
+    assert_eq!(of(&events, "call_ended")[0]["reason"], "caller_hangup");
+    assert_eq!(call["end_reason"], "caller_hangup");
+    assert!(call["caller"].as_str().unwrap().contains("sip:caller@127.0.0.1"), "{call}");
+
+    // The bot's RTP reached SIPp, and carried speech.
+    let (packets, bot) = cap.bot_audio(sip.port());
+    assert!(packets > 300, "only {packets} RTP packets from the gateway");
+    assert!(loudest_second(&bot) > 0.03, "the bot's RTP is silent (loudest second {})", loudest_second(&bot));
+
+    // The recording: the caller left, the bot right, both audible.
+    let rec = PathBuf::from(call["recording"].as_str().unwrap());
+    let left = voicegate::audio::decode::decode_file(&rec, Some(0)).unwrap();
+    let right = voicegate::audio::decode::decode_file(&rec, Some(1)).unwrap();
+    assert_eq!((left.sample_rate, left.channels), (8000, 2));
+    assert!(left.samples.len() >= 8000 * 10, "recording of {} samples", left.samples.len());
+    assert!(loudest_second(&left.samples) > 0.03 && loudest_second(&right.samples) > 0.03);
+    // The caller spoke first: the bot's side is quiet for the first second.
+    assert!(rms(&right.samples[..8000]) < 0.005);
+
+    // `voicegate calls` lists it; QA replay re-runs it through the pipeline.
+    let id = call["id"].as_str().unwrap();
+    let list = run(&["--config", config.to_str().unwrap(), "calls"]);
+    assert!(stdout(&list).contains(id), "{}", stdout(&list));
+    let qa = run(&["--config", config.to_str().unwrap(), "replay", id]);
+    assert!(qa.status.success(), "{}", stderr(&qa));
+    let text = stdout(&qa);
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["qa"], "replay");
+    assert!(summary["decisions_recorded"].as_u64().unwrap() >= 3, "{text}");
+    assert!(text.contains("intent  track_order"), "{text}");
+    let unknown = run(&["--config", config.to_str().unwrap(), "replay", "no-such-call"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no recorded call"), "{}", stderr(&unknown));
+}
+
+#[test]
+fn rfc4733_keys_become_dtmf_events_and_zero_reaches_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, _) = gateway(dir.path(), "");
+    for (name, key) in [("key1.pcap", "4"), ("key2.pcap", "2"), ("key3.pcap", "0")] {
+        std::os::unix::fs::symlink(shared(&format!("datasets/pcap/sipp/dtmf_2833_{key}.pcap")), dir.path().join(name)).unwrap();
+    }
+    assert_passes(&sipp(dir.path(), "call_dtmf.xml", g.sip.unwrap(), &[]), "call_dtmf.xml");
+    let (_, events) = ended_call(&g);
+    let keys: Vec<&str> = of(&events, "dtmf").iter().map(|e| e["digit"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["4", "2", "0"], "{events:?}");
+    assert!(of(&events, "dtmf").iter().all(|e| e["out_of_band"] == true));
+    let handoffs = of(&events, "handoff");
+    assert_eq!(handoffs.len(), 1, "{events:?}");
+    assert_eq!(handoffs[0]["reason"], "dtmf");
+}
+
+#[test]
+fn cancel_hold_unhold_codecs_malformed_messages_and_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, _) = gateway(dir.path(), "answer_after_ms = 1500");
+    let sip = g.sip.unwrap();
+    assert_passes(&sipp(dir.path(), "cancel.xml", sip, &[]), "cancel.xml (487 after CANCEL)");
+    assert_passes(&sipp(dir.path(), "no_codec.xml", sip, &[]), "no_codec.xml (488)");
+    assert_passes(&sipp(dir.path(), "malformed_sdp.xml", sip, &[]), "malformed_sdp.xml (400)");
+    // Garbage, a request line with nothing after it, and an oversized datagram: dropped.
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for junk in [&b"\x00\xff\xfe not sip at all"[..], b"INVITE sip:x SIP/2.0\r\n\r\n", b"SIP/2.0 200\r\n", &vec![b'A'; 60_000][..]] {
+        u.send_to(junk, sip).unwrap();
+    }
+    assert_passes(&sipp(dir.path(), "hold.xml", sip, &[]), "hold.xml (re-INVITE sendonly -> recvonly, sendrecv -> sendrecv)");
+    let (_, events) = ended_call(&g);
+    let holds: Vec<bool> = of(&events, "hold").iter().map(|e| e["held"].as_bool().unwrap()).collect();
+    assert_eq!(holds, [true, false]);
+    // Still answering, over UDP and TCP.
+    assert_passes(&sipp(dir.path(), "options.xml", sip, &[]), "options.xml over UDP");
+    assert_passes(&sipp(dir.path(), "options.xml", sip, &["-t", "t1"]), "options.xml over TCP");
+    assert_passes(&sipp(dir.path(), "hold.xml", sip, &["-t", "t1"]), "hold.xml over TCP");
+    let stats = get_json(&format!("{}/v1/sip", g.base));
+    assert_eq!(stats["server"]["cancelled"], 1, "{stats}");
+    assert_eq!(stats["server"]["rejected_codec"], 2, "{stats}");
+    assert_eq!(stats["server"]["answered"], 2, "{stats}");
+    // The cancelled call never became a call.
+    assert_eq!(get_json(&format!("{}/v1/calls", g.base))["calls"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn trunks_authenticate_and_floods_are_turned_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, _) = gateway(dir.path(), "invite_rate = 0.01\ninvite_burst = 5\n[sip.users]\ntrunk = \"s3cret\"");
+    let sip = g.sip.unwrap();
+    assert_passes(&sipp(dir.path(), "call_auth.xml", sip, &["-au", "trunk", "-ap", "s3cret"]), "call_auth.xml with the right password");
+    let wrong = sipp(dir.path(), "call_auth.xml", sip, &["-au", "trunk", "-ap", "guess"]);
+    assert!(!wrong.status.success(), "a wrong password must not get through");
+    let s = get_json(&format!("{}/v1/sip", g.base))["server"].clone();
+    assert_eq!((s["answered"].as_u64(), s["rejected_auth"].as_u64()), (Some(1), Some(1)), "{s}");
+    // Four INVITEs of the five allowed are spent: a burst of five more gets 503 but one.
+    let flood = sipp(dir.path(), "no_codec.xml", sip, &["-m", "5", "-r", "50"]);
+    assert!(!flood.status.success());
+    let s = get_json(&format!("{}/v1/sip", g.base))["server"].clone();
+    assert_eq!(s["rejected_rate"], 4, "{s}");
+
+    // A trunk allow-list that does not name us: 403 before anything else.
+    drop(g);
+    let dir2 = tempfile::tempdir().unwrap();
+    let (g2, _) = gateway(dir2.path(), "allow = [\"10.9.9.0/24\"]");
+    assert!(!sipp(dir2.path(), "no_codec.xml", g2.sip.unwrap(), &[]).status.success());
+    assert_eq!(get_json(&format!("{}/v1/sip", g2.base))["server"]["rejected_allow_list"], 1);
+}
+
+#[test]
+fn a_gateway_killed_mid_call_leaves_a_readable_recording_and_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut g, config) = gateway(dir.path(), "");
+    caller_pcap("en_order_status.wav", &dir.path().join("caller.pcap"));
+    let mut call = Command::new("sipp")
+        .current_dir(dir.path())
+        .arg("-sf")
+        .arg(scenario("call_speech.xml"))
+        .args(["-m", "1", "-nostdin", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-timeout", "30"])
+        .arg(g.sip.unwrap().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(7));
+    g.child.kill().unwrap();
+    g.child.wait().unwrap();
+    let _ = call.kill();
+    let _ = call.wait();
+    let recs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("recordings")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(recs.len(), 1);
+    let left = voicegate::audio::decode::decode_file(&recs[0], Some(0)).unwrap();
+    let secs = left.samples.len() as f32 / 8000.0;
+    assert!((4.0..=7.5).contains(&secs), "{secs} s readable after the kill");
+    assert!(loudest_second(&left.samples) > 0.03, "the caller's speech is in it");
+    // The call is in the store, not ended, with what happened so far.
+    let list = run(&["--config", config.to_str().unwrap(), "calls", "--json"]);
+    let row: Value = serde_json::from_str(stdout(&list).lines().next().unwrap()).unwrap();
+    assert!(row["ended_at"].is_null());
+    let ev = run(&["--config", config.to_str().unwrap(), "calls", row["id"].as_str().unwrap(), "--json"]);
+    let events: Vec<Value> = stdout(&ev).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events[0]["type"], "call_started");
+    assert!(events.iter().any(|e| e["type"] == "transcript"), "{events:?}");
+}
