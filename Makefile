@@ -8,7 +8,7 @@ ASTERISK_SOUNDS := /usr/share/asterisk/sounds/en
 EMOTION := ../shared/datasets/emotion
 ASTERISK_TEXT := /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 
-.PHONY: help setup build run test bench bench-asterisk fixtures
+.PHONY: help setup build run test bench bench-asterisk fixtures fuzz
 
 help:
 	@echo "make run       build and start the gateway (voicegate serve) on the embedded defaults"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench     ASR, NLU, voice-to-voice latency and anger benchmarks (release build)"
 	@echo "make setup     install what is missing: Debian packages, sherpa-onnx, models"
 	@echo "make fixtures  regenerate audio-fixtures/ with espeak-ng and sox"
+	@echo "make fuzz      fuzz the SIP, SDP and RTP/RTCP parsers (cargo-fuzz, FUZZ_SECONDS each)"
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +44,7 @@ bench: build
 	$(RELEASE) bench asr audio-fixtures
 	$(RELEASE) bench nlu tests/data/nlu_test.tsv
 	$(RELEASE) bench latency audio-fixtures
+	$(RELEASE) bench calls
 	$(RELEASE) bench anger $(EMOTION)/emodb $(EMOTION)/casia
 	$(RELEASE) bench anger $(EMOTION)/emodb --cross $(EMOTION)/casia
 	$(RELEASE) bench anger $(EMOTION)/casia --cross $(EMOTION)/emodb
@@ -53,3 +55,12 @@ bench-asterisk: build
 
 fixtures: setup
 	audio-fixtures/make-fixtures.sh
+
+# Fuzz the SIP, SDP and RTP/RTCP parsers for FUZZ_SECONDS each (cargo-fuzz, nightly).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in sip_message sdp rtp_rtcp; do \
+	  mkdir -p corpus/$$t && \
+	  $(CARGO) +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096 || exit 1; \
+	done

@@ -44,6 +44,10 @@ pub enum InputError {
     NotFound { path: PathBuf },
     #[error("{}: cannot read: {reason}", .path.display())]
     Unreadable { path: PathBuf, reason: String },
+    /// Something named on the command line or in a request that is not usable (a call id, a
+    /// SIP URI that does not answer).
+    #[error("{what}: {reason}")]
+    Unusable { what: String, reason: String },
     #[error("{}: empty file", .path.display())]
     Empty { path: PathBuf },
     #[error("{}: not an audio file ({reason})", .path.display())]

@@ -312,3 +312,24 @@ fn a_gateway_killed_mid_call_leaves_a_readable_recording_and_its_events() {
     assert_eq!(events[0]["type"], "call_started");
     assert!(events.iter().any(|e| e["type"] == "transcript"), "{events:?}");
 }
+
+#[test]
+fn voicegate_dial_calls_the_gateway_and_records_both_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, _) = gateway(dir.path(), "");
+    let out_wav = dir.path().join("dial.wav");
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", fixture("en_order_status.wav").to_str().unwrap(), "--record", out_wav.to_str().unwrap(), "--listen", "7"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("answered (PCMU)"), "{}", stdout(&o));
+    let ours = voicegate::audio::decode::decode_file(&out_wav, Some(0)).unwrap().samples;
+    let heard = voicegate::audio::decode::decode_file(&out_wav, Some(1)).unwrap().samples;
+    assert!(loudest_second(&ours) > 0.03, "what we said is recorded");
+    assert!(loudest_second(&heard) > 0.03, "the bot's answer reached the caller");
+    let (call, events) = ended_call(&g);
+    assert!(call["caller"].as_str().unwrap().contains("voicegate-dial"), "{call}");
+    assert!(!of(&events, "bot_reply").is_empty(), "{events:?}");
+    // Nobody there: a clear error, exit 2.
+    let nobody = run(&["dial", "sip:bot@127.0.0.1:9", "--listen", "0", "--timeout", "3"]);
+    assert_eq!(nobody.status.code(), Some(2), "{}", stderr(&nobody));
+}

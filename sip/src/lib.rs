@@ -4,6 +4,7 @@
 //! (`media`). Parsers and decisions are free of IO; `server` and `media` are the thin async
 //! shell around them.
 
+pub mod client;
 pub mod guard;
 pub mod jitter;
 pub mod media;

@@ -182,6 +182,15 @@ pub fn answer(n: &Negotiated, local_ip: &str, local_port: u16, session_id: u64) 
     )
 }
 
+/// Our SDP offer (for calls we make): PCMU, PCMA and telephone-event 101.
+pub fn offer(local_ip: &str, local_port: u16, session_id: u64) -> String {
+    format!(
+        "v=0\r\no=voicegate {session_id} {session_id} IN IP4 {local_ip}\r\ns=voicegate\r\nc=IN IP4 {local_ip}\r\nt=0 0\r\n\
+         m=audio {local_port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +208,12 @@ mod tests {
         assert!(a.contains("m=audio 30000 RTP/AVP 8 101\r\n") && a.contains("a=rtpmap:8 PCMA/8000") && a.contains("a=sendrecv"), "{a}");
         // Our own answer parses back.
         assert_eq!(negotiate(&AudioOffer::parse(&a).unwrap()).unwrap().codec, 8);
+    }
+
+    #[test]
+    fn our_offer_negotiates_pcmu_first() {
+        let n = negotiate(&AudioOffer::parse(&offer("10.0.0.9", 4000, 1)).unwrap()).unwrap();
+        assert_eq!((n.codec, n.telephone_event, n.remote), (0, Some(101), ("10.0.0.9".into(), 4000)));
     }
 
     #[test]

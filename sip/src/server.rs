@@ -214,6 +214,23 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
     Ok(SipServer { local, cancel, stats })
 }
 
+/// Reads a datagram the way the server reads an INVITE: the SIP message, its headers, the SDP
+/// offer and the digest credentials. For the fuzzer: no input may panic.
+pub fn inspect(datagram: &[u8]) -> Result<String, String> {
+    let msg = rsipstack::sip::SipMessage::try_from(datagram).map_err(|e| e.to_string())?;
+    let rsipstack::sip::SipMessage::Request(req) = msg else { return Ok("response".into()) };
+    let call_id = req.call_id_header().map(|h| h.value().to_string()).map_err(|e| e.to_string())?;
+    let _ = req.to_header().ok().and_then(|t| t.tag().ok().flatten());
+    let _ = req.from_header().map(|h| h.value().to_string());
+    let _ = req.cseq_header().and_then(|c| c.seq());
+    let auth = DigestAuth::new("voicegate", HashMap::from([("trunk".to_string(), "pw".to_string())]), "k");
+    let _ = auth.verify("INVITE", req.authorization_header().map(|h| h.value()), unix_now());
+    let body = String::from_utf8_lossy(&req.body).to_string();
+    let n = AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o)).map_err(|e| e.to_string())?;
+    let _ = remote_media(&n, None);
+    Ok(call_id)
+}
+
 fn source_of(tx: &Transaction) -> Option<SocketAddr> {
     tx.connection.as_ref()?.get_remote_addr()?.get_socketaddr().ok()
 }

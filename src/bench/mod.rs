@@ -2,6 +2,7 @@
 
 pub mod anger;
 pub mod asr;
+pub mod calls;
 pub mod dataset;
 pub mod latency;
 pub mod nlu;

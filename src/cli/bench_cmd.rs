@@ -25,6 +25,29 @@ pub enum BenchCommand {
     /// leave-one-speaker-out over a corpus folder (EmoDB or CASIA layout), cross-corpus with
     /// --cross, or an existing model scored with --model
     Anger(AngerBenchArgs),
+    /// Concurrent phone calls: starts its own gateways and calls them with the built-in SIP
+    /// caller, raising the number of calls until one falls behind real time (a bot frame over
+    /// 40 ms late, ASR queue wait p95 over 500 ms); with the full pipeline, then media only
+    Calls(CallsBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CallsBenchArgs {
+    /// The most concurrent calls with the full pipeline to try
+    #[arg(short = 'n', long, default_value_t = 16)]
+    pub calls: usize,
+    /// The most concurrent media-only calls (ASR off: media and recording) to try
+    #[arg(long, default_value_t = 600)]
+    pub media_only: usize,
+    /// What each caller says
+    #[arg(long, default_value = "audio-fixtures/en_order_status.wav")]
+    pub play: PathBuf,
+    /// Seconds each call stays on after speaking, to hear the answer
+    #[arg(long, default_value_t = 6.0)]
+    pub listen: f64,
+    /// One JSON line per step (the summary line ends the output either way)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +114,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Asr(a) => bench_asr(config, a),
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
+        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
 }

@@ -55,8 +55,5 @@ pub fn run(config: Config, args: CallsArgs) -> Result<()> {
 }
 
 pub fn unknown_call(id: &str) -> Error {
-    Error::Input(InputError::Unreadable {
-        path: id.into(),
-        reason: "no such file, and no recorded call with this id (`voicegate calls` lists them)".into(),
-    })
+    Error::Input(InputError::Unusable { what: id.into(), reason: "no such file, and no recorded call with this id (`voicegate calls` lists them)".into() })
 }

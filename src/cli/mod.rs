@@ -3,6 +3,7 @@
 mod bench_cmd;
 mod calls_cmd;
 mod config_cmd;
+mod dial_cmd;
 mod kb_cmd;
 mod models_cmd;
 mod nlu_cmd;
@@ -45,6 +46,8 @@ pub enum Command {
     /// Run an audio file, or a recorded call (QA: where today's pipeline decides otherwise),
     /// through the pipeline and print its timeline
     Replay(replay_cmd::ReplayArgs),
+    /// Call a SIP URI (the gateway, say): play a file as the caller, record both sides
+    Dial(dial_cmd::DialArgs),
     /// The recorded phone calls, newest first; with a call id, that call's events
     Calls(calls_cmd::CallsArgs),
     /// List the models, where each one resolves from, and fetch or verify them
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve_cmd::run(config, a),
         Command::Replay(a) => replay_cmd::run(config, a),
         Command::Calls(a) => calls_cmd::run(config, a),
+        Command::Dial(a) => dial_cmd::run(config, a),
         Command::Models(a) => models_cmd::run(config, a),
         Command::Config(a) => config_cmd::run(config, a),
         Command::Nlu(a) => nlu_cmd::run(config, a),

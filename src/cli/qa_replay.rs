@@ -21,7 +21,7 @@ use super::replay_cmd::ReplayArgs;
 pub fn run(config: Config, store: &Store, call: CallRow, args: &ReplayArgs) -> Result<()> {
     let recorded = store.events(&call.id)?;
     let Some(recording) = call.recording.clone() else {
-        return Err(Error::Input(crate::error::InputError::Unreadable { path: call.id.clone().into(), reason: "this call has no recording".into() }));
+        return Err(Error::Input(crate::error::InputError::Unusable { what: call.id.clone(), reason: "this call has no recording".into() }));
     };
     // The caller's side: the left channel.
     let audio = audio::load_for_pipeline(Path::new(&recording), Some(0))?;

@@ -1,0 +1,152 @@
+//! A small SIP caller on rsipstack (the user agent client behind `voicegate dial` and
+//! `voicegate bench calls`): INVITE with our offer, digest credentials when challenged, the
+//! answer's media started, BYE from either side.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::DialogState;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::StatusCode;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::TransportLayer;
+use rsipstack::EndpointBuilder;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::media::{self, MediaParams, MediaSession};
+use crate::sdp::{self, AudioOffer};
+
+/// One process's SIP caller; many calls can share it.
+pub struct SipClient {
+    layer: Arc<DialogLayer>,
+    local: SocketAddr,
+    state_tx: rsipstack::dialog::dialog::DialogStateSender,
+    ended: Arc<Mutex<HashMap<String, oneshot::Sender<String>>>>,
+    cancel: CancellationToken,
+    next_port: Mutex<u16>,
+}
+
+/// A call we placed, answered.
+pub struct OutgoingCall {
+    pub media: MediaSession,
+    pub codec: u8,
+    dialog: InviteDialog,
+    /// Fires with a reason when the far end hangs up.
+    pub ended: oneshot::Receiver<String>,
+}
+
+impl OutgoingCall {
+    pub async fn hangup(&self) {
+        let _ = self.dialog.hangup().await;
+        self.media.cancel.cancel();
+    }
+}
+
+impl Drop for SipClient {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl SipClient {
+    /// A UDP user agent on `bind` (port 0: any).
+    pub async fn new(bind: SocketAddr) -> Result<Self, String> {
+        let cancel = CancellationToken::new();
+        let transport = TransportLayer::new(cancel.clone());
+        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token())).await.map_err(|e| format!("cannot bind SIP {bind}: {e}"))?;
+        let local = udp.get_addr().get_socketaddr().map_err(|e| e.to_string())?;
+        transport.add_transport(udp.into());
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transport)
+            .with_user_agent(concat!("voicegate-dial/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let mut incoming = endpoint.incoming_transactions().map_err(|e| e.to_string())?;
+        let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (state_tx, mut state_rx) = layer.new_dialog_state_channel();
+        let ep = endpoint.inner.clone();
+        tokio::spawn(async move {
+            let _ = ep.serve().await;
+        });
+        // In-dialog requests from the far end (its BYE).
+        let l2 = layer.clone();
+        tokio::spawn(async move {
+            while let Some(mut tx) = incoming.recv().await {
+                match l2.match_dialog(&tx) {
+                    Some(mut d) => {
+                        tokio::spawn(async move {
+                            let _ = d.handle(&mut tx).await;
+                        });
+                    }
+                    None => {
+                        let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                    }
+                }
+            }
+        });
+        let ended: Arc<Mutex<HashMap<String, oneshot::Sender<String>>>> = Arc::default();
+        let e2 = ended.clone();
+        tokio::spawn(async move {
+            while let Some(state) = state_rx.recv().await {
+                if let DialogState::Terminated(id, reason) = state {
+                    let call_id = id.call_id.clone();
+                    if let Some(tx) = e2.lock().unwrap_or_else(|p| p.into_inner()).remove(&call_id) {
+                        let _ = tx.send(format!("{reason:?}"));
+                    }
+                }
+            }
+        });
+        Ok(Self { layer, local, state_tx, ended, cancel, next_port: Mutex::new(std::process::id() as u16 ^ 0x5a5a) })
+    }
+
+    /// Calls `target` (a `sip:` URI); returns once answered, with its media running.
+    pub async fn call(&self, target: &str, credential: Option<(String, String)>, rtp_ports: (u16, u16), jitter_depth: usize) -> Result<OutgoingCall, String> {
+        let ip: IpAddr = if self.local.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { self.local.ip() };
+        let hint = {
+            let mut p = self.next_port.lock().unwrap_or_else(|p| p.into_inner());
+            *p = p.wrapping_add(1);
+            *p
+        };
+        let (rtp, rtcp) = media::bind_pair(ip, rtp_ports, hint).await.map_err(|e| e.to_string())?;
+        let port = rtp.local_addr().map_err(|e| e.to_string())?.port();
+        let offer = sdp::offer(&ip.to_string(), port, hint as u64 + 1);
+        let callee: rsipstack::sip::Uri = target.try_into().map_err(|e| format!("{target} is not a SIP URI: {e:?}"))?;
+        let me = SocketAddr::new(ip, self.local.port());
+        let caller: rsipstack::sip::Uri = format!("sip:voicegate-dial@{me}").as_str().try_into().map_err(|e| format!("{e:?}"))?;
+        let opt = InviteOption {
+            caller: caller.clone(),
+            callee,
+            contact: caller,
+            content_type: Some("application/sdp".into()),
+            offer: Some(offer.into_bytes()),
+            credential: credential.map(|(username, password)| Credential { username, password, realm: None, auth_username: None }),
+            ..Default::default()
+        };
+        let (dialog, resp) = self.layer.do_invite(opt, self.state_tx.clone()).await.map_err(|e| format!("INVITE failed: {e}"))?;
+        let resp = resp.ok_or("no answer to the INVITE")?;
+        if resp.status_code.kind() != rsipstack::sip::StatusCodeKind::Successful {
+            let warning = resp.headers.iter().find(|h| h.to_string().starts_with("Warning")).map(|h| format!(" ({h})")).unwrap_or_default();
+            return Err(format!("the call was refused: {}{warning}", resp.status_code));
+        }
+        let answer = String::from_utf8_lossy(&resp.body).to_string();
+        let n = AudioOffer::parse(&answer).and_then(|o| sdp::negotiate(&o)).map_err(|e| format!("bad SDP answer: {e}"))?;
+        let remote_ip: IpAddr = n.remote.0.parse().map_err(|_| format!("SDP answer address {:?}", n.remote.0))?;
+        let params = MediaParams { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), send: true, jitter_depth };
+        let session = media::start(rtp, rtcp, params, CancellationToken::new());
+        let (tx, rx) = oneshot::channel();
+        let call_id = resp.call_id_header().map(|h| h.value().to_string()).unwrap_or_default();
+        self.ended.lock().unwrap_or_else(|p| p.into_inner()).insert(call_id, tx);
+        Ok(OutgoingCall { media: session, codec: n.codec, dialog, ended: rx })
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+}
+

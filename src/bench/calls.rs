@@ -1,0 +1,272 @@
+//! `voicegate bench calls`: how many phone calls at once the gateway carries in real time.
+//! It starts gateways of its own (full pipeline, then media and recording only), places
+//! concurrent calls with the built-in SIP caller (each speaks a fixture, listens, hangs up),
+//! and raises the number of calls until one stays behind real time: a bot frame sent more than
+//! 40 ms late, or an utterance waiting more than 500 ms (p95) for the recogniser.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use voicegate_sip::client::SipClient;
+use voicegate_sip::media::Outbound;
+
+use crate::audio::{self, g711};
+use crate::error::{Error, Result};
+use crate::events::{Event, EventKind};
+
+pub struct CallsBench {
+    /// The most calls with the full pipeline to try.
+    pub max_pipeline: usize,
+    /// The most media-only calls to try.
+    pub max_media: usize,
+    pub fixture: PathBuf,
+    /// Seconds each call stays on after speaking.
+    pub listen_s: f64,
+    pub json: bool,
+}
+
+/// One step of the ramp.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub mode: &'static str,
+    pub calls: usize,
+    pub answered: usize,
+    pub realtime: bool,
+    pub late_frames: u64,
+    pub max_late_ms: u64,
+    pub asr_wait_p95_ms: u64,
+    pub cpu_per_call: f64,
+    pub rss_mb_per_call: f64,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub turns: usize,
+}
+
+struct Gateway {
+    child: Child,
+    http: String,
+    sip: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_gateway(pipeline: bool) -> Result<Gateway> {
+    let dir = tempfile::tempdir().map_err(Error::internal)?;
+    let config = dir.path().join("voicegate.toml");
+    let text = format!(
+        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\npipeline = {pipeline}\nmax_calls = 5000\ninvite_rate = 0.0\nrtp_ports = [20000, 60000]\n",
+        dir.path().join("db.sqlite").display(),
+        dir.path().join("recordings").display()
+    );
+    std::fs::write(&config, text).map_err(Error::internal)?;
+    let exe = std::env::current_exe().map_err(Error::internal)?;
+    let mut child = Command::new(exe)
+        .args(["--config"])
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0", "--sip", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(Error::internal)?;
+    let out = child.stdout.take().ok_or_else(|| Error::internal("gateway stdout"))?;
+    let mut lines = BufReader::new(out).lines();
+    let mut http = None;
+    let mut sip = None;
+    for line in lines.by_ref().take(3) {
+        let line = line.map_err(Error::internal)?;
+        for w in line.split_whitespace() {
+            if w.starts_with("http://") {
+                http = Some(w.to_string());
+            } else if let Ok(a) = w.parse::<SocketAddr>() {
+                sip = Some(a);
+            }
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    match (http, sip) {
+        (Some(http), Some(sip)) => Ok(Gateway { child, http, sip, _dir: dir }),
+        _ => Err(Error::internal("the gateway did not start (see `voicegate serve`)")),
+    }
+}
+
+fn get(url: &str) -> Result<serde_json::Value> {
+    let body = ureq::get(url).timeout(Duration::from_secs(30)).call().map_err(|e| Error::internal(format!("GET {url}: {e}")))?.into_string().map_err(Error::internal)?;
+    serde_json::from_str(&body).map_err(Error::internal)
+}
+
+/// One call: speak the fixture, listen, hang up. Whether it was answered.
+async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration) -> bool {
+    let Ok(mut call) = client.call(&target, None, (20000, 60000), 3).await else { return false };
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let end = Instant::now() + Duration::from_millis(frames.len() as u64 * 20) + listen;
+    let mut i = 0;
+    while Instant::now() < end {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Some(f) = frames.get(i) {
+                    let _ = call.media.outbound.send(Outbound { due: None, payload: f.clone() }).await;
+                    i += 1;
+                }
+            }
+            // What the bot says is heard and dropped.
+            item = call.media.inbound.recv() => if item.is_none() { break },
+        }
+    }
+    call.hangup().await;
+    true
+}
+
+fn percentile(mut v: Vec<u64>, p: f64) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[((v.len() as f64 - 1.0) * p).round() as usize])
+}
+
+async fn step(g: &Gateway, client: &Arc<SipClient>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration) -> Result<Step> {
+    let before = get(&format!("{}/v1/sip", g.http))?;
+    let t0 = Instant::now();
+    let target = format!("sip:bot@{}", g.sip);
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (c, t, f) = (client.clone(), target.clone(), frames.clone());
+        // Calls arrive over 200 ms, not all in one instant.
+        let delay = Duration::from_micros((i as u64 * 200_000) / n.max(1) as u64);
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            one_call(c, t, f, listen).await
+        }));
+    }
+    // Memory while every call is up.
+    tokio::time::sleep(Duration::from_millis(frames.len() as u64 * 10)).await;
+    let during = get(&format!("{}/v1/sip", g.http))?;
+    let mut answered = 0;
+    for t in tasks {
+        if t.await.unwrap_or(false) {
+            answered += 1;
+        }
+    }
+    // Let the gateway finish the calls (answers still playing, recordings closed).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut after = get(&format!("{}/v1/sip", g.http))?;
+    while after["server"]["active"].as_u64().unwrap_or(0) > 0 || after["media"]["calls"].as_u64() < before["media"]["calls"].as_u64().map(|c| c + answered as u64) {
+        if Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        after = get(&format!("{}/v1/sip", g.http))?;
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let f = |v: &serde_json::Value, a: &str, b: &str| v[a][b].as_f64().unwrap_or(0.0);
+    let late = f(&after, "media", "tx_late") - f(&before, "media", "tx_late");
+    let cpu = (f(&after, "process", "cpu_s") - f(&before, "process", "cpu_s")) / wall / n as f64;
+    let rss = (f(&during, "process", "rss_mb") - f(&before, "process", "rss_mb")).max(0.0) / n as f64;
+    // Queue waits and voice-to-voice latency from the calls' own events.
+    let mut waits = Vec::new();
+    let mut totals = Vec::new();
+    if pipeline {
+        let list = get(&format!("{}/v1/calls?limit={n}", g.http))?;
+        for c in list["calls"].as_array().cloned().unwrap_or_default() {
+            let Some(id) = c["id"].as_str() else { continue };
+            let one = get(&format!("{}/v1/calls/{id}", g.http))?;
+            let events: Vec<Event> = serde_json::from_value(one["events"].clone()).unwrap_or_default();
+            for e in &events {
+                if let EventKind::Transcript { is_final: true, queue_ms, .. } = e.kind {
+                    waits.push(queue_ms);
+                }
+            }
+            totals.extend(crate::bench::latency::turn_latencies(id, caller16k, &events).into_iter().map(|t| t.total_ms));
+        }
+    }
+    let asr_wait_p95 = percentile(waits, 0.95).unwrap_or(0);
+    let max_late = after["media"]["tx_max_late_ms"].as_u64().unwrap_or(0);
+    let realtime = answered == n && late == 0.0 && asr_wait_p95 <= 500 && (!pipeline || totals.len() >= n);
+    Ok(Step {
+        mode: if pipeline { "pipeline" } else { "media_only" },
+        calls: n,
+        answered,
+        realtime,
+        late_frames: late as u64,
+        max_late_ms: max_late,
+        asr_wait_p95_ms: asr_wait_p95,
+        cpu_per_call: (cpu * 1000.0).round() / 1000.0,
+        rss_mb_per_call: (rss * 100.0).round() / 100.0,
+        turns: totals.len(),
+        p50_ms: percentile(totals.clone(), 0.5),
+        p95_ms: percentile(totals, 0.95),
+    })
+}
+
+fn ramp(max: usize, start: &[usize]) -> Vec<usize> {
+    let mut v: Vec<usize> = start.iter().copied().filter(|n| *n < max).collect();
+    v.push(max);
+    v
+}
+
+async fn run_mode(pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, json: bool) -> Result<(Option<Step>, Vec<Step>)> {
+    let g = start_gateway(pipeline)?;
+    let audio = audio::load_for_pipeline(fixture, None)?;
+    let narrow = audio::resample::resample(&audio.samples, audio::SAMPLE_RATE, 8000)?;
+    let frames: Arc<Vec<Vec<u8>>> = Arc::new(narrow.chunks(160).map(|c| {
+        let mut c = c.to_vec();
+        c.resize(160, 0.0);
+        g711::encode_ulaw(&c)
+    }).collect());
+    let client = Arc::new(SipClient::new("127.0.0.1:0".parse().map_err(Error::internal)?).await.map_err(Error::Config)?);
+    let mut best = None;
+    let mut all = Vec::new();
+    for n in steps {
+        let s = step(&g, &client, n, pipeline, &frames, &audio.samples, listen).await?;
+        if json {
+            println!("{}", serde_json::to_string(&s).unwrap_or_default());
+        } else {
+            println!(
+                "  {:<10} {:>4} calls: {}  answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.1}% CPU and {:.2} MB per call",
+                s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.answered, s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call
+            );
+        }
+        let ok = s.realtime;
+        all.push(s.clone());
+        if !ok {
+            break;
+        }
+        best = Some(s);
+    }
+    Ok((best, all))
+}
+
+pub fn run(b: CallsBench) -> Result<()> {
+    let rt = crate::cli::runtime()?;
+    rt.block_on(async move {
+        let listen = Duration::from_secs_f64(b.listen_s);
+        println!("bench calls: {} (SIP caller built in), up to {} calls with the pipeline, {} media-only", b.fixture.display(), b.max_pipeline, b.max_media);
+        let (full, _) = run_mode(true, ramp(b.max_pipeline, &[1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24]), &b.fixture, listen, b.json).await?;
+        let (media, _) = run_mode(false, ramp(b.max_media, &[50, 100, 200, 300, 400, 500, 600, 800]), &b.fixture, listen, b.json).await?;
+        let summary = serde_json::json!({
+            "bench": "calls",
+            "max_calls": full.as_ref().map(|s| s.calls).unwrap_or(0),
+            "max_calls_media_only": media.as_ref().map(|s| s.calls).unwrap_or(0),
+            "cpu_per_call": full.as_ref().map(|s| s.cpu_per_call),
+            "rss_mb_per_call": full.as_ref().map(|s| s.rss_mb_per_call),
+            "cpu_per_call_media_only": media.as_ref().map(|s| s.cpu_per_call),
+            "rss_mb_per_call_media_only": media.as_ref().map(|s| s.rss_mb_per_call),
+            "p50_ms": full.as_ref().and_then(|s| s.p50_ms),
+            "p95_ms": full.as_ref().and_then(|s| s.p95_ms),
+            "asr_wait_p95_ms": full.as_ref().map(|s| s.asr_wait_p95_ms),
+        });
+        println!("{summary}");
+        Ok(())
+    })
+}
