@@ -73,7 +73,8 @@ pub struct MediaStats {
     pub rx_malformed: u64,
     pub rx_dtmf: u64,
     pub tx_packets: u64,
-    /// Bot frames sent more than [`LATE_MS`] after they were due.
+    /// Packets sent more than [`LATE_MS`] after they were due (a bot frame's due time, or the
+    /// packet's 20 ms slot).
     pub tx_late: u64,
     pub tx_max_late_ms: u64,
     pub tx_dtmf: u64,
@@ -350,13 +351,12 @@ impl Task {
         while self.queue.len() > 25 {
             self.queue.pop_front();
         }
-        if let Some(f) = &frame {
-            let due = f.due.unwrap_or(slot_due).max(slot_due.checked_sub(SLOT).unwrap_or(slot_due));
-            let late = now.saturating_duration_since(due).as_millis() as u64;
-            self.local.tx_max_late_ms = self.local.tx_max_late_ms.max(late);
-            if late > LATE_MS {
-                self.local.tx_late += 1;
-            }
+        // How late this packet leaves: after the bot frame's due time, or after its 20 ms slot.
+        let due = frame.as_ref().and_then(|f| f.due).unwrap_or(slot_due).max(slot_due.checked_sub(SLOT).unwrap_or(slot_due));
+        let late = now.saturating_duration_since(due).as_millis() as u64;
+        self.local.tx_max_late_ms = self.local.tx_max_late_ms.max(late);
+        if late > LATE_MS {
+            self.local.tx_late += 1;
         }
         if !self.params.send {
             return;

@@ -140,17 +140,19 @@ async fn step(g: &Gateway, client: &Arc<SipClient>, n: usize, pipeline: bool, fr
     let t0 = Instant::now();
     let target = format!("sip:bot@{}", g.sip);
     let mut tasks = Vec::new();
+    // Calls arrive evenly over one call's length, so that all N are up at once with their
+    // callers at different points of the conversation (as on a busy line, not N in unison).
+    let cycle_us = frames.len() as u64 * 20_000 + listen.as_micros() as u64;
     for i in 0..n {
         let (c, t, f) = (client.clone(), target.clone(), frames.clone());
-        // Calls arrive over 200 ms, not all in one instant.
-        let delay = Duration::from_micros((i as u64 * 200_000) / n.max(1) as u64);
+        let delay = Duration::from_micros((i as u64 * cycle_us) / n.max(1) as u64);
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             one_call(c, t, f, listen).await
         }));
     }
-    // Memory while every call is up.
-    tokio::time::sleep(Duration::from_millis(frames.len() as u64 * 10)).await;
+    // Memory while (nearly) every call is up: the first is about to hang up.
+    tokio::time::sleep(Duration::from_micros(cycle_us.saturating_sub(300_000))).await;
     let during = get(&format!("{}/v1/sip", g.http))?;
     let mut answered = 0;
     for t in tasks {

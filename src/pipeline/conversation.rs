@@ -458,6 +458,11 @@ impl Conversation {
         let samples = self.history.slice(req.start_ms.saturating_sub(pad), req.end_ms + pad);
         let flag = Arc::new(AtomicBool::new(false));
         let cancel = (req.kind == AsrKind::Partial).then(|| flag.clone());
+        // Load shedding: while the recogniser has a backlog, a partial transcript is dropped
+        // (cheaply, when its turn comes) so that final transcripts of every call keep up.
+        if req.kind == AsrKind::Partial && self.spec.pacing == Pacing::RealTime && self.engines.asr.queued() >= self.engines.asr.workers() {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let engines = self.engines.clone();
         let call_id = self.sink.call_id().to_string();
         let mode = if req.kind == AsrKind::Partial { DecodeMode::Preview } else { DecodeMode::Utterance };
