@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 use voicegate_sip::pcap::{rtp_pcap, udp_datagrams};
+use voicegate::audio::frame::rms;
 use voicegate_sip::rtp::RtpPacket;
 
 fn scenario(name: &str) -> PathBuf {
@@ -53,11 +54,7 @@ fn assert_passes(o: &Output, what: &str) {
 fn caller_pcap(fixture_name: &str, out: &Path) {
     let audio = voicegate::audio::load_for_pipeline(&fixture(fixture_name), None).unwrap();
     let narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
-    let payloads: Vec<Vec<u8>> = narrow.chunks(160).map(|c| {
-        let mut c = c.to_vec();
-        c.resize(160, 0.0);
-        voicegate::audio::g711::encode_ulaw(&c)
-    }).collect();
+    let payloads = voicegate::audio::g711::encode_slots(0, &narrow);
     let pcap = rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap());
     std::fs::write(out, pcap).unwrap();
 }
@@ -81,13 +78,6 @@ fn ended_call(g: &Gateway) -> (Value, Vec<Value>) {
         assert!(Instant::now() < deadline, "no call ended in time: {list}");
         std::thread::sleep(Duration::from_millis(300));
     }
-}
-
-fn rms(x: &[f32]) -> f32 {
-    if x.is_empty() {
-        return 0.0;
-    }
-    (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
 }
 
 /// The loudest second of `x` (8 kHz).

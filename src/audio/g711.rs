@@ -73,9 +73,7 @@ fn segment(v: i32, first_end: i32) -> u32 {
     (0..8).find(|&s| v <= ((first_end + 1) << s) - 1).unwrap_or(8)
 }
 
-fn to_i16(x: f32) -> i16 {
-    (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
-}
+use super::to_i16;
 
 /// Decodes µ-law to f32; code 0x7F (negative zero) decodes to -0.0.
 pub fn ulaw_decode(code: u8) -> f32 {
@@ -118,9 +116,47 @@ pub fn encode_alaw(samples: &[f32]) -> Vec<u8> {
     samples.iter().map(|&x| alaw_encode(x)).collect()
 }
 
+/// An RTP payload of static type `pt` (0 µ-law, otherwise A-law) as 16-bit samples.
+pub fn decode_payload(pt: u8, payload: &[u8]) -> Vec<i16> {
+    payload.iter().map(|&b| if pt == 0 { ulaw_to_linear(b) } else { alaw_to_linear(b) }).collect()
+}
+
+/// Samples as an RTP payload of static type `pt` (0 µ-law, otherwise A-law).
+pub fn encode_payload(pt: u8, samples: &[f32]) -> Vec<u8> {
+    if pt == 0 {
+        encode_ulaw(samples)
+    } else {
+        encode_alaw(samples)
+    }
+}
+
+/// 8 kHz samples as 20 ms payloads of type `pt`, the last one padded with silence.
+pub fn encode_slots(pt: u8, samples: &[f32]) -> Vec<Vec<u8>> {
+    samples
+        .chunks(160)
+        .map(|c| {
+            let mut c = c.to_vec();
+            c.resize(160, 0.0);
+            encode_payload(pt, &c)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payloads_by_payload_type_round_trip_in_padded_slots() {
+        let x: Vec<f32> = (0..200).map(|i| ((i as f32) * 0.1).sin() * 0.5).collect();
+        for pt in [0u8, 8] {
+            let slots = encode_slots(pt, &x);
+            assert_eq!((slots.len(), slots[1].len()), (2, 160));
+            let back = decode_payload(pt, &slots[0]);
+            assert!(back.iter().zip(&x).all(|(b, a)| (*b as f32 / 32768.0 - a).abs() < 0.02));
+            assert_eq!(decode_payload(pt, &slots[1][40..]), vec![decode_payload(pt, &encode_payload(pt, &[0.0]))[0]; 120]);
+        }
+    }
 
     // The ITU-T G.711 decoder output values, written from the standard's tables rather than
     // from the code above: a code is sign, 3-bit segment s and 4-bit step q.

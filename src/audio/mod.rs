@@ -17,6 +17,11 @@ pub use frame::{frames, AudioFrame, FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE};
 
 use crate::error::Result;
 
+/// A sample in [-1, 1] as 16-bit PCM, rounded and clamped.
+pub fn to_i16(x: f32) -> i16 {
+    (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
 /// A file's chosen channel, decoded and resampled to the pipeline's 16 kHz.
 #[derive(Debug, Clone)]
 pub struct PipelineAudio {

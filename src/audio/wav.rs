@@ -4,9 +4,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-fn to_i16(x: f32) -> i16 {
-    (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
-}
+use super::to_i16;
 
 /// Writes interleaved channels; every channel must have the same length.
 pub fn write_wav(path: &Path, channels: &[&[f32]], sample_rate: u32) -> Result<()> {

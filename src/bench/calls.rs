@@ -127,12 +127,10 @@ async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8
     true
 }
 
+/// The project's nearest-rank percentile; None for no values.
 fn percentile(mut v: Vec<u64>, p: f64) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
     v.sort_unstable();
-    Some(v[((v.len() as f64 - 1.0) * p).round() as usize])
+    (!v.is_empty()).then(|| super::percentile(&v, p))
 }
 
 async fn step(g: &Gateway, client: &Arc<SipClient>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration) -> Result<Step> {
@@ -221,11 +219,7 @@ async fn run_mode(pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Dur
     let g = start_gateway(pipeline)?;
     let audio = audio::load_for_pipeline(fixture, None)?;
     let narrow = audio::resample::resample(&audio.samples, audio::SAMPLE_RATE, 8000)?;
-    let frames: Arc<Vec<Vec<u8>>> = Arc::new(narrow.chunks(160).map(|c| {
-        let mut c = c.to_vec();
-        c.resize(160, 0.0);
-        g711::encode_ulaw(&c)
-    }).collect());
+    let frames: Arc<Vec<Vec<u8>>> = Arc::new(g711::encode_slots(0, &narrow));
     let client = Arc::new(SipClient::new("127.0.0.1:0".parse().map_err(Error::internal)?).await.map_err(Error::Config)?);
     let mut best = None;
     let mut all = Vec::new();

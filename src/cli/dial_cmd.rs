@@ -92,13 +92,13 @@ pub fn run(config: Config, args: DialArgs) -> Result<()> {
             tokio::select! {
                 _ = tick.tick() => {
                     // Our side drives the recording's clock, a slot per tick.
-                    let ours: Vec<i16> = frames.get(slot as usize).map(|f| f.iter().map(|x| (x * 32767.0) as i16).collect()).unwrap_or_else(|| vec![0; SLOT_SAMPLES]);
+                    let ours: Vec<i16> = frames.get(slot as usize).map(|f| f.iter().map(|x| audio::to_i16(*x)).collect()).unwrap_or_else(|| vec![0; SLOT_SAMPLES]);
                     if let Some(r) = recorder.as_mut() {
                         r.caller(slot, &ours)?;
                     }
                     slot += 1;
                     if let Some(f) = frames.get(sent) {
-                        let payload = if call.codec == 0 { g711::encode_ulaw(f) } else { g711::encode_alaw(f) };
+                        let payload = g711::encode_payload(call.codec, f);
                         let _ = call.media.outbound.send(Outbound { due: None, payload }).await;
                         sent += 1;
                     } else if !keys_sent {
@@ -113,7 +113,7 @@ pub fn run(config: Config, args: DialArgs) -> Result<()> {
                 }
                 item = call.media.inbound.recv() => match item {
                     Some(Inbound::Audio(p)) => {
-                        let pcm: Vec<i16> = p.iter().map(|b| if call.codec == 0 { g711::ulaw_to_linear(*b) } else { g711::alaw_to_linear(*b) }).collect();
+                        let pcm = g711::decode_payload(call.codec, &p);
                         if crate::audio::frame::rms(&pcm.iter().map(|s| *s as f32 / 32768.0).collect::<Vec<_>>()) > 0.01 {
                             heard_loud += 1;
                         }

@@ -20,22 +20,6 @@ use crate::store::Store;
 use super::recorder::{CallRecorder, SLOT_SAMPLES};
 use super::PhoneContext;
 
-fn to_i16(x: f32) -> i16 {
-    (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
-}
-
-fn decode(codec: u8, payload: &[u8]) -> Vec<i16> {
-    payload.iter().map(|b| if codec == 0 { g711::ulaw_to_linear(*b) } else { g711::alaw_to_linear(*b) }).collect()
-}
-
-fn encode(codec: u8, samples: &[f32]) -> Vec<u8> {
-    if codec == 0 {
-        g711::encode_ulaw(samples)
-    } else {
-        g711::encode_alaw(samples)
-    }
-}
-
 /// A short id for the call: time and a few random hex digits.
 pub fn new_call_id() -> String {
     use std::hash::{BuildHasher, Hasher};
@@ -194,7 +178,7 @@ async fn feed(mut inbound: mpsc::Receiver<Inbound>, frames: mpsc::Sender<AudioFr
             }
             Inbound::Audio(payload) => {
                 concealed = 0;
-                decode(codec, &payload)
+                g711::decode_payload(codec, &payload)
             }
             // Packet loss concealment for the recogniser: the last 20 ms again, fading out.
             Inbound::Lost => {
@@ -231,11 +215,11 @@ async fn speak(mut bot: mpsc::Receiver<BotFrame>, out: mpsc::Sender<Outbound>, c
     while let Some(f) = bot.recv().await {
         let narrow = down.process(&f.samples);
         if let Some(r) = lock(&recorder).as_mut() {
-            let pcm: Vec<i16> = narrow.iter().map(|x| to_i16(*x)).collect();
+            let pcm: Vec<i16> = narrow.iter().map(|x| crate::audio::to_i16(*x)).collect();
             r.bot(f.t_ms / FRAME_MS, &pcm);
         }
         let due = started + std::time::Duration::from_millis(f.t_ms);
-        if out.send(Outbound { due: Some(due), payload: encode(codec, &narrow) }).await.is_err() {
+        if out.send(Outbound { due: Some(due), payload: g711::encode_payload(codec, &narrow) }).await.is_err() {
             break;
         }
     }
