@@ -29,7 +29,6 @@ pub struct SipClient {
     state_tx: rsipstack::dialog::dialog::DialogStateSender,
     ended: Arc<Mutex<HashMap<String, oneshot::Sender<String>>>>,
     cancel: CancellationToken,
-    next_port: Mutex<u16>,
 }
 
 /// A call we placed, answered.
@@ -102,20 +101,15 @@ impl SipClient {
                 }
             }
         });
-        Ok(Self { layer, local, state_tx, ended, cancel, next_port: Mutex::new(std::process::id() as u16 ^ 0x5a5a) })
+        Ok(Self { layer, local, state_tx, ended, cancel })
     }
 
     /// Calls `target` (a `sip:` URI); returns once answered, with its media running.
     pub async fn call(&self, target: &str, credential: Option<(String, String)>, rtp_ports: (u16, u16), jitter_depth: usize) -> Result<OutgoingCall, String> {
         let ip: IpAddr = if self.local.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { self.local.ip() };
-        let hint = {
-            let mut p = self.next_port.lock().unwrap_or_else(|p| p.into_inner());
-            *p = p.wrapping_add(1);
-            *p
-        };
-        let (rtp, rtcp) = media::bind_pair(ip, rtp_ports, hint).await.map_err(|e| e.to_string())?;
+        let (rtp, rtcp) = media::bind_pair(ip, rtp_ports).await.map_err(|e| e.to_string())?;
         let port = rtp.local_addr().map_err(|e| e.to_string())?.port();
-        let offer = sdp::offer(&ip.to_string(), port, hint as u64 + 1);
+        let offer = sdp::offer(&ip.to_string(), port, crate::random_u64() >> 1);
         let callee: rsipstack::sip::Uri = target.try_into().map_err(|e| format!("{target} is not a SIP URI: {e:?}"))?;
         let me = SocketAddr::new(ip, self.local.port());
         let caller: rsipstack::sip::Uri = format!("sip:voicegate-dial@{me}").as_str().try_into().map_err(|e| format!("{e:?}"))?;

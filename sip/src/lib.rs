@@ -14,6 +14,25 @@ pub mod rtp;
 pub mod sdp;
 pub mod server;
 
+/// A random number for SSRCs, sequence and timestamp starts, call ids and nonce keys (the
+/// standard library's randomly keyed hasher over the clock; not for cryptography).
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish()
+}
+
+/// This machine's address towards the outside, found by routing (no packet is sent);
+/// loopback when it has none.
+pub fn outward_ip() -> std::net::IpAddr {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.connect("192.0.2.1:9").and_then(|_| s.local_addr()));
+    match probe {
+        Ok(a) if !a.ip().is_unspecified() => a.ip(),
+        _ => std::net::IpAddr::from([127, 0, 0, 1]),
+    }
+}
+
 /// RTP static payload types for the G.711 laws (RFC 3551).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum G711PayloadType {

@@ -95,12 +95,15 @@ pub struct MediaSession {
     pub cancel: CancellationToken,
 }
 
-/// Binds an even RTP port and the odd RTCP port above it, from `range` (inclusive).
-pub async fn bind_pair(ip: IpAddr, range: (u16, u16), hint: u16) -> io::Result<(UdpSocket, UdpSocket)> {
+/// Binds an even RTP port and the odd RTCP port above it, from `range` (inclusive). Each call
+/// starts the search one pair further on, so a port just freed is not reused at once.
+pub async fn bind_pair(ip: IpAddr, range: (u16, u16)) -> io::Result<(UdpSocket, UdpSocket)> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let start = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_add(std::process::id());
     let (lo, hi) = (range.0 & !1, range.1);
     let span = ((hi.saturating_sub(lo)) / 2).max(1) as u32;
     for i in 0..span {
-        let port = lo + (((hint as u32 + i) % span) * 2) as u16;
+        let port = lo + ((start.wrapping_add(i) % span) * 2) as u16;
         let Ok(rtp) = UdpSocket::bind((ip, port)).await else { continue };
         if let Ok(rtcp) = UdpSocket::bind((ip, port + 1)).await {
             return Ok((rtp, rtcp));
@@ -145,13 +148,6 @@ struct Task {
     local: MediaStats,
 }
 
-fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
-    h.finish() as u32
-}
-
 impl Task {
     fn new(params: MediaParams, stats: Arc<Mutex<MediaStats>>) -> Self {
         let rtcp_remote = SocketAddr::new(params.remote.ip(), params.remote.port().wrapping_add(1));
@@ -164,9 +160,9 @@ impl Task {
             jitter: JitterBuffer::new(params.jitter_depth),
             dtmf_in: DtmfReceiver::default(),
             recv: ReceiveStats::default(),
-            ssrc: random_u32(),
-            seq: random_u32() as u16,
-            ts_base: random_u32(),
+            ssrc: crate::random_u64() as u32,
+            seq: crate::random_u64() as u16,
+            ts_base: crate::random_u64() as u32,
             started: Instant::now(),
             slot: 0,
             queue: VecDeque::new(),
@@ -422,7 +418,7 @@ mod tests {
 
     async fn pair() -> (MediaSession, UdpSocket, SocketAddr) {
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (42000, 42999), std::process::id() as u16).await.unwrap();
+        let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (42000, 42999)).await.unwrap();
         let local = rtp.local_addr().unwrap();
         // The SDP names a port nobody listens on: symmetric RTP must answer where packets come from.
         let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 2 };

@@ -131,7 +131,6 @@ struct Shared {
     limiter: Mutex<RateLimiter>,
     stats: Arc<Mutex<ServerStats>>,
     calls: mpsc::Sender<IncomingCall>,
-    next_port: Mutex<u16>,
     contact: rsipstack::sip::Uri,
 }
 
@@ -171,7 +170,6 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
     let stats = Arc::new(Mutex::new(ServerStats::default()));
     let limiter = Mutex::new(RateLimiter::new(cfg.invite_rate, cfg.invite_burst));
     let shared = Arc::new(Shared {
-        next_port: Mutex::new(std::process::id() as u16),
         cfg,
         layer,
         state_tx,
@@ -328,12 +326,7 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
     let Some(remote) = remote_media(&negotiated, source) else {
         return reply(&mut tx, StatusCode::NotAcceptableHere, vec![warning("no usable media address")]).await;
     };
-    let hint = {
-        let mut p = lock(&s.next_port);
-        *p = p.wrapping_add(1);
-        *p
-    };
-    let (rtp, rtcp) = match media::bind_pair(s.cfg.listen.ip(), s.cfg.rtp_ports, hint).await {
+    let (rtp, rtcp) = match media::bind_pair(s.cfg.listen.ip(), s.cfg.rtp_ports).await {
         Ok(p) => p,
         Err(e) => {
             warn!(error = %e, "no RTP port");

@@ -46,10 +46,7 @@ fn local_ip_for(uri: &str) -> IpAddr {
     let host = uri.split('@').next_back().unwrap_or(uri).split([':', ';', '>']).next().unwrap_or("");
     match host.parse::<IpAddr>() {
         Ok(ip) if ip.is_loopback() => ip,
-        _ => std::net::UdpSocket::bind("0.0.0.0:0")
-            .and_then(|s| s.connect("192.0.2.1:9").and_then(|_| s.local_addr()))
-            .map(|a| a.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        _ => voicegate_sip::outward_ip(),
     }
 }
 

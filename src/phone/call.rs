@@ -22,11 +22,8 @@ use super::PhoneContext;
 
 /// A short id for the call: time and a few random hex digits.
 pub fn new_call_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(now.as_nanos());
-    format!("c{}-{:05x}", now.as_secs(), h.finish() & 0xfffff)
+    format!("c{}-{:05x}", now.as_secs(), voicegate_sip::random_u64() & 0xfffff)
 }
 
 /// Writes a call's events to the store in order, numbering them; keeps the leg's own reason

@@ -70,18 +70,7 @@ fn advertised_ip(configured: &str, listen: SocketAddr) -> IpAddr {
     if !listen.ip().is_unspecified() {
         return listen.ip();
     }
-    let probe = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.connect("192.0.2.1:9").and_then(|_| s.local_addr()));
-    match probe {
-        Ok(a) if !a.ip().is_unspecified() => a.ip(),
-        _ => IpAddr::from([127, 0, 0, 1]),
-    }
-}
-
-fn random_secret() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::process::id() as u64);
-    format!("{:016x}", h.finish())
+    voicegate_sip::outward_ip()
 }
 
 /// Starts answering phone calls, if `[sip]` is enabled; `listen` overrides `sip.listen`.
@@ -95,7 +84,7 @@ pub async fn start(engines: Arc<Engines>, listen: Option<SocketAddr>) -> Result<
         None => c.listen.parse().map_err(|e| Error::Config(format!("sip.listen: {e}")))?,
     };
     let allow = AllowList::parse(&c.allow).map_err(|e| Error::Config(format!("sip.allow: {e}")))?;
-    let auth = (!c.users.is_empty()).then(|| DigestAuth::new(&c.realm, c.users.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>(), &random_secret()));
+    let auth = (!c.users.is_empty()).then(|| DigestAuth::new(&c.realm, c.users.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>(), &format!("{:016x}", voicegate_sip::random_u64())));
     let cfg = ServerConfig {
         listen,
         tcp: c.tcp,
