@@ -129,7 +129,6 @@ struct Task {
     rtcp_remote: SocketAddr,
     /// Packets in a row from a source other than `remote`, and which.
     candidate: Option<(SocketAddr, u32)>,
-    latched: bool,
     jitter: JitterBuffer,
     dtmf_in: DtmfReceiver,
     recv: ReceiveStats,
@@ -140,9 +139,9 @@ struct Task {
     started: Instant,
     slot: u64,
     queue: VecDeque<Outbound>,
-    dtmf_out: VecDeque<(char, Vec<u8>, u32)>,
+    /// RFC 4733 packets waiting for their slots (sequence number and SSRC filled in on sending).
+    dtmf_out: VecDeque<Vec<u8>>,
     talking: bool,
-    sent_packets: u32,
     sent_octets: u32,
     stats: Arc<Mutex<MediaStats>>,
     local: MediaStats,
@@ -156,7 +155,6 @@ impl Task {
             remote: params.remote,
             rtcp_remote,
             candidate: None,
-            latched: false,
             jitter: JitterBuffer::new(params.jitter_depth),
             dtmf_in: DtmfReceiver::default(),
             recv: ReceiveStats::default(),
@@ -168,7 +166,6 @@ impl Task {
             queue: VecDeque::new(),
             dtmf_out: VecDeque::new(),
             talking: false,
-            sent_packets: 0,
             sent_octets: 0,
             stats,
             local: MediaStats::default(),
@@ -224,7 +221,7 @@ impl Task {
                 c = control.recv() => match c {
                     Some(Control::SendDtmf(k)) => self.queue_dtmf(k),
                     Some(Control::Update { remote, send }) => {
-                        if !self.latched {
+                        if !self.latched() {
                             self.remote = remote;
                         }
                         self.rtcp_remote = SocketAddr::new(remote.ip(), remote.port().wrapping_add(1));
@@ -268,13 +265,13 @@ impl Task {
         None
     }
 
+    /// Latched once the caller's first packet is in: `local.latched` is where we send.
+    fn latched(&self) -> bool {
+        self.local.latched.is_some()
+    }
+
     fn latch(&mut self, from: SocketAddr) {
-        if from == self.remote {
-            self.candidate = None;
-            self.latched = true;
-            return;
-        }
-        if !self.latched {
+        if from == self.remote || !self.latched() {
             self.set_remote(from);
             return;
         }
@@ -290,7 +287,6 @@ impl Task {
 
     fn set_remote(&mut self, to: SocketAddr) {
         self.remote = to;
-        self.latched = true;
         self.candidate = None;
         self.local.latched = Some(to);
     }
@@ -331,11 +327,11 @@ impl Task {
         // 100 ms of tone, then the end packet three times (RFC 4733 §2.5.1.4).
         for i in 1..=5u16 {
             let ev = TelephoneEvent { event, end: false, volume: 10, duration: i * SAMPLES_PER_SLOT as u16 };
-            self.dtmf_out.push_back((key, packet_bytes(i == 1, pt, ts, &ev.to_bytes()), 0));
+            self.dtmf_out.push_back(packet_bytes(i == 1, pt, ts, &ev.to_bytes()));
         }
         for _ in 0..3 {
             let ev = TelephoneEvent { event, end: true, volume: 10, duration: 5 * SAMPLES_PER_SLOT as u16 };
-            self.dtmf_out.push_back((key, packet_bytes(false, pt, ts, &ev.to_bytes()), 0));
+            self.dtmf_out.push_back(packet_bytes(false, pt, ts, &ev.to_bytes()));
         }
         self.local.tx_dtmf += 1;
     }
@@ -358,7 +354,7 @@ impl Task {
             return;
         }
         let ts = self.ts_base.wrapping_add((self.slot as u32).wrapping_mul(SAMPLES_PER_SLOT));
-        let bytes = if let Some((_, mut bytes, _)) = self.dtmf_out.pop_front() {
+        let bytes = if let Some(mut bytes) = self.dtmf_out.pop_front() {
             bytes[2..4].copy_from_slice(&self.seq.to_be_bytes());
             bytes[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
             bytes
@@ -375,7 +371,6 @@ impl Task {
         self.seq = self.seq.wrapping_add(1);
         if rtp.send_to(&bytes, self.remote).await.is_ok() {
             self.local.tx_packets += 1;
-            self.sent_packets = self.sent_packets.wrapping_add(1);
             self.sent_octets = self.sent_octets.wrapping_add(bytes.len().saturating_sub(12) as u32);
         }
     }
@@ -388,7 +383,7 @@ impl Task {
                 ssrc: self.ssrc,
                 ntp: rtcp::ntp_now(),
                 rtp_timestamp: self.ts_base.wrapping_add((self.slot as u32).wrapping_mul(SAMPLES_PER_SLOT)),
-                packets: self.sent_packets,
+                packets: self.local.tx_packets as u32,
                 octets: self.sent_octets,
                 reports,
             }
