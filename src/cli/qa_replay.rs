@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::audio::{self, frames, FRAME_MS};
+use crate::audio;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 use crate::pipeline::decisions::{compare, decisions, Decision, Line};
-use crate::pipeline::{run_call, CallSpec, Engines, Pacing};
+use crate::pipeline::{run_audio_call, CallSpec, Engines, Pacing};
 use crate::store::{CallRow, Store};
 
 use super::replay_cmd::ReplayArgs;
@@ -43,22 +43,8 @@ pub fn run(config: Config, store: &Store, call: CallRow, args: &ReplayArgs) -> R
     let started = Instant::now();
     let mut new = super::runtime()?.block_on(async move {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let (ftx, frx) = mpsc::channel(8);
-        let feeder = tokio::spawn(async move {
-            let mut keys = keys.into_iter().peekable();
-            for mut f in frames(&audio.samples) {
-                if keys.peek().is_some_and(|(t, _)| *t < f.t_ms + FRAME_MS) {
-                    f.dtmf = keys.next().map(|(_, k)| k);
-                }
-                if ftx.send(f).await.is_err() {
-                    return;
-                }
-            }
-        });
         let dialog = engines.new_dialog(true);
-        let record = run_call(engines.clone(), spec, dialog, frx, None, tx, started).await;
-        let _ = feeder.await;
-        record?;
+        run_audio_call(engines, spec, dialog, audio.samples, keys, tx).await?;
         let mut events = Vec::new();
         while let Ok(e) = rx.try_recv() {
             events.push(e);

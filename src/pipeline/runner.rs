@@ -102,11 +102,29 @@ pub async fn run_file_call(
     audio: Vec<f32>,
     events: mpsc::UnboundedSender<Event>,
 ) -> Result<CallRecord> {
+    let dialog = engines.new_dialog(!spec.respond);
+    run_audio_call(engines, spec, dialog, audio, Vec::new(), events).await
+}
+
+/// As `run_file_call`, with the dialog given and keys pressed out of band (RFC 4733) at their
+/// times: the leg of a QA replay of a recorded phone call.
+pub async fn run_audio_call(
+    engines: Arc<Engines>,
+    spec: CallSpec,
+    dialog: Box<dyn Dialog>,
+    audio: Vec<f32>,
+    keys: Vec<(u64, char)>,
+    events: mpsc::UnboundedSender<Event>,
+) -> Result<CallRecord> {
     let (tx, rx) = mpsc::channel::<AudioFrame>(8);
     let started = Instant::now();
     let realtime = spec.pacing == Pacing::RealTime;
     let feeder = tokio::spawn(async move {
-        for frame in frames(&audio) {
+        let mut keys = keys.into_iter().peekable();
+        for mut frame in frames(&audio) {
+            if keys.peek().is_some_and(|(t, _)| *t < frame.end_ms()) {
+                frame.dtmf = keys.next().map(|(_, k)| k);
+            }
             if realtime {
                 tokio::time::sleep_until((started + Duration::from_millis(frame.t_ms)).into()).await;
             }
@@ -115,7 +133,6 @@ pub async fn run_file_call(
             }
         }
     });
-    let dialog = engines.new_dialog(!spec.respond);
     let record = run_call(engines.clone(), spec, dialog, rx, None, events, started).await;
     feeder.await.map_err(|e| Error::internal(format!("audio source failed: {e}")))?;
     record
