@@ -319,7 +319,10 @@ fn voicegate_dial_calls_the_gateway_and_records_both_sides() {
     let (call, events) = ended_call(&g);
     assert!(call["caller"].as_str().unwrap().contains("voicegate-dial"), "{call}");
     assert!(!of(&events, "bot_reply").is_empty(), "{events:?}");
-    // Nobody there: a clear error, exit 2.
+    // Not a SIP URI, or nobody there: a clear error, exit 2.
+    let bad = run(&["dial", "bot@127.0.0.1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("not a SIP URI"), "{}", stderr(&bad));
     let nobody = run(&["dial", "sip:bot@127.0.0.1:9", "--listen", "0", "--timeout", "3"]);
     assert_eq!(nobody.status.code(), Some(2), "{}", stderr(&nobody));
 }

@@ -51,6 +51,10 @@ fn local_ip_for(uri: &str) -> IpAddr {
 }
 
 pub fn run(config: Config, args: DialArgs) -> Result<()> {
+    let rest = args.uri.strip_prefix("sip:").or_else(|| args.uri.strip_prefix("sips:"));
+    if rest.is_none_or(|r| r.trim().is_empty()) {
+        return Err(Error::Input(crate::error::InputError::Unusable { what: args.uri.clone(), reason: "not a SIP URI (sip:user@host[:port])".into() }));
+    }
     let caller = match &args.play {
         Some(p) => resample(&audio::load_for_pipeline(p, None)?.samples, audio::SAMPLE_RATE, 8000)?,
         None => Vec::new(),
