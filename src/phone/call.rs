@@ -65,14 +65,16 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
     let end_reason = Arc::new(Mutex::new(String::from("caller_hangup")));
 
-    // Events: to the store as they come; the leg's reason replaces the pipeline's at the end.
+    // Events: to the store as they come, on a blocking thread (a write may wait for the disk,
+    // which the threads pacing call audio must not); the leg's reason replaces the pipeline's
+    // at the end.
     let writer = {
         let store = store.clone();
         let end_reason = end_reason.clone();
-        tokio::spawn(async move {
+        tokio::task::spawn_blocking(move || {
             let mut log = EventLog { store, seq: 0 };
             let mut ended = None;
-            while let Some(mut ev) = ev_rx.recv().await {
+            while let Some(mut ev) = ev_rx.blocking_recv() {
                 if let EventKind::CallEnded { reason, duration_ms } = &mut ev.kind {
                     *reason = lock(&end_reason).clone();
                     ended = Some(*duration_ms);
