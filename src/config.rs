@@ -50,6 +50,7 @@ pub enum AudioCtx {
 pub struct AsrConfig {
     pub workers: usize,
     pub threads: usize,
+    pub nice: i32,
     pub audio_ctx: AudioCtx,
     pub language: String,
 }
@@ -296,6 +297,9 @@ impl Config {
         }
         if sip.max_calls == 0 {
             return bad("sip.max_calls", "must be at least 1");
+        }
+        if !(0..=19).contains(&self.asr.nice) {
+            return bad("asr.nice", "must lie between 0 (the gateway's own priority) and 19");
         }
         if self.asr.language.is_empty() {
             return bad("asr.language", "use \"auto\" or a language code such as \"en\"");

@@ -66,7 +66,7 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>) {
         None => println!("  SIP  off"),
     }
     println!(
-        "  ASR  {:<16} {} (from {}), {} worker(s) x {} thread(s)",
+        "  ASR  {:<16} {} (from {}), {} worker(s), up to {} thread(s) per decode",
         a.name,
         a.path.display(),
         a.origin,

@@ -78,6 +78,8 @@ impl Engines {
         let asr = AsrPool::start(
             model,
             workers,
+            cores,
+            config.asr.nice,
             DecodeOptions {
                 threads,
                 audio_ctx: config.asr.audio_ctx,
@@ -120,7 +122,7 @@ impl Engines {
                 "model": self.asr_model,
                 "multilingual": self.asr.model.multilingual,
                 "workers": self.asr.workers(),
-                "threads_per_worker": self.asr.options.threads,
+                "max_threads_per_decode": self.asr.options.threads,
                 "audio_ctx": self.config.asr.audio_ctx,
                 "queued": self.asr.queued(),
             },
