@@ -192,7 +192,9 @@ impl Conversation {
                         self.deliver(done).await;
                     }
                 }
-                _ = tick.tick(), if realtime => self.play_until(self.wall_ms()),
+                // Live, each bot frame goes out up to one frame ahead of its time: the sender
+                // then has it when its slot comes, instead of up to two ticks late.
+                _ = tick.tick(), if realtime => self.play_until(self.wall_ms() + crate::audio::FRAME_MS),
                 frame = frames.recv() => match frame {
                     Some(f) => self.on_frame(f).await,
                     None => break,
@@ -339,7 +341,10 @@ impl Conversation {
                     self.speaking = Some((start_ms, start_ms + self.engines.config.anger.partial_every_ms as u64));
                     self.barge_in();
                 }
-                TurnEvent::Transcribe(req) => self.transcribe(req).await,
+                TurnEvent::Transcribe(req) => {
+                    let more = self.transcribe(req).await;
+                    queue.extend(more);
+                }
                 TurnEvent::Cancel(req) => {
                     if let Some((running, flag)) = &self.asr {
                         if *running == req {
@@ -453,7 +458,15 @@ impl Conversation {
         self.replies.clear();
     }
 
-    async fn transcribe(&mut self, req: AsrRequest) {
+    /// Starts transcribing `req`; what the turn taker does next if it is shed at once.
+    async fn transcribe(&mut self, req: AsrRequest) -> Vec<TurnEvent> {
+        // Load shedding: a speculative transcript only ends a turn sooner; when every worker is
+        // on a transcript that ends a turn it is not made, and the turn ends after the full
+        // hangover instead.
+        let realtime = self.spec.pacing == Pacing::RealTime;
+        if req.kind == AsrKind::Speculative && realtime && self.engines.asr.workers_free_for_urgent() == 0 {
+            return self.turns.on_dropped(req);
+        }
         let pad = self.engines.config.vad.pad_ms as u64;
         let samples = self.history.slice(req.start_ms.saturating_sub(pad), req.end_ms + pad);
         let flag = Arc::new(AtomicBool::new(false));
@@ -485,6 +498,7 @@ impl Conversation {
                 });
             }
         }
+        Vec::new()
     }
 
     async fn deliver(&mut self, done: Done) {
@@ -500,7 +514,12 @@ impl Conversation {
                 }
                 let (text, lang, queue_ms, asr_ms) = match result {
                     Ok(r) => (r.transcription.text, r.transcription.lang, r.queue_ms, r.transcription.infer_ms),
-                    Err(e) if e.to_string().contains(crate::pipeline::whisper::CANCELLED) => return,
+                    // Dropped by the recogniser under load: the call's next request may go.
+                    Err(e) if e.to_string().contains(crate::pipeline::whisper::CANCELLED) => {
+                        let events = self.turns.on_dropped(req);
+                        self.handle(events).await;
+                        return;
+                    }
                     Err(e) => {
                         tracing::warn!(call = self.sink.call_id(), "transcription failed: {e}");
                         (String::new(), "en".into(), 0, 0)

@@ -222,6 +222,33 @@ impl TurnTaker {
                 }
             }
         }
+        self.start_waiting(&mut out);
+        out
+    }
+
+    /// A transcription was dropped (the recogniser sheds partial and speculative ones under
+    /// load): the request waiting behind it goes, the next partial one is made on schedule, and
+    /// without its speculation the turn ends after the full hangover and is transcribed then.
+    pub fn on_dropped(&mut self, req: AsrRequest) -> Vec<TurnEvent> {
+        let mut out = Vec::new();
+        if self.in_flight != Some(req) {
+            return out;
+        }
+        self.in_flight = None;
+        let speculated = self.speculation.as_ref().is_some_and(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms);
+        if req.kind == AsrKind::Speculative && speculated {
+            self.speculation = None;
+            // The turn ended while it waited: transcribe the whole turn now.
+            if let Some(e) = self.ended.filter(|e| e.start_ms == req.start_ms) {
+                self.request(AsrRequest { kind: AsrKind::Final, start_ms: e.start_ms, end_ms: e.end_ms }, &mut out);
+                return out;
+            }
+        }
+        self.start_waiting(&mut out);
+        out
+    }
+
+    fn start_waiting(&mut self, out: &mut Vec<TurnEvent>) {
         if let Some(next) = self.waiting.take() {
             // A partial of a turn that has ended meanwhile is of no use.
             if next.kind != AsrKind::Partial || self.current_start() == Some(next.start_ms) {
@@ -229,7 +256,6 @@ impl TurnTaker {
                 out.push(TurnEvent::Transcribe(next));
             }
         }
-        out
     }
 
     /// The caller's audio ended: an open turn ends now.
@@ -365,5 +391,77 @@ mod tests {
         let ev = t.on_frame(3100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 2150, end_ms: 3000 }] });
         let spec = AsrRequest { kind: AsrKind::Speculative, start_ms: 1000, end_ms: 3000 };
         assert_eq!(ev, vec![TurnEvent::Cancel(partial), TurnEvent::Transcribe(spec)]);
+    }
+
+    #[test]
+    fn a_dropped_partial_frees_the_call_for_the_next_one() {
+        let mut t = TurnTaker::new(CFG);
+        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
+        let ev = t.on_frame(2320, &VadStep { active: true, finished: vec![] });
+        let first = match ev.as_slice() {
+            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Partial => *r,
+            other => panic!("{other:?}"),
+        };
+        // While it runs, the next partial waits behind it.
+        assert!(t.on_frame(3340, &VadStep { active: true, finished: vec![] }).is_empty());
+        // The recogniser drops the first: the waiting one goes at once.
+        let ev = t.on_dropped(first);
+        let second = match ev.as_slice() {
+            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Partial => *r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(second.end_ms, 3340);
+        // A result for a request no longer running changes nothing.
+        assert!(t.on_dropped(first).is_empty());
+        assert!(t.transcribing());
+    }
+
+    #[test]
+    fn a_dropped_speculation_leaves_the_turn_to_the_hangover_and_a_final_transcript() {
+        // Every speculative transcription is dropped: the turn ends after the full 500 ms of
+        // silence and is transcribed whole.
+        let mut t = TurnTaker::new(CFG);
+        let mut finals = Vec::new();
+        let mut ended_at = None;
+        let mut now = 0;
+        while now < 4000 {
+            now += 20;
+            let step = VadStep {
+                active: now > 1080 && now < 2100,
+                finished: if now == 2100 { vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] } else { vec![] },
+            };
+            let mut events = t.on_frame(now, &step);
+            while let Some(e) = events.pop() {
+                match e {
+                    TurnEvent::Transcribe(r) if r.kind == AsrKind::Speculative => events.extend(t.on_dropped(r)),
+                    TurnEvent::Transcribe(r) if r.kind == AsrKind::Final => finals.push(r),
+                    TurnEvent::SpeechEnded { early, .. } => {
+                        assert!(!early);
+                        ended_at = Some(now);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(ended_at, Some(2500));
+        assert_eq!(finals, vec![AsrRequest { kind: AsrKind::Final, start_ms: 1000, end_ms: 2000 }]);
+    }
+
+    #[test]
+    fn a_speculation_dropped_after_the_turn_ended_is_replaced_by_a_final_transcript() {
+        let mut t = TurnTaker::new(CFG);
+        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
+        let ev = t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] });
+        let spec = match ev.as_slice() {
+            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Speculative => *r,
+            other => panic!("{other:?}"),
+        };
+        // The turn ends while the speculation still waits for the recogniser...
+        let ev = t.on_frame(2500, &VadStep { active: false, finished: vec![] });
+        assert!(matches!(ev.as_slice(), [TurnEvent::SpeechEnded { .. }]), "{ev:?}");
+        // ...which then drops it: the turn is transcribed whole.
+        assert_eq!(t.on_dropped(spec), vec![TurnEvent::Transcribe(AsrRequest { kind: AsrKind::Final, start_ms: 1000, end_ms: 2000 })]);
     }
 }
