@@ -2,7 +2,9 @@
 //! It starts gateways of its own (full pipeline, then media and recording only), places
 //! concurrent calls with the built-in SIP caller (each speaks a fixture, listens, hangs up),
 //! and raises the number of calls until one stays behind real time: a bot frame sent more than
-//! 40 ms late, or an utterance waiting more than 500 ms (p95) for the recogniser.
+//! 40 ms late, or an utterance waiting more than 500 ms (p95) for the recogniser. The gateways
+//! run with the configuration in effect (`--config`), with a store and recordings of their own,
+//! no greeting, and no limits on calls or callers.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -16,10 +18,13 @@ use voicegate_sip::client::SipClient;
 use voicegate_sip::media::Outbound;
 
 use crate::audio::{self, g711};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 
 pub struct CallsBench {
+    /// The gateway's configuration (the bench sets its store, recordings and limits).
+    pub config: Config,
     /// The most calls with the full pipeline to try.
     pub max_pipeline: usize,
     /// The most media-only calls to try.
@@ -61,14 +66,20 @@ impl Drop for Gateway {
     }
 }
 
-fn start_gateway(pipeline: bool) -> Result<Gateway> {
+fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
     let dir = tempfile::tempdir().map_err(Error::internal)?;
     let config = dir.path().join("voicegate.toml");
-    let text = format!(
-        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\npipeline = {pipeline}\nmax_calls = 5000\ninvite_rate = 0.0\nrtp_ports = [20000, 60000]\n",
-        dir.path().join("db.sqlite").display(),
-        dir.path().join("recordings").display()
-    );
+    let mut c = base.clone();
+    c.store.path = dir.path().join("db.sqlite");
+    c.sip.recordings = dir.path().join("recordings");
+    c.sip.greet = false;
+    c.sip.pipeline = pipeline;
+    c.sip.max_calls = 5000;
+    c.sip.invite_rate = 0.0;
+    c.sip.rtp_ports = [20000, 60000];
+    c.sip.allow.clear();
+    c.sip.users.clear();
+    let text = toml::to_string(&c).map_err(Error::internal)?;
     std::fs::write(&config, text).map_err(Error::internal)?;
     let exe = std::env::current_exe().map_err(Error::internal)?;
     let mut child = Command::new(exe)
@@ -215,8 +226,8 @@ fn ramp(max: usize, start: &[usize]) -> Vec<usize> {
     v
 }
 
-async fn run_mode(pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, json: bool) -> Result<(Option<Step>, Vec<Step>)> {
-    let g = start_gateway(pipeline)?;
+async fn run_mode(config: &Config, pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, json: bool) -> Result<(Option<Step>, Vec<Step>)> {
+    let g = start_gateway(config, pipeline)?;
     let audio = audio::load_for_pipeline(fixture, None)?;
     let narrow = audio::resample::resample(&audio.samples, audio::SAMPLE_RATE, 8000)?;
     let frames: Arc<Vec<Vec<u8>>> = Arc::new(g711::encode_slots(0, &narrow));
@@ -248,8 +259,8 @@ pub fn run(b: CallsBench) -> Result<()> {
     rt.block_on(async move {
         let listen = Duration::from_secs_f64(b.listen_s);
         println!("bench calls: {} (SIP caller built in), up to {} calls with the pipeline, {} media-only", b.fixture.display(), b.max_pipeline, b.max_media);
-        let (full, _) = run_mode(true, ramp(b.max_pipeline, &[1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24]), &b.fixture, listen, b.json).await?;
-        let (media, _) = run_mode(false, ramp(b.max_media, &[50, 100, 200, 300, 400, 500, 600, 800]), &b.fixture, listen, b.json).await?;
+        let (full, _) = run_mode(&b.config, true, ramp(b.max_pipeline, &[1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24]), &b.fixture, listen, b.json).await?;
+        let (media, _) = run_mode(&b.config, false, ramp(b.max_media, &[50, 100, 200, 300, 400, 500, 600, 800]), &b.fixture, listen, b.json).await?;
         let summary = serde_json::json!({
             "bench": "calls",
             "max_calls": full.as_ref().map(|s| s.calls).unwrap_or(0),

@@ -114,7 +114,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Asr(a) => bench_asr(config, a),
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
-        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json }),
+        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
 }
