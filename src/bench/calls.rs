@@ -92,20 +92,9 @@ fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
         .map_err(Error::internal)?;
     let out = child.stdout.take().ok_or_else(|| Error::internal("gateway stdout"))?;
     let mut lines = BufReader::new(out).lines();
-    let mut http = None;
-    let mut sip = None;
-    for line in lines.by_ref().take(3) {
-        let line = line.map_err(Error::internal)?;
-        for w in line.split_whitespace() {
-            if w.starts_with("http://") {
-                http = Some(w.to_string());
-            } else if let Ok(a) = w.parse::<SocketAddr>() {
-                sip = Some(a);
-            }
-        }
-    }
+    let banner = crate::cli::read_banner(&mut lines).map_err(Error::internal)?;
     std::thread::spawn(move || for _ in lines {});
-    match (http, sip) {
+    match (banner.http, banner.sip) {
         (Some(http), Some(sip)) => Ok(Gateway { child, http, sip, _dir: dir }),
         _ => Err(Error::internal("the gateway did not start (see `voicegate serve`)")),
     }

@@ -12,6 +12,8 @@ mod replay_cmd;
 mod serve_cmd;
 mod train_cmd;
 
+pub use serve_cmd::{read_banner, Banner};
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};

@@ -57,6 +57,30 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
     })
 }
 
+/// Where a started `voicegate serve` listens, as its banner says (read back by whoever started
+/// it: the calls bench, the tests).
+#[derive(Debug, Default, PartialEq)]
+pub struct Banner {
+    pub http: Option<String>,
+    /// None with "SIP  off".
+    pub sip: Option<SocketAddr>,
+}
+
+/// Reads the first two lines [`print_banner`] writes: the HTTP address, then the SIP one.
+pub fn read_banner(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> std::io::Result<Banner> {
+    let mut banner = Banner::default();
+    for line in lines.take(2) {
+        for w in line?.split_whitespace() {
+            if w.starts_with("http://") {
+                banner.http = Some(w.to_string());
+            } else if let Ok(a) = w.parse() {
+                banner.sip = Some(a);
+            }
+        }
+    }
+    Ok(banner)
+}
+
 fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>) {
     let a = &engines.asr_model;
     let v = &engines.vad_model;
@@ -114,4 +138,21 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod banner_tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_reads_back() {
+        let text = "voicegate 0.1.0 listening on http://127.0.0.1:8080\n  SIP  udp+tcp 127.0.0.1:5060 (calls recorded under var/recordings)\n  ASR  whisper-tiny.en  x\n";
+        let mut lines = text.lines().map(|l| Ok(l.to_string()));
+        let b = read_banner(&mut lines).unwrap();
+        assert_eq!(b, Banner { http: Some("http://127.0.0.1:8080".into()), sip: Some("127.0.0.1:5060".parse().unwrap()) });
+        // Only the two lines are taken.
+        assert!(lines.next().is_some());
+        let off = "voicegate 0.1.0 listening on http://127.0.0.1:8080\n  SIP  off\n";
+        assert_eq!(read_banner(&mut off.lines().map(|l| Ok(l.to_string()))).unwrap().sip, None);
+    }
 }

@@ -142,14 +142,9 @@ pub fn start_with(args: &[&str]) -> Gateway {
         .expect("serve starts");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a banner line").expect("readable");
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string();
-    let second = lines.next().expect("a SIP line").expect("readable");
-    let sip = second.split_whitespace().find_map(|w| w.parse().ok());
+    let banner = voicegate::cli::read_banner(&mut lines).expect("readable banner");
+    let sip = banner.sip;
+    let base = banner.http.unwrap_or_else(|| panic!("no HTTP address in the banner (SIP: {sip:?})"));
     // Keep draining the banner so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     Gateway { child, base, sip }
