@@ -12,9 +12,9 @@
 //! no waiting behind one another).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -46,9 +46,58 @@ enum Slot {
     Busy,
 }
 
+impl Slot {
+    fn stopped(&self) -> bool {
+        matches!(self, Slot::Preview(f) if f.load(Ordering::Relaxed))
+    }
+}
+
+/// What every worker is doing, and a signal when that changes.
+struct Slots {
+    slots: Mutex<Vec<Slot>>,
+    changed: Condvar,
+}
+
+impl Slots {
+    fn new(workers: usize) -> Self {
+        Self { slots: Mutex::new(vec![Slot::Idle; workers]), changed: Condvar::new() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Slot>> {
+        // A worker that panicked while holding the lock leaves consistent data behind.
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(&self, i: usize, slot: Slot) {
+        if let Some(s) = self.lock().get_mut(i) {
+            *s = slot;
+        }
+        self.changed.notify_all();
+    }
+
+    /// Whether a worker other than `me` is idle.
+    fn other_idle(&self, me: usize) -> bool {
+        self.lock().iter().enumerate().any(|(j, s)| j != me && matches!(s, Slot::Idle))
+    }
+
+    /// A partial transcript is stopped when its call's turn ends, just before the transcript
+    /// the caller waits for is queued; whisper.cpp notices only once its encoder is done (up to
+    /// a few hundred ms). Waiting for that (at most 400 ms), then decoding on all cores, is
+    /// sooner than decoding on one core beside it. Only when nothing else runs: beside other
+    /// decodes, waiting would not free the cores.
+    fn wait_for_stopped_decodes(&self, me: usize) {
+        let stopping = |slots: &mut Vec<Slot>| {
+            let others = || slots.iter().enumerate().filter(|(j, _)| *j != me).map(|(_, s)| s);
+            others().any(Slot::stopped) && others().all(|s| matches!(s, Slot::Idle) || s.stopped())
+        };
+        let guard = self.lock();
+        let _ = self.changed.wait_timeout_while(guard, Duration::from_millis(400), stopping);
+    }
+}
+
 pub struct AsrPool {
     queue: Arc<FairQueue<Job>>,
-    slots: Arc<Mutex<Vec<Slot>>>,
+    slots: Arc<Slots>,
     workers: Vec<JoinHandle<()>>,
     pub model: Arc<WhisperModel>,
     /// `threads` is the most one decode uses.
@@ -60,7 +109,7 @@ impl AsrPool {
     /// CPU cores; one decode uses up to `options.threads` of them.
     pub fn start(model: Arc<WhisperModel>, workers: usize, cores: usize, nice: i32, options: DecodeOptions) -> Result<Self> {
         let queue = Arc::new(FairQueue::<Job>::default());
-        let slots = Arc::new(Mutex::new(vec![Slot::Idle; workers.max(1)]));
+        let slots = Arc::new(Slots::new(workers.max(1)));
         let in_use = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
         for i in 0..workers.max(1) {
@@ -73,15 +122,15 @@ impl AsrPool {
                     lower_thread_priority(nice);
                     // A partial transcript starts only while another worker stays idle for
                     // transcripts that end a turn (whisper.cpp cannot stop one mid-encoder).
-                    let others_idle = || workers < 2 || slots.lock().unwrap_or_else(|p| p.into_inner()).iter().enumerate().any(|(j, s)| j != i && matches!(s, Slot::Idle));
-                    let taken = |job: &Job| set_slot(&slots, i, if job.mode == DecodeMode::Preview { Slot::Preview(job.cancel.clone()) } else { Slot::Busy });
+                    let others_idle = || workers < 2 || slots.other_idle(i);
+                    let taken = |job: &Job| slots.set(i, if job.mode == DecodeMode::Preview { Slot::Preview(job.cancel.clone()) } else { Slot::Busy });
                     while let Some(job) = q.pop(&others_idle, &taken) {
                         let result = if job.cancel.load(Ordering::Relaxed) {
                             Err(Error::internal(crate::pipeline::whisper::CANCELLED))
                         } else {
                             // Nobody else waiting: let a stopped decode hand its cores back.
                             if q.is_empty() {
-                                wait_for_stopped_decodes(&slots, i);
+                                slots.wait_for_stopped_decodes(i);
                             }
                             let threads = claim_cores(&in_use, cores, o.threads);
                             let queue_ms = job.enqueued.elapsed().as_millis() as u64;
@@ -91,7 +140,7 @@ impl AsrPool {
                             tracing::debug!(worker = i, mode = ?job.mode, queue_ms, threads, ok = r.is_ok(), "ASR job done");
                             r.map(|transcription| AsrResult { transcription, queue_ms })
                         };
-                        set_slot(&slots, i, Slot::Idle);
+                        slots.set(i, Slot::Idle);
                         q.wake();
                         // The caller may have hung up meanwhile; nothing to do then.
                         let _ = job.reply.send(result);
@@ -130,7 +179,7 @@ impl AsrPool {
 
     /// Workers not on an urgent job right now (idle, or on a partial transcript).
     pub fn workers_free_for_urgent(&self) -> usize {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|s| !matches!(s, Slot::Busy)).count()
+        self.slots.lock().iter().filter(|s| !matches!(s, Slot::Busy)).count()
     }
 
     /// Transcribes on the pool, queued fairly under `call_id`.
@@ -169,31 +218,13 @@ impl AsrPool {
 
     /// For an urgent job: when no worker is idle, stops one running partial transcript.
     fn make_room(&self) {
-        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let slots = self.slots.lock();
         if slots.iter().any(|s| matches!(s, Slot::Idle)) {
             return;
         }
         if let Some(Slot::Preview(flag)) = slots.iter().find(|s| matches!(s, Slot::Preview(f) if !f.load(Ordering::Relaxed))) {
             flag.store(true, Ordering::Relaxed);
         }
-    }
-}
-
-/// A partial transcript is stopped when its call's turn ends, just before the transcript the
-/// caller waits for is queued; whisper.cpp notices only once its encoder is done (up to a few
-/// hundred ms). Waiting for that, then decoding on all cores, is sooner than decoding on one
-/// core beside it.
-fn wait_for_stopped_decodes(slots: &Mutex<Vec<Slot>>, me: usize) {
-    // Only when nothing else runs: beside other decodes, waiting would not free the cores.
-    let stopping = || {
-        let slots = slots.lock().unwrap_or_else(|p| p.into_inner());
-        let stopped = |s: &Slot| matches!(s, Slot::Preview(f) if f.load(Ordering::Relaxed));
-        let others = || slots.iter().enumerate().filter(|(j, _)| *j != me).map(|(_, s)| s);
-        others().any(stopped) && others().all(|s| matches!(s, Slot::Idle) || stopped(s))
-    };
-    let until = Instant::now() + std::time::Duration::from_millis(400);
-    while stopping() && Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
@@ -205,12 +236,6 @@ fn claim_cores(in_use: &AtomicUsize, cores: usize, most: usize) -> usize {
         Some(used + got)
     });
     got
-}
-
-fn set_slot(slots: &Mutex<Vec<Slot>>, i: usize, slot: Slot) {
-    if let Some(s) = slots.lock().unwrap_or_else(|p| p.into_inner()).get_mut(i) {
-        *s = slot;
-    }
 }
 
 /// Lowers the calling thread's CPU priority by `steps` nice steps (Linux keeps one per thread,

@@ -473,7 +473,7 @@ impl Conversation {
         let cancel = (req.kind == AsrKind::Partial).then(|| flag.clone());
         // Load shedding: while the recogniser has a backlog, a partial transcript is dropped
         // (cheaply, when its turn comes) so that final transcripts of every call keep up.
-        if req.kind == AsrKind::Partial && self.spec.pacing == Pacing::RealTime && self.engines.asr.queued() >= self.engines.asr.workers() {
+        if req.kind == AsrKind::Partial && realtime && self.engines.asr.queued() >= self.engines.asr.workers() {
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let engines = self.engines.clone();
