@@ -90,11 +90,12 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>) {
         None => println!("  SIP  off"),
     }
     println!(
-        "  ASR  {:<16} {} (from {}), {} worker(s), up to {} thread(s) per decode",
+        "  ASR  {:<16} {} (from {}), {} worker(s) and {} for partial transcripts, up to {} thread(s) per decode",
         a.name,
         a.path.display(),
         a.origin,
         engines.asr.workers(),
+        engines.asr.partial_workers(),
         engines.asr.options.threads
     );
     println!("  VAD  {:<16} {} (from {})", v.name, v.path.display(), v.origin);

@@ -1,25 +1,28 @@
 //! The bounded pool of blocking inference workers shared by all calls. Each worker owns one
-//! Whisper state; jobs wait in a queue that is fair across calls, and the wait is measured.
+//! Whisper state; jobs wait in queues that are fair across calls, and the wait is measured.
 //!
-//! Under load the pool keeps the calls real time: its threads run at a lower CPU priority than
+//! Under load the pool keeps the calls real time. Its threads run at a lower CPU priority than
 //! the media path (`asr.nice`), so bot audio leaves on time while Whisper uses what is left of
-//! the cores; transcripts that end a turn go before partial ones, a partial one starts only
-//! while another worker stays idle for them, and one that is running when such a transcript
-//! arrives and no worker is free is stopped (whisper.cpp stops once its encoder is done).
+//! the cores. Transcripts that end a turn (the caller waits for them) and partial ones (shown
+//! while the caller speaks) have their own workers: the partial ones run at the lowest CPU
+//! priority, so they use only the CPU that turn-ending transcripts leave idle and never make
+//! one wait for a worker.
 //!
-//! A decode takes the cores no other decode is using (up to `options.threads`, at least one):
-//! one call alone gets all of them (lowest latency), many calls get one each (most throughput,
-//! no waiting behind one another).
+//! One call alone has its turn-ending decodes on every core (up to `options.threads`: the
+//! lowest latency). With more calls each decode takes one core: Whisper's threads wait for one
+//! another by spinning, and on a busy machine (RTP, other calls) a thread that loses its core
+//! keeps the others spinning; one decode of four seconds of speech took 1.4 s on two threads
+//! beside another decode instead of 0.3 s alone, and 0.6 s on one thread.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::pipeline::fair_queue::{FairQueue, Priority};
+use crate::pipeline::fair_queue::FairQueue;
 use crate::pipeline::whisper::{DecodeMode, DecodeOptions, Transcription, WhisperModel};
 
 /// A transcription and how long it waited for a worker.
@@ -37,125 +40,84 @@ struct Job {
     reply: oneshot::Sender<Result<AsrResult>>,
 }
 
-/// What one worker is doing.
-#[derive(Clone)]
-enum Slot {
-    Idle,
-    /// A partial transcript, stopped by setting its flag.
-    Preview(Arc<AtomicBool>),
-    Busy,
+/// Nice steps of the partial-transcript workers under the gateway: the lowest priority there is.
+const PARTIAL_NICE: i32 = 19;
+
+/// The jobs of one kind and the workers that serve them.
+struct Lane {
+    queue: Arc<FairQueue<Job>>,
+    workers: usize,
+    /// Workers on a job right now.
+    busy: Arc<AtomicUsize>,
 }
 
-impl Slot {
-    fn stopped(&self) -> bool {
-        matches!(self, Slot::Preview(f) if f.load(Ordering::Relaxed))
-    }
-}
-
-/// What every worker is doing, and a signal when that changes.
-struct Slots {
-    slots: Mutex<Vec<Slot>>,
-    changed: Condvar,
-}
-
-impl Slots {
+impl Lane {
     fn new(workers: usize) -> Self {
-        Self { slots: Mutex::new(vec![Slot::Idle; workers]), changed: Condvar::new() }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Vec<Slot>> {
-        // A worker that panicked while holding the lock leaves consistent data behind.
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn set(&self, i: usize, slot: Slot) {
-        if let Some(s) = self.lock().get_mut(i) {
-            *s = slot;
-        }
-        self.changed.notify_all();
-    }
-
-    /// Whether a worker other than `me` is idle.
-    fn other_idle(&self, me: usize) -> bool {
-        self.lock().iter().enumerate().any(|(j, s)| j != me && matches!(s, Slot::Idle))
-    }
-
-    /// A partial transcript is stopped when its call's turn ends, just before the transcript
-    /// the caller waits for is queued; whisper.cpp notices only once its encoder is done (up to
-    /// a few hundred ms). Waiting for that (at most 400 ms), then decoding on all cores, is
-    /// sooner than decoding on one core beside it. Only when nothing else runs: beside other
-    /// decodes, waiting would not free the cores.
-    fn wait_for_stopped_decodes(&self, me: usize) {
-        let stopping = |slots: &mut Vec<Slot>| {
-            let others = || slots.iter().enumerate().filter(|(j, _)| *j != me).map(|(_, s)| s);
-            others().any(Slot::stopped) && others().all(|s| matches!(s, Slot::Idle) || s.stopped())
-        };
-        let guard = self.lock();
-        let _ = self.changed.wait_timeout_while(guard, Duration::from_millis(400), stopping);
+        Self { queue: Arc::default(), workers: workers.max(1), busy: Arc::default() }
     }
 }
 
 pub struct AsrPool {
-    queue: Arc<FairQueue<Job>>,
-    slots: Arc<Slots>,
-    workers: Vec<JoinHandle<()>>,
+    /// Transcripts that end a turn.
+    urgent: Lane,
+    /// Partial transcripts.
+    partial: Lane,
+    /// Calls using the pool right now.
+    callers: Arc<AtomicUsize>,
+    handles: Vec<JoinHandle<()>>,
     pub model: Arc<WhisperModel>,
     /// `threads` is the most one decode uses.
     pub options: DecodeOptions,
 }
 
 impl AsrPool {
-    /// Starts `workers` threads, `nice` steps under the gateway's CPU priority, sharing `cores`
-    /// CPU cores; one decode uses up to `options.threads` of them.
+    /// Starts `workers` threads for turn-ending transcripts, `nice` steps under the gateway's
+    /// CPU priority, sharing `cores` CPU cores (one decode uses up to `options.threads`), and one
+    /// partial-transcript worker per four of them at the lowest priority.
     pub fn start(model: Arc<WhisperModel>, workers: usize, cores: usize, nice: i32, options: DecodeOptions) -> Result<Self> {
-        let queue = Arc::new(FairQueue::<Job>::default());
-        let slots = Arc::new(Slots::new(workers.max(1)));
-        let in_use = Arc::new(AtomicUsize::new(0));
+        let urgent = Lane::new(workers);
+        let partial = Lane::new(workers.div_ceil(4));
+        let in_use = Arc::new(Cores::new(cores));
+        let callers = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
-        for i in 0..workers.max(1) {
-            let mut state = model.new_state()?;
-            let (q, m, o, slots, in_use) = (queue.clone(), model.clone(), options.clone(), slots.clone(), in_use.clone());
-            let h = std::thread::Builder::new()
-                .name(format!("asr-worker-{i}"))
-                .spawn(move || {
-                    // Whisper's compute threads are started from this one and inherit it.
-                    lower_thread_priority(nice);
-                    // A partial transcript starts only while another worker stays idle for
-                    // transcripts that end a turn (whisper.cpp cannot stop one mid-encoder).
-                    let others_idle = || workers < 2 || slots.other_idle(i);
-                    let taken = |job: &Job| slots.set(i, if job.mode == DecodeMode::Preview { Slot::Preview(job.cancel.clone()) } else { Slot::Busy });
-                    while let Some(job) = q.pop(&others_idle, &taken) {
-                        let result = if job.cancel.load(Ordering::Relaxed) {
-                            Err(Error::internal(crate::pipeline::whisper::CANCELLED))
-                        } else {
-                            // Nobody else waiting: let a stopped decode hand its cores back.
-                            if q.is_empty() {
-                                slots.wait_for_stopped_decodes(i);
-                            }
-                            let threads = claim_cores(&in_use, cores, o.threads);
-                            let queue_ms = job.enqueued.elapsed().as_millis() as u64;
-                            let opts = DecodeOptions { threads, ..o.clone() };
-                            let r = m.transcribe(&mut state, &job.samples, job.mode, &opts, Some(&job.cancel));
-                            in_use.fetch_sub(threads, Ordering::SeqCst);
-                            tracing::debug!(worker = i, mode = ?job.mode, queue_ms, threads, ok = r.is_ok(), "ASR job done");
-                            r.map(|transcription| AsrResult { transcription, queue_ms })
-                        };
-                        slots.set(i, Slot::Idle);
-                        q.wake();
-                        // The caller may have hung up meanwhile; nothing to do then.
-                        let _ = job.reply.send(result);
-                    }
-                })
-                .map_err(|e| Error::internal(format!("cannot start ASR worker: {e}")))?;
-            handles.push(h);
+        for (name, lane, nice) in [("asr-worker", &urgent, nice), ("asr-partial", &partial, PARTIAL_NICE)] {
+            let turn_ending = name == "asr-worker";
+            for i in 0..lane.workers {
+                let mut state = model.new_state()?;
+                let (q, busy, m, o, in_use, callers) = (lane.queue.clone(), lane.busy.clone(), model.clone(), options.clone(), in_use.clone(), callers.clone());
+                let h = std::thread::Builder::new()
+                    .name(format!("{name}-{i}"))
+                    .spawn(move || {
+                        // Whisper's compute threads are started from this one and inherit it.
+                        lower_thread_priority(nice);
+                        while let Some(job) = q.pop() {
+                            let result = if job.cancel.load(Ordering::Relaxed) {
+                                Err(Error::internal(crate::pipeline::whisper::CANCELLED))
+                            } else {
+                                busy.fetch_add(1, Ordering::SeqCst);
+                                // A partial transcript takes one core, at a priority that leaves
+                                // it only what turn-ending ones do not use.
+                                let alone = q.is_empty() && callers.load(Ordering::SeqCst) <= 1;
+                                let threads = if turn_ending { in_use.claim(o.threads, alone) } else { 1 };
+                                let queue_ms = job.enqueued.elapsed().as_millis() as u64;
+                                let opts = DecodeOptions { threads, ..o.clone() };
+                                let r = m.transcribe(&mut state, &job.samples, job.mode, &opts, Some(&job.cancel));
+                                if turn_ending {
+                                    in_use.release(threads);
+                                }
+                                busy.fetch_sub(1, Ordering::SeqCst);
+                                tracing::debug!(worker = i, mode = ?job.mode, queue_ms, threads, ok = r.is_ok(), "ASR job done");
+                                r.map(|transcription| AsrResult { transcription, queue_ms })
+                            };
+                            // The caller may have hung up meanwhile; nothing to do then.
+                            let _ = job.reply.send(result);
+                        }
+                    })
+                    .map_err(|e| Error::internal(format!("cannot start ASR worker: {e}")))?;
+                handles.push(h);
+            }
         }
-        Ok(Self {
-            queue,
-            slots,
-            workers: handles,
-            model,
-            options,
-        })
+        Ok(Self { urgent, partial, callers, handles, model, options })
     }
 
     /// Worker count and the most threads one decode uses, for a machine with `cores` cores,
@@ -168,18 +130,37 @@ impl AsrPool {
         (w, t)
     }
 
+    /// Counts a call as using the pool until the seat is dropped.
+    pub fn seat(&self) -> CallerSeat {
+        self.callers.fetch_add(1, Ordering::SeqCst);
+        CallerSeat(self.callers.clone())
+    }
+
+    /// Workers for turn-ending transcripts.
     pub fn workers(&self) -> usize {
-        self.workers.len()
+        self.urgent.workers
+    }
+
+    /// Workers for partial transcripts.
+    pub fn partial_workers(&self) -> usize {
+        self.partial.workers
     }
 
     /// Jobs waiting for a worker right now.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.urgent.queue.len() + self.partial.queue.len()
     }
 
-    /// Workers not on an urgent job right now (idle, or on a partial transcript).
-    pub fn workers_free_for_urgent(&self) -> usize {
-        self.slots.lock().iter().filter(|s| !matches!(s, Slot::Busy)).count()
+    /// Turn-ending workers without a job right now.
+    pub fn idle_workers(&self) -> usize {
+        self.urgent.workers.saturating_sub(self.urgent.busy.load(Ordering::SeqCst))
+    }
+
+    /// Whether a partial transcript asked for now would come too late to be worth making:
+    /// turn-ending transcripts are waiting (they take the CPU), or every partial worker has
+    /// one waiting already.
+    pub fn partials_backlogged(&self) -> bool {
+        !self.urgent.queue.is_empty() || self.partial.queue.len() >= self.partial.workers
     }
 
     /// Transcribes on the pool, queued fairly under `call_id`.
@@ -187,9 +168,8 @@ impl AsrPool {
         self.transcribe_cancellable(call_id, samples, mode, None).await
     }
 
-    /// As `transcribe`; setting `cancel` drops the job if it waits and stops it if it runs.
-    /// A `Preview` waits behind every other kind, and is stopped when one arrives and finds no
-    /// free worker.
+    /// As `transcribe`; setting `cancel` drops the job if it waits and stops it if it runs
+    /// (whisper.cpp stops once its encoder is done). A `Preview` goes to the partial workers.
     pub async fn transcribe_cancellable(
         &self,
         call_id: &str,
@@ -205,43 +185,59 @@ impl AsrPool {
             enqueued: Instant::now(),
             reply: tx,
         };
-        let priority = if mode == DecodeMode::Preview { Priority::Background } else { Priority::Urgent };
-        tracing::debug!(call = call_id, ?mode, queued = self.queue.len(), "ASR job queued");
-        if priority == Priority::Urgent {
-            self.make_room();
-        }
-        if self.queue.push(call_id, priority, job).is_err() {
+        let lane = if mode == DecodeMode::Preview { &self.partial } else { &self.urgent };
+        tracing::debug!(call = call_id, ?mode, queued = lane.queue.len(), "ASR job queued");
+        if lane.queue.push(call_id, job).is_err() {
             return Err(Error::internal("ASR pool is shut down"));
         }
         rx.await.map_err(|_| Error::internal("ASR worker stopped"))?
     }
+}
 
-    /// For an urgent job: when no worker is idle, stops one running partial transcript.
-    fn make_room(&self) {
-        let slots = self.slots.lock();
-        if slots.iter().any(|s| matches!(s, Slot::Idle)) {
-            return;
-        }
-        if let Some(Slot::Preview(flag)) = slots.iter().find(|s| matches!(s, Slot::Preview(f) if !f.load(Ordering::Relaxed))) {
-            flag.store(true, Ordering::Relaxed);
-        }
+/// A call using the pool; see [`AsrPool::seat`].
+pub struct CallerSeat(Arc<AtomicUsize>);
+
+impl Drop for CallerSeat {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Claims the cores no running decode uses, between one and `most`; returns how many.
-fn claim_cores(in_use: &AtomicUsize, cores: usize, most: usize) -> usize {
-    let mut got = 1;
-    let _ = in_use.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
-        got = cores.saturating_sub(used).clamp(1, most.max(1));
-        Some(used + got)
-    });
-    got
+/// The cores turn-ending decodes use. Whisper's threads wait for one another by spinning, so a
+/// decode with more threads than it has cores spends them waiting: decodes never share a core.
+struct Cores {
+    used: Mutex<usize>,
+    freed: Condvar,
+    total: usize,
+}
+
+impl Cores {
+    fn new(total: usize) -> Self {
+        Self { used: Mutex::new(0), freed: Condvar::new(), total: total.max(1) }
+    }
+
+    /// Waits for a free core, then takes every free one (up to `most`) when this decode is
+    /// `alone` and no other runs (the lowest latency), else one. Returns how many.
+    fn claim(&self, most: usize, alone: bool) -> usize {
+        let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let mut used = self.freed.wait_while(used, |u| *u >= self.total).unwrap_or_else(|p| p.into_inner());
+        let got = if *used == 0 && alone { self.total.min(most.max(1)) } else { 1 };
+        *used += got;
+        got
+    }
+
+    fn release(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        *used = used.saturating_sub(n);
+        drop(used);
+        self.freed.notify_all();
+    }
 }
 
 /// Lowers the calling thread's CPU priority by `steps` nice steps (Linux keeps one per thread,
 /// and threads it starts inherit it). Failing to is not an error: the pool then runs at the
 /// gateway's priority.
-fn lower_thread_priority(steps: i32) {
+pub(crate) fn lower_thread_priority(steps: i32) {
     if steps <= 0 {
         return;
     }
@@ -258,8 +254,9 @@ fn lower_thread_priority(steps: i32) {
 
 impl Drop for AsrPool {
     fn drop(&mut self) {
-        self.queue.close();
-        for h in self.workers.drain(..) {
+        self.urgent.queue.close();
+        self.partial.queue.close();
+        for h in self.handles.drain(..) {
             let _ = h.join();
         }
     }
@@ -268,6 +265,7 @@ impl Drop for AsrPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn sizing_shares_cores() {
@@ -279,17 +277,25 @@ mod tests {
     }
 
     #[test]
-    fn a_decode_takes_the_cores_left_free() {
-        let in_use = AtomicUsize::new(0);
+    fn a_decode_alone_takes_every_core_and_none_shares_one() {
+        let cores = Arc::new(Cores::new(2));
         // Alone: every core, up to the most allowed.
-        assert_eq!(claim_cores(&in_use, 2, 2), 2);
-        // A second decode meanwhile still gets one.
-        assert_eq!(claim_cores(&in_use, 2, 2), 1);
-        assert_eq!(in_use.load(Ordering::SeqCst), 3);
-        in_use.fetch_sub(3, Ordering::SeqCst);
-        assert_eq!(claim_cores(&in_use, 8, 4), 4);
-        assert_eq!(claim_cores(&in_use, 8, 4), 4);
-        assert_eq!(claim_cores(&in_use, 8, 4), 1);
+        assert_eq!(cores.claim(4, true), 2);
+        cores.release(2);
+        // With others waiting, or beside another decode: one.
+        assert_eq!(cores.claim(4, false), 1);
+        assert_eq!(cores.claim(4, true), 1);
+        // Every core taken: the next decode waits for one to be given back.
+        let waiting = {
+            let cores = cores.clone();
+            std::thread::spawn(move || cores.claim(4, true))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!waiting.is_finished(), "a decode started on a core in use");
+        cores.release(1);
+        assert_eq!(waiting.join().unwrap(), 1);
+        let eight = Cores::new(8);
+        assert_eq!(eight.claim(4, true), 4);
     }
 
     #[cfg(target_os = "linux")]

@@ -70,6 +70,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
 pub struct Conversation {
     engines: Arc<Engines>,
+    /// This call counts among the recogniser's callers while it lasts.
+    _seat: crate::pipeline::asr_pool::CallerSeat,
     spec: CallSpec,
     sink: EventSink,
     dialog: Box<dyn Dialog>,
@@ -132,6 +134,7 @@ impl Conversation {
         let history = AudioHistory::new(v.max_utterance_ms as u64 + 2 * v.pad_ms as u64 + 5000);
         Ok(Self {
             vad: engines.new_vad()?,
+            _seat: engines.asr.seat(),
             engines: engines.clone(),
             spec,
             sink,
@@ -464,7 +467,7 @@ impl Conversation {
         // on a transcript that ends a turn it is not made, and the turn ends after the full
         // hangover instead.
         let realtime = self.spec.pacing == Pacing::RealTime;
-        if req.kind == AsrKind::Speculative && realtime && self.engines.asr.workers_free_for_urgent() == 0 {
+        if req.kind == AsrKind::Speculative && realtime && self.engines.asr.idle_workers() == 0 {
             return self.turns.on_dropped(req);
         }
         let pad = self.engines.config.vad.pad_ms as u64;
@@ -472,8 +475,8 @@ impl Conversation {
         let flag = Arc::new(AtomicBool::new(false));
         let cancel = (req.kind == AsrKind::Partial).then(|| flag.clone());
         // Load shedding: while the recogniser has a backlog, a partial transcript is dropped
-        // (cheaply, when its turn comes) so that final transcripts of every call keep up.
-        if req.kind == AsrKind::Partial && realtime && self.engines.asr.queued() >= self.engines.asr.workers() {
+        // (cheaply, when its turn comes): it would come too late to show.
+        if req.kind == AsrKind::Partial && realtime && self.engines.asr.partials_backlogged() {
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let engines = self.engines.clone();

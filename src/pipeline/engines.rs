@@ -14,6 +14,9 @@ use crate::pipeline::asr_pool::AsrPool;
 use crate::pipeline::vad::{self, VoiceDetector};
 use crate::pipeline::whisper::{DecodeOptions, WhisperModel};
 
+/// Voice detectors kept ready for new calls: enough for calls arriving a few at once.
+const VAD_SPARES: usize = 4;
+
 /// A model in use: its manifest name, file and where it was found.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadedModel {
@@ -32,6 +35,7 @@ pub struct Engines {
     pub shop: crate::dialog::ShopServices,
     pub asr_model: LoadedModel,
     pub vad_model: LoadedModel,
+    vads: vad::VadSpares,
 }
 
 fn spec_of_kind<'m>(manifest: &'m Manifest, name: &str, kind: &str) -> Result<&'m ModelSpec> {
@@ -65,7 +69,8 @@ impl Engines {
 
         let vad_path = vad::check_model(&vad_found.path)?;
         // One detector now proves the VAD model loads before any call depends on it.
-        VoiceDetector::new(&vad_path, &config.vad)?;
+        let first = VoiceDetector::new(&vad_path, &config.vad)?;
+        let vads = vad::VadSpares::start(first, &vad_path, &config.vad, VAD_SPARES, config.asr.nice)?;
 
         let nlu = Nlu::load(&config.nlu.dir)?;
         let tts = Tts::start(&config.tts)?;
@@ -95,6 +100,7 @@ impl Engines {
             anger,
             store,
             shop,
+            vads,
             config,
         }))
     }
@@ -112,7 +118,7 @@ impl Engines {
 
     /// A fresh VAD for one call.
     pub fn new_vad(&self) -> Result<VoiceDetector> {
-        VoiceDetector::new(&self.vad_model.path, &self.config.vad)
+        self.vads.take()
     }
 
     /// What is loaded, for `/health` and start-up messages.
@@ -122,6 +128,7 @@ impl Engines {
                 "model": self.asr_model,
                 "multilingual": self.asr.model.multilingual,
                 "workers": self.asr.workers(),
+                "partial_workers": self.asr.partial_workers(),
                 "max_threads_per_decode": self.asr.options.threads,
                 "audio_ctx": self.config.asr.audio_ctx,
                 "queued": self.asr.queued(),

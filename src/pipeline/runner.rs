@@ -92,7 +92,10 @@ pub async fn run_call(
     started: Instant,
 ) -> Result<CallRecord> {
     let sink = EventSink::new(&spec.call_id, events);
-    Conversation::new(engines, spec, dialog, sink, bot_out, started)?.run(frames).await
+    // Making a voice detector when no spare is ready takes over 100 ms: off the threads that
+    // pace the other calls' audio.
+    let conversation = crate::pipeline::conversation::blocking(|| Conversation::new(engines, spec, dialog, sink, bot_out, started))?;
+    conversation.run(frames).await
 }
 
 /// Runs a call whose caller audio (16 kHz mono) is at hand: the file leg of a replay.

@@ -1,6 +1,9 @@
-//! Silero VAD through sherpa-rs, one detector per call (the model keeps per-stream state).
+//! Silero VAD through sherpa-rs, one detector per call (the model keeps per-stream state),
+//! made ahead of the calls by [`VadSpares`].
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use sherpa_rs::silero_vad::{SileroVad, SileroVadConfig};
 
@@ -116,6 +119,130 @@ impl VoiceDetector {
                 start_ms: samples_to_ms(start),
                 end_ms: samples_to_ms(start + seg.samples.len()),
             });
+        }
+    }
+}
+
+/// Voice detectors made ahead of the calls that need them. Making one loads an ONNX session:
+/// about 120 ms of CPU, which a new call's first frames should not wait for, nor the threads
+/// that pace the other calls' audio spend. A thread at a low CPU priority keeps a few ready.
+pub struct VadSpares {
+    shared: Arc<Spares>,
+}
+
+struct Spares {
+    ready: Mutex<Vec<VoiceDetector>>,
+    /// Signalled when a spare is taken, and on close.
+    taken: Condvar,
+    closed: AtomicBool,
+    keep: usize,
+    model: PathBuf,
+    config: VadConfig,
+}
+
+impl Spares {
+    fn lock(&self) -> MutexGuard<'_, Vec<VoiceDetector>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl VadSpares {
+    /// Keeps `keep` detectors of `model` ready, starting with `first`, made `nice` CPU priority
+    /// steps under the gateway's.
+    pub fn start(first: VoiceDetector, model: &Path, config: &VadConfig, keep: usize, nice: i32) -> Result<Self> {
+        let shared = Arc::new(Spares {
+            ready: Mutex::new(vec![first]),
+            taken: Condvar::new(),
+            closed: AtomicBool::new(false),
+            keep: keep.max(1),
+            model: model.to_owned(),
+            config: config.clone(),
+        });
+        let s = shared.clone();
+        std::thread::Builder::new()
+            .name("vad-spares".into())
+            .spawn(move || {
+                crate::pipeline::asr_pool::lower_thread_priority(nice);
+                loop {
+                    let ready = s.lock();
+                    let ready = s.taken.wait_while(ready, |r| r.len() >= s.keep && !s.closed.load(Ordering::SeqCst)).unwrap_or_else(|p| p.into_inner());
+                    drop(ready);
+                    if s.closed.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    match VoiceDetector::new(&s.model, &s.config) {
+                        Ok(v) => s.lock().push(v),
+                        Err(e) => {
+                            // Calls make their own then (and report the error themselves).
+                            tracing::warn!("cannot make a spare voice detector: {e}");
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::internal(format!("cannot start the VAD spares thread: {e}")))?;
+        Ok(Self { shared })
+    }
+
+    /// A fresh detector for one call: a spare when one is ready, else made now.
+    pub fn take(&self) -> Result<VoiceDetector> {
+        let spare = self.shared.lock().pop();
+        self.shared.taken.notify_all();
+        match spare {
+            Some(v) => Ok(v),
+            None => VoiceDetector::new(&self.shared.model, &self.shared.config),
+        }
+    }
+
+    /// Detectors ready now.
+    pub fn ready(&self) -> usize {
+        self.shared.lock().len()
+    }
+}
+
+impl Drop for VadSpares {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.taken.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn model() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/silero_vad.onnx")
+    }
+
+    fn wait_for(spares: &VadSpares, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while spares.ready() < n {
+            assert!(Instant::now() < deadline, "only {} spare detectors after 20 s", spares.ready());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn spares_are_kept_ready_and_each_hears_speech() {
+        let config = crate::config::Config::default().vad;
+        let first = VoiceDetector::new(&model(), &config).expect("the Silero model in ../shared/models (make setup)");
+        let spares = VadSpares::start(first, &model(), &config, 2, 0).unwrap();
+        wait_for(&spares, 2);
+        // More taken than kept: the last one is made on the spot.
+        let mut taken: Vec<VoiceDetector> = (0..3).map(|_| spares.take().unwrap()).collect();
+        wait_for(&spares, 2);
+        let speech = crate::audio::load_for_pipeline(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/audio-fixtures/en_order_status.wav")), None).unwrap();
+        for v in &mut taken {
+            let mut spans = Vec::new();
+            for chunk in speech.samples.chunks(320) {
+                spans.extend(v.push(chunk).finished);
+            }
+            spans.extend(v.flush());
+            // Each detector starts fresh: the speech is found at the same place by all.
+            assert!(!spans.is_empty(), "a detector heard no speech in the fixture");
+            assert!(spans[0].start_ms < 1000, "speech found at {} ms", spans[0].start_ms);
         }
     }
 }
