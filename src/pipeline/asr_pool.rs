@@ -95,10 +95,15 @@ impl AsrPool {
                                 Err(Error::internal(crate::pipeline::whisper::CANCELLED))
                             } else {
                                 busy.fetch_add(1, Ordering::SeqCst);
-                                // A partial transcript takes one core, at a priority that leaves
-                                // it only what turn-ending ones do not use.
-                                let alone = q.is_empty() && callers.load(Ordering::SeqCst) <= 1;
-                                let threads = if turn_ending { in_use.claim(o.threads, alone) } else { 1 };
+                                // A partial transcript runs at a priority that leaves it only what
+                                // turn-ending ones do not use: on every core for a call alone (a
+                                // long turn's partials then keep up), else on one.
+                                let one_call = callers.load(Ordering::SeqCst) <= 1;
+                                let threads = match turn_ending {
+                                    true => in_use.claim(o.threads, one_call && q.is_empty()),
+                                    false if one_call => o.threads.max(1),
+                                    false => 1,
+                                };
                                 let queue_ms = job.enqueued.elapsed().as_millis() as u64;
                                 let opts = DecodeOptions { threads, ..o.clone() };
                                 let r = m.transcribe(&mut state, &job.samples, job.mode, &opts, Some(&job.cancel));
