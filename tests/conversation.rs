@@ -5,9 +5,22 @@
 mod common;
 
 use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use common::*;
 use serde_json::Value;
+
+/// The cadence of partial transcripts is timed on an otherwise idle machine: they run at the
+/// lowest CPU priority, so the other tests' recognisers running beside it would slow them.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+fn beside_others() -> RwLockReadGuard<'static, ()> {
+    MACHINE.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn alone() -> RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(|p| p.into_inner())
+}
 
 fn conversations() -> Vec<Fixture> {
     manifest().fixture.into_iter().filter(|f| f.conversation).collect()
@@ -38,6 +51,7 @@ fn frame_rms(samples: &[f32]) -> Vec<f32> {
 
 #[test]
 fn every_turn_is_answered_in_the_callers_language() {
+    let _machine = beside_others();
     let convs = conversations();
     assert!(convs.len() >= 4);
     for f in convs {
@@ -63,6 +77,7 @@ fn every_turn_is_answered_in_the_callers_language() {
 
 #[test]
 fn partial_transcripts_show_the_callers_words_while_they_speak() {
+    let _machine = alone();
     let (_, events) = replay_events(&fixture("en_long_turn.wav"), &["--listen-only"]);
     let mut gaps = Vec::new();
     let mut last = None;
@@ -94,6 +109,7 @@ fn partial_transcripts_show_the_callers_words_while_they_speak() {
 
 #[test]
 fn barge_in_stops_the_bot_at_once_and_the_caller_is_answered() {
+    let _machine = beside_others();
     let (events, caller, bot) = replay_with_audio(&fixture("conv_en_barge_in.wav"), &[]);
     let stop = of_type(&events, "tts_interrupted");
     assert_eq!(stop.len(), 1, "{events:?}");
@@ -144,6 +160,7 @@ fn speaking_intervals(events: &[Value]) -> Vec<(u64, u64)> {
 
 #[test]
 fn the_bot_channel_carries_speech_only_where_the_events_say() {
+    let _machine = beside_others();
     for f in conversations() {
         let (events, _, bot) = replay_with_audio(&fixture(&f.file), &[]);
         let spans = speaking_intervals(&events);
@@ -165,6 +182,7 @@ fn the_bot_channel_carries_speech_only_where_the_events_say() {
 
 #[test]
 fn listen_only_replays_do_not_answer() {
+    let _machine = beside_others();
     let (_, events) = replay_events(&fixture("conv_en_order.wav"), &["--listen-only"]);
     assert!(of_type(&events, "bot_reply").is_empty());
     assert_eq!(finals(&events).len(), 3);
@@ -181,6 +199,7 @@ fn sherpa_config(dir: &Path) -> tempfile::NamedTempFile {
 /// sentence, and each sentence plays as whole 20 ms frames.
 #[test]
 fn the_sherpa_voice_speaks_replies_of_the_expected_length() {
+    let _machine = beside_others();
     let voice = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tts-test");
     let cfg = sherpa_config(&voice);
     let (events, _, bot) = replay_with_audio(&fixture("en_human_agent.wav"), &["--config", cfg.path().to_str().unwrap()]);
@@ -199,6 +218,7 @@ fn the_sherpa_voice_speaks_replies_of_the_expected_length() {
 
 #[test]
 fn a_missing_or_incomplete_voice_folder_stops_start_up_with_a_reason() {
+    let _machine = beside_others();
     let t = tempfile::tempdir().unwrap();
     let missing = sherpa_config(&t.path().join("no-voice"));
     let out = run(&["--config", missing.path().to_str().unwrap(), "replay", fixture("en_human_agent.wav").to_str().unwrap()]);
