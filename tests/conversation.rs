@@ -10,8 +10,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use common::*;
 use serde_json::Value;
 
-/// The cadence of partial transcripts is timed on an otherwise idle machine: they run at the
-/// lowest CPU priority, so the other tests' recognisers running beside it would slow them.
+/// The cadence of partial transcripts is timed on an otherwise idle machine: the other tests'
+/// recognisers running beside it would slow them.
 static MACHINE: RwLock<()> = RwLock::new(());
 
 fn beside_others() -> RwLockReadGuard<'static, ()> {

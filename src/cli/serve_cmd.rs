@@ -36,6 +36,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         config.sip.enabled = false;
     }
     let engines = Engines::load(config)?;
+    engines.keep_voice_detectors_ready()?;
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

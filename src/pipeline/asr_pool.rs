@@ -170,17 +170,20 @@ impl AsrPool {
 
     /// Transcribes on the pool, queued fairly under `call_id`.
     pub async fn transcribe(&self, call_id: &str, samples: Vec<f32>, mode: DecodeMode) -> Result<AsrResult> {
-        self.transcribe_cancellable(call_id, samples, mode, None).await
+        self.transcribe_cancellable(call_id, samples, mode, None, false).await
     }
 
     /// As `transcribe`; setting `cancel` drops the job if it waits and stops it if it runs
-    /// (whisper.cpp stops once its encoder is done). A `Preview` goes to the partial workers.
+    /// (whisper.cpp stops once its encoder is done). A `Preview` of a `live` call goes to the
+    /// partial workers; a replay's, whose turn-taking runs on decode times, keeps to the
+    /// turn-ending ones, so that other work on the machine cannot starve it.
     pub async fn transcribe_cancellable(
         &self,
         call_id: &str,
         samples: Vec<f32>,
         mode: DecodeMode,
         cancel: Option<Arc<AtomicBool>>,
+        live: bool,
     ) -> Result<AsrResult> {
         let (tx, rx) = oneshot::channel();
         let job = Job {
@@ -190,7 +193,7 @@ impl AsrPool {
             enqueued: Instant::now(),
             reply: tx,
         };
-        let lane = if mode == DecodeMode::Preview { &self.partial } else { &self.urgent };
+        let lane = if mode == DecodeMode::Preview && live { &self.partial } else { &self.urgent };
         tracing::debug!(call = call_id, ?mode, queued = lane.queue.len(), "ASR job queued");
         if lane.queue.push(call_id, job).is_err() {
             return Err(Error::internal("ASR pool is shut down"));

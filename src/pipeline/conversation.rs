@@ -482,7 +482,7 @@ impl Conversation {
         let engines = self.engines.clone();
         let call_id = self.sink.call_id().to_string();
         let mode = if req.kind == AsrKind::Partial { DecodeMode::Preview } else { DecodeMode::Utterance };
-        let job = async move { engines.asr.transcribe_cancellable(&call_id, samples, mode, cancel).await };
+        let job = async move { engines.asr.transcribe_cancellable(&call_id, samples, mode, cancel, realtime).await };
         match self.spec.pacing {
             Pacing::Simulated => {
                 let base = self.now_ms.max(self.asr_free_ms);

@@ -70,7 +70,7 @@ impl Engines {
         let vad_path = vad::check_model(&vad_found.path)?;
         // One detector now proves the VAD model loads before any call depends on it.
         let first = VoiceDetector::new(&vad_path, &config.vad)?;
-        let vads = vad::VadSpares::start(first, &vad_path, &config.vad, VAD_SPARES, config.asr.nice)?;
+        let vads = vad::VadSpares::new(first, &vad_path, &config.vad);
 
         let nlu = Nlu::load(&config.nlu.dir)?;
         let tts = Tts::start(&config.tts)?;
@@ -114,6 +114,11 @@ impl Engines {
             shop.store = None;
         }
         Box::new(crate::dialog::ShopDialog::new(shop))
+    }
+
+    /// For a gateway: voice detectors are kept ready for new calls from now on.
+    pub fn keep_voice_detectors_ready(&self) -> Result<()> {
+        self.vads.keep_ready(VAD_SPARES, self.config.asr.nice)
     }
 
     /// A fresh VAD for one call.

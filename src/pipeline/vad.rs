@@ -125,9 +125,11 @@ impl VoiceDetector {
 
 /// Voice detectors made ahead of the calls that need them. Making one loads an ONNX session:
 /// about 120 ms of CPU, which a new call's first frames should not wait for, nor the threads
-/// that pace the other calls' audio spend. A thread at a low CPU priority keeps a few ready.
+/// that pace the other calls' audio spend. Once [`VadSpares::keep_ready`] is called (by the
+/// gateway; a replay has no use for it) a thread at a low CPU priority keeps a few ready.
 pub struct VadSpares {
     shared: Arc<Spares>,
+    maker: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 struct Spares {
@@ -135,7 +137,6 @@ struct Spares {
     /// Signalled when a spare is taken, and on close.
     taken: Condvar,
     closed: AtomicBool,
-    keep: usize,
     model: PathBuf,
     config: VadConfig,
 }
@@ -144,44 +145,58 @@ impl Spares {
     fn lock(&self) -> MutexGuard<'_, Vec<VoiceDetector>> {
         self.ready.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Makes a detector whenever fewer than `keep` are ready, until closed.
+    fn make(&self, keep: usize) {
+        loop {
+            let ready = self.lock();
+            let ready = self.taken.wait_while(ready, |r| r.len() >= keep && !self.closed.load(Ordering::SeqCst)).unwrap_or_else(|p| p.into_inner());
+            drop(ready);
+            if self.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            match VoiceDetector::new(&self.model, &self.config) {
+                Ok(v) => self.lock().push(v),
+                Err(e) => {
+                    // Calls make their own then (and report the error themselves).
+                    tracing::warn!("cannot make a spare voice detector: {e}");
+                    return;
+                }
+            }
+        }
+    }
 }
 
 impl VadSpares {
-    /// Keeps `keep` detectors of `model` ready, starting with `first`, made `nice` CPU priority
-    /// steps under the gateway's.
-    pub fn start(first: VoiceDetector, model: &Path, config: &VadConfig, keep: usize, nice: i32) -> Result<Self> {
+    /// Holds `first` for the first call; more are made only once asked to keep some ready.
+    pub fn new(first: VoiceDetector, model: &Path, config: &VadConfig) -> Self {
         let shared = Arc::new(Spares {
             ready: Mutex::new(vec![first]),
             taken: Condvar::new(),
             closed: AtomicBool::new(false),
-            keep: keep.max(1),
             model: model.to_owned(),
             config: config.clone(),
         });
-        let s = shared.clone();
-        std::thread::Builder::new()
+        Self { shared, maker: Mutex::new(None) }
+    }
+
+    /// From now on keeps `keep` detectors ready, made `nice` CPU priority steps under the
+    /// gateway's. Once: later calls change nothing.
+    pub fn keep_ready(&self, keep: usize, nice: i32) -> Result<()> {
+        let mut maker = self.maker.lock().unwrap_or_else(|p| p.into_inner());
+        if maker.is_some() || keep == 0 {
+            return Ok(());
+        }
+        let s = self.shared.clone();
+        let h = std::thread::Builder::new()
             .name("vad-spares".into())
             .spawn(move || {
                 crate::pipeline::asr_pool::lower_thread_priority(nice);
-                loop {
-                    let ready = s.lock();
-                    let ready = s.taken.wait_while(ready, |r| r.len() >= s.keep && !s.closed.load(Ordering::SeqCst)).unwrap_or_else(|p| p.into_inner());
-                    drop(ready);
-                    if s.closed.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    match VoiceDetector::new(&s.model, &s.config) {
-                        Ok(v) => s.lock().push(v),
-                        Err(e) => {
-                            // Calls make their own then (and report the error themselves).
-                            tracing::warn!("cannot make a spare voice detector: {e}");
-                            return;
-                        }
-                    }
-                }
+                s.make(keep);
             })
             .map_err(|e| Error::internal(format!("cannot start the VAD spares thread: {e}")))?;
-        Ok(Self { shared })
+        *maker = Some(h);
+        Ok(())
     }
 
     /// A fresh detector for one call: a spare when one is ready, else made now.
@@ -201,9 +216,14 @@ impl VadSpares {
 }
 
 impl Drop for VadSpares {
+    /// Stops the maker and waits for the detector it may be making: ONNX Runtime must not be
+    /// torn down at exit beneath it.
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.shared.taken.notify_all();
+        if let Some(h) = self.maker.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
     }
 }
 
@@ -228,7 +248,9 @@ mod tests {
     fn spares_are_kept_ready_and_each_hears_speech() {
         let config = crate::config::Config::default().vad;
         let first = VoiceDetector::new(&model(), &config).expect("the Silero model in ../shared/models (make setup)");
-        let spares = VadSpares::start(first, &model(), &config, 2, 0).unwrap();
+        let spares = VadSpares::new(first, &model(), &config);
+        assert_eq!(spares.ready(), 1, "only the first detector until asked to keep some ready");
+        spares.keep_ready(2, 0).unwrap();
         wait_for(&spares, 2);
         // More taken than kept: the last one is made on the spot.
         let mut taken: Vec<VoiceDetector> = (0..3).map(|_| spares.take().unwrap()).collect();
