@@ -47,13 +47,11 @@ const PARTIAL_NICE: i32 = 19;
 struct Lane {
     queue: Arc<FairQueue<Job>>,
     workers: usize,
-    /// Workers on a job right now.
-    busy: Arc<AtomicUsize>,
 }
 
 impl Lane {
     fn new(workers: usize) -> Self {
-        Self { queue: Arc::default(), workers: workers.max(1), busy: Arc::default() }
+        Self { queue: Arc::default(), workers: workers.max(1) }
     }
 }
 
@@ -62,6 +60,8 @@ pub struct AsrPool {
     urgent: Lane,
     /// Partial transcripts.
     partial: Lane,
+    /// Turn-ending workers on a job right now.
+    busy: Arc<AtomicUsize>,
     /// Calls using the pool right now.
     callers: Arc<AtomicUsize>,
     handles: Vec<JoinHandle<()>>,
@@ -79,12 +79,12 @@ impl AsrPool {
         let partial = Lane::new(workers.div_ceil(4));
         let in_use = Arc::new(Cores::new(cores));
         let callers = Arc::new(AtomicUsize::new(0));
+        let busy = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
-        for (name, lane, nice) in [("asr-worker", &urgent, nice), ("asr-partial", &partial, PARTIAL_NICE)] {
-            let turn_ending = name == "asr-worker";
+        for (name, lane, nice, turn_ending) in [("asr-worker", &urgent, nice, true), ("asr-partial", &partial, PARTIAL_NICE, false)] {
             for i in 0..lane.workers {
                 let mut state = model.new_state()?;
-                let (q, busy, m, o, in_use, callers) = (lane.queue.clone(), lane.busy.clone(), model.clone(), options.clone(), in_use.clone(), callers.clone());
+                let (q, busy, m, o, in_use, callers) = (lane.queue.clone(), busy.clone(), model.clone(), options.clone(), in_use.clone(), callers.clone());
                 let h = std::thread::Builder::new()
                     .name(format!("{name}-{i}"))
                     .spawn(move || {
@@ -94,7 +94,9 @@ impl AsrPool {
                             let result = if job.cancel.load(Ordering::Relaxed) {
                                 Err(Error::internal(crate::pipeline::whisper::CANCELLED))
                             } else {
-                                busy.fetch_add(1, Ordering::SeqCst);
+                                if turn_ending {
+                                    busy.fetch_add(1, Ordering::SeqCst);
+                                }
                                 // A partial transcript runs at a priority that leaves it only what
                                 // turn-ending ones do not use: on every core for a call alone (a
                                 // long turn's partials then keep up), else on one.
@@ -109,8 +111,8 @@ impl AsrPool {
                                 let r = m.transcribe(&mut state, &job.samples, job.mode, &opts, Some(&job.cancel));
                                 if turn_ending {
                                     in_use.release(threads);
+                                    busy.fetch_sub(1, Ordering::SeqCst);
                                 }
-                                busy.fetch_sub(1, Ordering::SeqCst);
                                 tracing::debug!(worker = i, mode = ?job.mode, queue_ms, threads, ok = r.is_ok(), "ASR job done");
                                 r.map(|transcription| AsrResult { transcription, queue_ms })
                             };
@@ -122,7 +124,7 @@ impl AsrPool {
                 handles.push(h);
             }
         }
-        Ok(Self { urgent, partial, callers, handles, model, options })
+        Ok(Self { urgent, partial, busy, callers, handles, model, options })
     }
 
     /// Worker count and the most threads one decode uses, for a machine with `cores` cores,
@@ -158,7 +160,7 @@ impl AsrPool {
 
     /// Turn-ending workers without a job right now.
     pub fn idle_workers(&self) -> usize {
-        self.urgent.workers.saturating_sub(self.urgent.busy.load(Ordering::SeqCst))
+        self.urgent.workers.saturating_sub(self.busy.load(Ordering::SeqCst))
     }
 
     /// Whether a partial transcript asked for now would come too late to be worth making:
@@ -243,8 +245,8 @@ impl Cores {
 }
 
 /// Lowers the calling thread's CPU priority by `steps` nice steps (Linux keeps one per thread,
-/// and threads it starts inherit it). Failing to is not an error: the pool then runs at the
-/// gateway's priority.
+/// and threads it starts inherit it). Failing to is not an error: the thread then runs at the
+/// gateway's priority. (The ASR workers and the voice-detector maker use it.)
 pub(crate) fn lower_thread_priority(steps: i32) {
     if steps <= 0 {
         return;
@@ -255,7 +257,8 @@ pub(crate) fn lower_thread_priority(steps: i32) {
         let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::id_t;
         let now = unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) };
         if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, (now + steps).min(19)) } != 0 {
-            tracing::debug!("cannot lower the ASR worker's priority: {}", std::io::Error::last_os_error());
+            let name = std::thread::current().name().unwrap_or("?").to_owned();
+            tracing::debug!(thread = %name, "cannot lower the thread's CPU priority: {}", std::io::Error::last_os_error());
         }
     }
 }
