@@ -286,6 +286,25 @@ mod tests {
         Heard { text: text.into(), lang: "en".into(), complete, ready_ms, queue_ms: 0, asr_ms: 0 }
     }
 
+    /// The one transcription `events` ask for, which must be of `kind`.
+    fn one_request(events: &[TurnEvent], kind: AsrKind) -> AsrRequest {
+        match events {
+            [TurnEvent::Transcribe(r)] if r.kind == kind => *r,
+            other => panic!("wanted one {kind:?} request: {other:?}"),
+        }
+    }
+
+    /// A turn taker that heard speech from 1000 to 2000 ms and then a pause, and the
+    /// speculative transcription it asked for at the pause.
+    fn paused_after_speech() -> (TurnTaker, AsrRequest) {
+        let mut t = TurnTaker::new(CFG);
+        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
+        let ev = t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] });
+        let spec = one_request(&ev, AsrKind::Speculative);
+        (t, spec)
+    }
+
     /// Drives the turn taker frame by frame over speech from `from` to `to` (VAD reports the
     /// span `min_silence` later), answering transcriptions after `asr_ms` with `reply`.
     fn talk(from: u64, to: u64, until: u64, asr_ms: u64, reply: &dyn Fn(AsrRequest) -> Heard) -> Vec<(u64, TurnEvent)> {
@@ -370,23 +389,13 @@ mod tests {
 
     #[test]
     fn speech_that_resumes_drops_the_old_speculation() {
-        let mut t = TurnTaker::new(CFG);
-        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
-        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
-        let ev = t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] });
-        let req = match ev.as_slice() {
-            [TurnEvent::Transcribe(r)] => *r,
-            other => panic!("{other:?}"),
-        };
+        let (mut t, req) = paused_after_speech();
         // The caller goes on before the result arrives.
         t.on_frame(2200, &VadStep { active: true, finished: vec![] });
         t.on_heard(req, heard("i want", true, 2250));
         // Resumed speech means the turn does not end early; a second of speech earns a partial.
         let ev = t.on_frame(2360, &VadStep { active: true, finished: vec![] });
-        let partial = match ev.as_slice() {
-            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Partial => *r,
-            other => panic!("{other:?}"),
-        };
+        let partial = one_request(&ev, AsrKind::Partial);
         // The caller pauses while the partial runs: it is cancelled for the speculative one.
         let ev = t.on_frame(3100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 2150, end_ms: 3000 }] });
         let spec = AsrRequest { kind: AsrKind::Speculative, start_ms: 1000, end_ms: 3000 };
@@ -399,18 +408,12 @@ mod tests {
         t.on_frame(1100, &VadStep { active: true, finished: vec![] });
         t.on_frame(1300, &VadStep { active: true, finished: vec![] });
         let ev = t.on_frame(2320, &VadStep { active: true, finished: vec![] });
-        let first = match ev.as_slice() {
-            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Partial => *r,
-            other => panic!("{other:?}"),
-        };
+        let first = one_request(&ev, AsrKind::Partial);
         // While it runs, the next partial waits behind it.
         assert!(t.on_frame(3340, &VadStep { active: true, finished: vec![] }).is_empty());
         // The recogniser drops the first: the waiting one goes at once.
         let ev = t.on_dropped(first);
-        let second = match ev.as_slice() {
-            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Partial => *r,
-            other => panic!("{other:?}"),
-        };
+        let second = one_request(&ev, AsrKind::Partial);
         assert_eq!(second.end_ms, 3340);
         // A result for a request no longer running changes nothing.
         assert!(t.on_dropped(first).is_empty());
@@ -450,14 +453,7 @@ mod tests {
 
     #[test]
     fn a_speculation_dropped_after_the_turn_ended_is_replaced_by_a_final_transcript() {
-        let mut t = TurnTaker::new(CFG);
-        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
-        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
-        let ev = t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] });
-        let spec = match ev.as_slice() {
-            [TurnEvent::Transcribe(r)] if r.kind == AsrKind::Speculative => *r,
-            other => panic!("{other:?}"),
-        };
+        let (mut t, spec) = paused_after_speech();
         // The turn ends while the speculation still waits for the recogniser...
         let ev = t.on_frame(2500, &VadStep { active: false, finished: vec![] });
         assert!(matches!(ev.as_slice(), [TurnEvent::SpeechEnded { .. }]), "{ev:?}");
