@@ -9,9 +9,13 @@
 //! - The final transcript is the speculative one when it covers the whole turn; otherwise the
 //!   turn is transcribed again.
 //!
-//! One transcription runs at a time per call; a newer request waits, and replaces an older one
-//! of less use. A partial transcript is only a preview: a speculative or final request cancels
-//! it, so that it never delays the end of a turn.
+//! One transcription runs at a time per call; a newer partial or speculative request waits, and
+//! replaces an older one of less use. Final requests are never replaced: each waits its turn,
+//! and turns are handed on in the order they ended, even when one transcription outlasts the
+//! next utterance. A partial transcript is only a preview: a speculative or final request
+//! cancels it, so that it never delays the end of a turn.
+
+use std::collections::VecDeque;
 
 use crate::pipeline::utterance::{SegmenterConfig, UtteranceEvent, UtteranceSegmenter};
 use crate::pipeline::vad::VadStep;
@@ -74,21 +78,33 @@ struct Speculation {
     heard: Option<Heard>,
 }
 
-/// A turn that ended and waits for its transcript.
-#[derive(Debug, Clone, Copy)]
+/// A turn that ended, with its transcript once known.
+#[derive(Debug, Clone)]
 struct Ended {
     start_ms: u64,
     end_ms: u64,
+    heard: Option<Heard>,
+}
+
+impl Ended {
+    /// Whether a speculative transcription of this span stands for the turn.
+    fn covered_by(&self, req: &AsrRequest) -> bool {
+        self.heard.is_none() && self.start_ms == req.start_ms && req.end_ms + COVER_SLACK_MS >= self.end_ms
+    }
 }
 
 pub struct TurnTaker {
     cfg: TurnConfig,
     seg: UtteranceSegmenter,
     in_flight: Option<AsrRequest>,
+    /// Final transcriptions waiting, oldest first.
+    finals: VecDeque<AsrRequest>,
+    /// A partial or speculative transcription waiting.
     waiting: Option<AsrRequest>,
     last_partial_ms: u64,
     speculation: Option<Speculation>,
-    ended: Option<Ended>,
+    /// Turns that ended, oldest first, until their transcripts are handed on.
+    ended: VecDeque<Ended>,
 }
 
 /// How close a speculative transcript must come to the end of the turn to stand for it.
@@ -100,10 +116,11 @@ impl TurnTaker {
             seg: UtteranceSegmenter::new(cfg.segmenter),
             cfg,
             in_flight: None,
+            finals: VecDeque::new(),
             waiting: None,
             last_partial_ms: 0,
             speculation: None,
-            ended: None,
+            ended: VecDeque::new(),
         }
     }
 
@@ -112,9 +129,9 @@ impl TurnTaker {
         self.seg.current().map(|c| c.start_ms)
     }
 
-    /// Whether a transcription is running or waiting.
+    /// Whether a transcription is running or waiting, or a turn waits for its transcript.
     pub fn transcribing(&self) -> bool {
-        self.in_flight.is_some() || self.waiting.is_some()
+        self.in_flight.is_some() || self.waiting.is_some() || !self.finals.is_empty() || !self.ended.is_empty()
     }
 
     fn request(&mut self, req: AsrRequest, out: &mut Vec<TurnEvent>) {
@@ -125,8 +142,19 @@ impl TurnTaker {
         if self.in_flight.is_none() {
             self.in_flight = Some(req);
             out.push(TurnEvent::Transcribe(req));
+        } else if req.kind == AsrKind::Final {
+            self.finals.push_back(req);
         } else if self.waiting.is_none_or(|w| req.kind >= w.kind) {
             self.waiting = Some(req);
+        }
+    }
+
+    /// Hands on the transcripts of the oldest ended turns, as far as they are known.
+    fn release(&mut self, out: &mut Vec<TurnEvent>) {
+        while let Some(heard) = self.ended.front().and_then(|e| e.heard.clone()) {
+            if let Some(e) = self.ended.pop_front() {
+                out.push(TurnEvent::TurnReady { start_ms: e.start_ms, end_ms: e.end_ms, heard });
+            }
         }
     }
 
@@ -137,19 +165,23 @@ impl TurnTaker {
     /// The turn ended at `end_ms`: its transcript is the speculation if that covers it.
     fn on_ended(&mut self, start_ms: u64, end_ms: u64, early: bool, out: &mut Vec<TurnEvent>) {
         out.push(TurnEvent::SpeechEnded { start_ms, end_ms, early });
-        match self.covering(end_ms).map(|s| s.heard.clone()) {
-            Some(Some(heard)) => {
-                out.push(TurnEvent::TurnReady { start_ms, end_ms, heard });
-                self.speculation = None;
-            }
-            // The covering transcription is still running: its result will be the final one.
-            Some(None) => self.ended = Some(Ended { start_ms, end_ms }),
+        let covering = self.covering(end_ms).cloned();
+        self.speculation = None;
+        let spec = covering.as_ref().map(|s| AsrRequest { kind: AsrKind::Speculative, start_ms: s.start_ms, end_ms: s.end_ms });
+        match covering.and_then(|s| s.heard) {
+            Some(heard) => self.ended.push_back(Ended { start_ms, end_ms, heard: Some(heard) }),
+            // The covering transcription is running: its result will be the final one.
+            None if spec.is_some() && self.in_flight == spec => self.ended.push_back(Ended { start_ms, end_ms, heard: None }),
             None => {
-                self.ended = Some(Ended { start_ms, end_ms });
-                self.speculation = None;
+                // One still waiting gives way to a final one, which is never replaced.
+                if spec.is_some() && self.waiting == spec {
+                    self.waiting = None;
+                }
+                self.ended.push_back(Ended { start_ms, end_ms, heard: None });
                 self.request(AsrRequest { kind: AsrKind::Final, start_ms, end_ms }, out);
             }
         }
+        self.release(out);
     }
 
     /// Handles the VAD's view after the frame that ends at `now_ms`.
@@ -203,25 +235,23 @@ impl TurnTaker {
         match req.kind {
             AsrKind::Partial => {}
             AsrKind::Speculative => {
-                let same = self.speculation.as_ref().is_some_and(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms);
-                if same {
-                    if let Some(s) = self.speculation.as_mut() {
-                        s.heard = Some(heard.clone());
-                    }
-                    // The turn already ended while this ran: it is the final transcript.
-                    if let Some(e) = self.ended.filter(|e| e.start_ms == req.start_ms && req.end_ms + COVER_SLACK_MS >= e.end_ms) {
-                        self.ended = None;
-                        self.speculation = None;
-                        out.push(TurnEvent::TurnReady { start_ms: e.start_ms, end_ms: e.end_ms, heard });
-                    }
+                // The turn already ended while this ran: it is the final transcript.
+                if let Some(e) = self.ended.iter_mut().find(|e| e.covered_by(&req)) {
+                    e.heard = Some(heard);
+                } else if let Some(s) =
+                    self.speculation.as_mut().filter(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms)
+                {
+                    s.heard = Some(heard);
                 }
             }
             AsrKind::Final => {
-                if let Some(e) = self.ended.take() {
-                    out.push(TurnEvent::TurnReady { start_ms: e.start_ms, end_ms: e.end_ms, heard });
+                let turn = |e: &&mut Ended| e.heard.is_none() && e.start_ms == req.start_ms && e.end_ms == req.end_ms;
+                if let Some(e) = self.ended.iter_mut().find(turn) {
+                    e.heard = Some(heard);
                 }
             }
         }
+        self.release(&mut out);
         self.start_waiting(&mut out);
         out
     }
@@ -235,12 +265,14 @@ impl TurnTaker {
             return out;
         }
         self.in_flight = None;
-        let speculated = self.speculation.as_ref().is_some_and(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms);
-        if req.kind == AsrKind::Speculative && speculated {
-            self.speculation = None;
+        if req.kind == AsrKind::Speculative {
+            if self.speculation.as_ref().is_some_and(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms) {
+                self.speculation = None;
+            }
             // The turn ended while it waited: transcribe the whole turn now.
-            if let Some(e) = self.ended.filter(|e| e.start_ms == req.start_ms) {
-                self.request(AsrRequest { kind: AsrKind::Final, start_ms: e.start_ms, end_ms: e.end_ms }, &mut out);
+            if let Some(e) = self.ended.iter().find(|e| e.covered_by(&req)) {
+                let whole = AsrRequest { kind: AsrKind::Final, start_ms: e.start_ms, end_ms: e.end_ms };
+                self.request(whole, &mut out);
                 return out;
             }
         }
@@ -249,7 +281,13 @@ impl TurnTaker {
     }
 
     fn start_waiting(&mut self, out: &mut Vec<TurnEvent>) {
-        if let Some(next) = self.waiting.take() {
+        if self.in_flight.is_some() {
+            return;
+        }
+        if let Some(next) = self.finals.pop_front() {
+            self.in_flight = Some(next);
+            out.push(TurnEvent::Transcribe(next));
+        } else if let Some(next) = self.waiting.take() {
             // A partial of a turn that has ended meanwhile is of no use.
             if next.kind != AsrKind::Partial || self.current_start() == Some(next.start_ms) {
                 self.in_flight = Some(next);
@@ -459,5 +497,31 @@ mod tests {
         assert!(matches!(ev.as_slice(), [TurnEvent::SpeechEnded { .. }]), "{ev:?}");
         // ...which then drops it: the turn is transcribed whole.
         assert_eq!(t.on_dropped(spec), vec![TurnEvent::Transcribe(AsrRequest { kind: AsrKind::Final, start_ms: 1000, end_ms: 2000 })]);
+    }
+
+    #[test]
+    fn a_turn_that_ends_while_the_last_one_is_still_transcribed_keeps_its_own_transcript() {
+        let (mut t, first) = paused_after_speech();
+        let ev = t.on_frame(2500, &VadStep { active: false, finished: vec![] });
+        assert!(matches!(ev.as_slice(), [TurnEvent::SpeechEnded { .. }]), "{ev:?}");
+        // The first turn's transcription outlasts the whole second utterance.
+        t.on_frame(3100, &VadStep { active: true, finished: vec![] });
+        t.on_frame(3300, &VadStep { active: true, finished: vec![] });
+        assert!(t.on_frame(4100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 3000, end_ms: 4000 }] }).is_empty());
+        let ev = t.on_frame(4500, &VadStep { active: false, finished: vec![] });
+        assert_eq!(ev, vec![TurnEvent::SpeechEnded { start_ms: 3000, end_ms: 4000, early: false }]);
+        // The first turn's words come: it is handed on, and the second turn is transcribed whole.
+        let ev = t.on_heard(first, heard("where is my order", false, 4600));
+        let second = AsrRequest { kind: AsrKind::Final, start_ms: 3000, end_ms: 4000 };
+        assert_eq!(
+            ev,
+            vec![
+                TurnEvent::TurnReady { start_ms: 1000, end_ms: 2000, heard: heard("where is my order", false, 4600) },
+                TurnEvent::Transcribe(second),
+            ]
+        );
+        let ev = t.on_heard(second, heard("it is late", false, 5000));
+        assert_eq!(ev, vec![TurnEvent::TurnReady { start_ms: 3000, end_ms: 4000, heard: heard("it is late", false, 5000) }]);
+        assert!(!t.transcribing());
     }
 }
