@@ -73,8 +73,8 @@ pub struct TurnFacts {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PolicyInput {
     Turn(TurnFacts),
-    /// The voice's anger score of the utterance in progress.
-    ProsodyPartial { anger: f32 },
+    /// The voice's anger score of the utterance in progress (which began at `utterance_start_ms`).
+    ProsodyPartial { anger: f32, utterance_start_ms: u64 },
     Dtmf { digit: char },
     BotSaid { text: String },
     /// The caller accepted the dialog's offer of a person.
@@ -136,8 +136,8 @@ pub struct EscalationPolicy {
     /// Turns since the open request began, while it is unresolved.
     unresolved: u32,
     request: Option<String>,
-    /// Since when the voice has stayed over `anger_sustained` in this utterance.
-    sustained_since: Option<u64>,
+    /// The utterance (its start) whose voice has stayed over `anger_sustained`, and since when.
+    sustained_since: Option<(u64, u64)>,
 }
 
 /// Intents that are a request (something to get done), not conversation.
@@ -179,9 +179,11 @@ impl EscalationPolicy {
                 let wanted = self.cfg.dtmf_digit.chars().next();
                 (wanted == Some(digit)).then_some(Reason::Dtmf)
             }
-            PolicyInput::ProsodyPartial { anger } => {
+            PolicyInput::ProsodyPartial { anger, utterance_start_ms } => {
                 if anger >= self.cfg.anger_sustained && self.cfg.anger_sustained_ms > 0 {
-                    let since = *self.sustained_since.get_or_insert(now_ms);
+                    // A pause between utterances is a break too.
+                    let same = self.sustained_since.filter(|(u, _)| *u == utterance_start_ms);
+                    let (_, since) = *self.sustained_since.insert(same.unwrap_or((utterance_start_ms, now_ms)));
                     (now_ms.saturating_sub(since) >= self.cfg.anger_sustained_ms).then_some(Reason::Anger)
                 } else {
                     self.sustained_since = None;
@@ -363,13 +365,25 @@ mod tests {
         // Scores every 500 ms; a dip resets the clock.
         for (i, a) in [0.9, 0.9, 0.9, 0.5, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9].iter().enumerate() {
             now = 500 * (i as u64 + 1);
-            if let Some(h) = p.handle(PolicyInput::ProsodyPartial { anger: *a }, now) {
+            if let Some(h) = p.handle(PolicyInput::ProsodyPartial { anger: *a, utterance_start_ms: 0 }, now) {
                 got = Some((h.reason, now));
                 break;
             }
         }
         // Over the threshold again from 2500 ms: 4000 ms later.
         assert_eq!(got, Some((Reason::Anger, 6500)), "at {now}");
+    }
+
+    #[test]
+    fn shouting_in_short_utterances_is_not_sustained_anger() {
+        // Angry scores for 6 s, but over three utterances of 2 s (their turns not yet heard):
+        // the pause between them is a break.
+        let mut p = policy();
+        for k in 0..12u64 {
+            let now = 500 * (k + 1);
+            let input = PolicyInput::ProsodyPartial { anger: 0.95, utterance_start_ms: 2000 * (k / 4) };
+            assert_eq!(p.handle(input, now).map(|h| h.reason), None, "at {now}");
+        }
     }
 
     #[test]

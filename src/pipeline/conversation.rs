@@ -256,7 +256,7 @@ impl Conversation {
         self.speaking = Some((start_ms, self.now_ms + every));
         if let Some(p) = self.prosody.partial(start_ms, self.now_ms) {
             self.emit_voice(&p, false, start_ms);
-            let h = self.policy.handle(PolicyInput::ProsodyPartial { anger: p.anger }, self.now_ms);
+            let h = self.policy.handle(PolicyInput::ProsodyPartial { anger: p.anger, utterance_start_ms: start_ms }, self.now_ms);
             self.hand_off(h, None).await;
         }
     }
