@@ -61,8 +61,7 @@ pub fn run(dirs: &[&Path], cross: Option<&Path>, model_path: Option<&Path>, json
     if let Some(path) = model_path {
         let model = AngerModel::load(path)?;
         let (clean, phone) = pooled(&model, &data, &|_| true);
-        let (m, p) = (metrics(&clean.warm, model.threshold), metrics(&phone.warm, model.threshold));
-        let cold = metrics(&clean.cold, model.threshold);
+        let (m, p, cold) = (metrics(&clean.warm), metrics(&phone.warm), metrics(&clean.cold));
         print(json_lines, &line("model", "16k", &m));
         print(json_lines, &line("model", "8k", &p));
         print(json_lines, &line("model", "first-turn", &cold));
@@ -76,24 +75,19 @@ pub fn run(dirs: &[&Path], cross: Option<&Path>, model_path: Option<&Path>, json
     }
 
     let mut all = (Scored::default(), Scored::default());
-    let mut thresholds = Vec::new();
     for s in &speakers {
         let train_items: Vec<_> = items(&data, false, &|x| x != s).into_iter().chain(items(&data, true, &|x| x != s)).collect();
         let model = train(&train_items, "fold");
         let (clean, phone) = pooled(&model, &data, &|x| x == s);
-        print(json_lines, &line("loso", s, &metrics(&clean.warm, model.threshold)));
-        // Each fold's predictions at its own threshold, pooled: flags are what counts.
-        let flag = |v: Vec<(usize, f32, usize)>| -> Vec<(usize, f32, usize)> {
-            v.into_iter().map(|(y, p, k)| (y, if p >= model.threshold { 1.0 } else { 0.0 }, k)).collect()
-        };
-        all.0.warm.extend(flag(clean.warm));
-        all.0.cold.extend(flag(clean.cold));
-        all.1.warm.extend(flag(phone.warm));
-        thresholds.push(model.threshold);
+        print(json_lines, &line("loso", s, &metrics(&clean.warm)));
+        // Each fold's scores have its own threshold at 0.5, so they pool.
+        all.0.warm.extend(clean.warm);
+        all.0.cold.extend(clean.cold);
+        all.1.warm.extend(phone.warm);
     }
-    let loso = metrics(&all.0.warm, 0.5);
-    let loso_8k = metrics(&all.1.warm, 0.5);
-    let loso_cold = metrics(&all.0.cold, 0.5);
+    let loso = metrics(&all.0.warm);
+    let loso_8k = metrics(&all.1.warm);
+    let loso_cold = metrics(&all.0.cold);
     print(json_lines, &line("loso", "all, 16k", &loso));
     print(json_lines, &line("loso", "all, 8k", &loso_8k));
     print(json_lines, &line("loso", "all, first turn", &loso_cold));
@@ -104,9 +98,9 @@ pub fn run(dirs: &[&Path], cross: Option<&Path>, model_path: Option<&Path>, json
         let train_items: Vec<_> = items(&data, false, &|_| true).into_iter().chain(items(&data, true, &|_| true)).collect();
         let model = train(&train_items, "cross");
         let (clean, phone) = pooled(&model, &test, &|_| true);
-        let m = metrics(&clean.warm, model.threshold);
+        let m = metrics(&clean.warm);
         print(json_lines, &line("cross", &format!("-> {}", other.display()), &m));
-        print(json_lines, &line("cross", "8k", &metrics(&phone.warm, model.threshold)));
+        print(json_lines, &line("cross", "8k", &metrics(&phone.warm)));
         cross_bacc = json!(round3(m.bacc));
     }
     println!(

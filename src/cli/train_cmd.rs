@@ -131,7 +131,8 @@ fn train_anger(a: AngerArgs) -> Result<()> {
     eprintln!("wrote {} in {:.1} s", path.display(), started.elapsed().as_secs_f64());
     println!(
         "{}",
-        serde_json::json!({"model": path.display().to_string(), "utterances": all.len(), "threshold": model.threshold})
+        serde_json::json!({"model": path.display().to_string(), "utterances": all.len(),
+                            "threshold": model.against_baseline.threshold, "first_turn_threshold": model.first_turn.threshold})
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! The anger model: multinomial logistic regression over prosodic statistics normalised
-//! against the speaker's baseline (their own calm turns, shrunk towards a population prior
-//! until there are enough of them). Stored as JSON in models/anger/anger.json.
+//! The anger model: two multinomial logistic regressions over prosodic statistics, one for
+//! utterances measured against the speaker's baseline (their own calm turns, shrunk towards a
+//! population prior), one for a first turn, before there is a baseline. Stored as JSON in
+//! models/anger/anger.json.
 
 use std::path::Path;
 
@@ -13,13 +14,17 @@ use crate::prosody::stats::{UtteranceStats, FEATURE_NAMES, GAIN_DEPENDENT, N_FEA
 pub const CLASSES: [&str; 4] = ["angry", "neutral", "happy", "sad"];
 pub const ANGRY: usize = 0;
 pub const FILE: &str = "anger.json";
-/// The statistics the model reads (indices into `FEATURE_NAMES`): the cues that anger shows in
-/// both German (EmoDB) and Mandarin (CASIA) speech, relative to the speaker's calm voice —
-/// raised pitch, shimmer, a brighter and more changeable spectrum. Pitch range, jitter, tempo
-/// and pauses go opposite ways in the two languages (Mandarin's tones), and EmoDB's level is
-/// normalised, so the model leaving them out transfers better across languages; they are still
-/// computed, for the events and for people.
-pub const USED: [usize; 7] = [0, 2, 3, 11, 12, 14, 16];
+/// The statistics the model reads against the caller's own calm turns (indices into
+/// `FEATURE_NAMES`): the rise in pitch (mean and percentiles) and shimmer, the cues that anger
+/// shows alike in German (EmoDB) and Mandarin (CASIA). Spectral brightness and flux rise far
+/// more in EmoDB's anger than in CASIA's; pitch range, jitter, tempo and pauses go opposite
+/// ways in the two languages (Mandarin's tones); EmoDB's level is normalised. Left out, the
+/// model transfers across languages; they are still computed, for the events and for people.
+pub const USED: [usize; 4] = [0, 2, 3, 11];
+/// The statistics of a caller's first turn, read against the population's calm voice: there
+/// pitch level says little on its own (people differ by an octave), so brightness, spectral
+/// tilt and flux, which differ less between people, join in.
+pub const USED_FIRST_TURN: [usize; 7] = [0, 2, 3, 11, 12, 14, 16];
 /// How many utterances' worth of weight the population prior has in a baseline.
 const PRIOR_WEIGHT: f32 = 1.0;
 
@@ -31,16 +36,65 @@ pub struct AngerModel {
     pub prior: Vec<f32>,
     /// The spread of each statistic, to put them on one scale.
     pub scale: Vec<f32>,
-    /// Per class: one weight per feature.
-    pub weights: Vec<Vec<f32>>,
-    pub bias: Vec<f32>,
-    /// The anger probability above which an utterance counts as angry.
-    pub threshold: f32,
+    /// Scores an utterance against the caller's calm turns (`USED`).
+    pub against_baseline: Head,
+    /// Scores an utterance before the caller has calm turns (`USED_FIRST_TURN`).
+    pub first_turn: Head,
     /// What it was trained on, for people.
     pub trained_on: String,
     /// Speakers of the corpora kept out of training, for the tests to call with.
     #[serde(default)]
     pub held_out: Vec<String>,
+}
+
+/// One logistic regression over the normalised statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    /// Per class: one weight per feature.
+    pub weights: Vec<Vec<f32>>,
+    pub bias: Vec<f32>,
+    /// The anger probability above which an utterance counts as angry.
+    pub threshold: f32,
+    /// How steeply the anger score rises through the threshold (Platt scaling, fitted on anger
+    /// against calm speech): the four classes share the probability, so an angry voice that
+    /// might also be happy gets a modest one, while the score says how sure anger-versus-calm is.
+    pub slope: f32,
+}
+
+impl Head {
+    fn fits(&self, n: usize) -> bool {
+        self.bias.len() == CLASSES.len()
+            && self.weights.len() == CLASSES.len()
+            && self.weights.iter().all(|w| w.len() == n)
+            && self.threshold > 0.0
+            && self.threshold < 1.0
+            && self.slope.is_finite()
+            && self.slope > 0.0
+    }
+
+    pub fn probs(&self, z: &[f32]) -> [f32; 4] {
+        probs_of(&self.weights, &self.bias, z)
+    }
+
+    /// How far the anger probability lies past the threshold, in log-odds.
+    pub fn margin(&self, p: f32) -> f32 {
+        logit(p) - logit(self.threshold)
+    }
+
+    /// The anger score: the probability of anger against calm speech, with the head's decision
+    /// threshold at 0.5, which makes scores comparable with the words' and between the heads.
+    pub fn calibrated(&self, p: f32) -> f32 {
+        sigmoid(self.slope * self.margin(p))
+    }
+}
+
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn logit(x: f32) -> f32 {
+    let x = x.clamp(1e-6, 1.0 - 1e-6);
+    (x / (1.0 - x)).ln()
 }
 
 /// A speaker's calm turns so far: the reference their anger is measured against.
@@ -96,9 +150,8 @@ impl AngerModel {
             || m.features != FEATURE_NAMES
             || m.prior.len() != n
             || m.scale.len() != n
-            || m.bias.len() != CLASSES.len()
-            || m.weights.len() != CLASSES.len()
-            || m.weights.iter().any(|w| w.len() != n)
+            || !m.against_baseline.fits(n)
+            || !m.first_turn.fits(n)
         {
             return Err("not a voicegate anger model for these features and classes".into());
         }
@@ -109,13 +162,13 @@ impl AngerModel {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
     }
 
-    /// The model's input: each statistic relative to the speaker's baseline, on a common scale.
-    /// Without a baseline the population prior stands in, and gain-dependent statistics say
-    /// nothing.
-    pub fn normalise(prior: &[f32], scale: &[f32], s: &UtteranceStats, b: &Baseline) -> [f32; N_FEATURES] {
+    /// The model's input: the statistics in `used`, each relative to the speaker's baseline,
+    /// on a common scale. Without a baseline the population prior stands in, and gain-dependent
+    /// statistics say nothing.
+    pub fn normalise(prior: &[f32], scale: &[f32], used: &[usize], s: &UtteranceStats, b: &Baseline) -> [f32; N_FEATURES] {
         let mut z = [0f32; N_FEATURES];
-        for i in 0..N_FEATURES {
-            if !USED.contains(&i) || (b.n == 0 && GAIN_DEPENDENT.contains(&i)) {
+        for &i in used {
+            if i >= N_FEATURES || (b.n == 0 && GAIN_DEPENDENT.contains(&i)) {
                 continue;
             }
             let reference = if b.n == 0 {
@@ -128,24 +181,21 @@ impl AngerModel {
         z
     }
 
-    /// Class probabilities of an utterance.
-    pub fn probs(&self, s: &UtteranceStats, b: &Baseline) -> [f32; 4] {
-        let z = Self::normalise(&self.prior, &self.scale, s, b);
-        probs_of(&self.weights, &self.bias, &z)
+    /// The head that scores an utterance with this baseline, and the statistics it reads.
+    pub fn head(&self, b: &Baseline) -> (&Head, &'static [usize]) {
+        if b.n == 0 {
+            (&self.first_turn, &USED_FIRST_TURN)
+        } else {
+            (&self.against_baseline, &USED)
+        }
     }
 
-    /// The anger score of an utterance: the model's probability moved so that its decision
-    /// threshold lies at 0.5, which makes scores comparable with the words' and across models.
-    pub fn anger(&self, s: &UtteranceStats, b: &Baseline) -> f32 {
-        self.calibrated(self.probs(s, b)[ANGRY])
-    }
-
-    pub fn calibrated(&self, p: f32) -> f32 {
-        let logit = |x: f32| {
-            let x = x.clamp(1e-6, 1.0 - 1e-6);
-            (x / (1.0 - x)).ln()
-        };
-        1.0 / (1.0 + (-(logit(p) - logit(self.threshold))).exp())
+    /// Class probabilities of an utterance, and its anger score: the anger probability moved
+    /// so that the decision threshold lies at 0.5.
+    pub fn judge(&self, s: &UtteranceStats, b: &Baseline) -> ([f32; 4], f32) {
+        let (head, used) = self.head(b);
+        let p = head.probs(&Self::normalise(&self.prior, &self.scale, used, s, b));
+        (p, head.calibrated(p[ANGRY]))
     }
 }
 

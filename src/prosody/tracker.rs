@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::prosody::band::TelephoneBand;
 use crate::prosody::frames::{FrameAnalyzer, FrameFeatures};
-use crate::prosody::model::{AngerModel, Baseline, ANGRY, CLASSES};
+use crate::prosody::model::{AngerModel, Baseline, CLASSES};
 use crate::prosody::stats::UtteranceStats;
 
 /// 30 s of 10 ms steps: longer than any utterance the segmenter lets through.
@@ -75,10 +75,10 @@ impl AngerTracker {
     }
 
     fn judge(&self, s: &UtteranceStats) -> ProsodyScore {
-        let p = self.model.probs(s, &self.baseline);
+        let (p, anger) = self.model.judge(s, &self.baseline);
         let best = (0..p.len()).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap_or(0);
         ProsodyScore {
-            anger: self.model.calibrated(p[ANGRY]),
+            anger,
             label: CLASSES[best],
             confidence: p[best],
             voiced_ms: s.voiced_ms,
