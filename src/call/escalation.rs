@@ -182,8 +182,13 @@ impl EscalationPolicy {
             PolicyInput::ProsodyPartial { anger, utterance_start_ms } => {
                 if anger >= self.cfg.anger_sustained && self.cfg.anger_sustained_ms > 0 {
                     // A pause between utterances is a break too.
-                    let same = self.sustained_since.filter(|(u, _)| *u == utterance_start_ms);
-                    let (_, since) = *self.sustained_since.insert(same.unwrap_or((utterance_start_ms, now_ms)));
+                    let since = match self.sustained_since {
+                        Some((utterance, since)) if utterance == utterance_start_ms => since,
+                        _ => {
+                            self.sustained_since = Some((utterance_start_ms, now_ms));
+                            now_ms
+                        }
+                    };
                     (now_ms.saturating_sub(since) >= self.cfg.anger_sustained_ms).then_some(Reason::Anger)
                 } else {
                     self.sustained_since = None;

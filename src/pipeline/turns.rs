@@ -78,6 +78,13 @@ struct Speculation {
     heard: Option<Heard>,
 }
 
+impl Speculation {
+    /// The transcription that makes it.
+    fn request(&self) -> AsrRequest {
+        AsrRequest { kind: AsrKind::Speculative, start_ms: self.start_ms, end_ms: self.end_ms }
+    }
+}
+
 /// A turn that ended, with its transcript once known.
 #[derive(Debug, Clone)]
 struct Ended {
@@ -167,7 +174,7 @@ impl TurnTaker {
         out.push(TurnEvent::SpeechEnded { start_ms, end_ms, early });
         let covering = self.covering(end_ms).cloned();
         self.speculation = None;
-        let spec = covering.as_ref().map(|s| AsrRequest { kind: AsrKind::Speculative, start_ms: s.start_ms, end_ms: s.end_ms });
+        let spec = covering.as_ref().map(Speculation::request);
         match covering.and_then(|s| s.heard) {
             Some(heard) => self.ended.push_back(Ended { start_ms, end_ms, heard: Some(heard) }),
             // The covering transcription is running: its result will be the final one.
@@ -238,9 +245,7 @@ impl TurnTaker {
                 // The turn already ended while this ran: it is the final transcript.
                 if let Some(e) = self.ended.iter_mut().find(|e| e.covered_by(&req)) {
                     e.heard = Some(heard);
-                } else if let Some(s) =
-                    self.speculation.as_mut().filter(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms)
-                {
+                } else if let Some(s) = self.speculation.as_mut().filter(|s| s.request() == req) {
                     s.heard = Some(heard);
                 }
             }
@@ -266,7 +271,7 @@ impl TurnTaker {
         }
         self.in_flight = None;
         if req.kind == AsrKind::Speculative {
-            if self.speculation.as_ref().is_some_and(|s| s.start_ms == req.start_ms && s.end_ms == req.end_ms) {
+            if self.speculation.as_ref().is_some_and(|s| s.request() == req) {
                 self.speculation = None;
             }
             // The turn ended while it waited: transcribe the whole turn now.

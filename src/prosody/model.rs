@@ -13,6 +13,7 @@ use crate::prosody::stats::{UtteranceStats, FEATURE_NAMES, GAIN_DEPENDENT, N_FEA
 /// The classes the model tells apart; the anger score is the probability of the first.
 pub const CLASSES: [&str; 4] = ["angry", "neutral", "happy", "sad"];
 pub const ANGRY: usize = 0;
+pub const NEUTRAL: usize = 1;
 pub const FILE: &str = "anger.json";
 /// The statistics the model reads against the caller's own calm turns (indices into
 /// `FEATURE_NAMES`): the rise in pitch (mean and percentiles) and shimmer, the cues that anger

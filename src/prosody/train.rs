@@ -8,7 +8,7 @@ use crate::audio::{g711, resample::resample, SAMPLE_RATE};
 use crate::error::Result;
 use crate::nlu::linear::Rng;
 use crate::prosody::corpus::Clip;
-use crate::prosody::model::{probs_of, sigmoid, AngerModel, Baseline, Head, ANGRY, CLASSES, USED, USED_FIRST_TURN};
+use crate::prosody::model::{probs_of, sigmoid, AngerModel, Baseline, Head, ANGRY, CLASSES, NEUTRAL, USED, USED_FIRST_TURN};
 use crate::prosody::stats::{UtteranceStats, N_FEATURES};
 use crate::prosody::utterance_stats;
 
@@ -113,7 +113,7 @@ pub fn items<'a>(data: &'a Extracted, phone: bool, keep: &dyn Fn(&str) -> bool) 
 }
 
 fn neutral_of<'a>(items: &[Item<'a>], speaker: &str) -> Vec<&'a UtteranceStats> {
-    items.iter().filter(|i| i.speaker == speaker && CLASSES[i.class] == "neutral").map(|i| i.stats).collect()
+    items.iter().filter(|i| i.speaker == speaker && i.class == NEUTRAL).map(|i| i.stats).collect()
 }
 
 /// Trains on `items` (clean and telephone copies together, all their speakers).
@@ -194,29 +194,30 @@ impl<'a> Examples<'a> {
         self.as_scored.push(as_scored);
     }
 
-    /// The weights, and the threshold with the best balanced accuracy of anger against calm
-    /// speech, on the examples like those the head will score, that flags at most
-    /// `MAX_CALM_FLAGGED` of the calm ones.
+    /// The weights; the threshold with the best balanced accuracy of anger against calm speech,
+    /// on the examples like those the head will score, that flags at most `MAX_CALM_FLAGGED` of
+    /// the calm ones; and the slope of the score through it.
     fn fit_head(&self) -> Head {
         let (weights, bias) = fit(&self.xs, &self.ys, &self.groups);
-        let p: Vec<f32> = self.xs.iter().map(|x| probs_of(&weights, &bias, x)[ANGRY]).collect();
-        let neutral = CLASSES.iter().position(|c| *c == "neutral").unwrap_or(1);
+        // (anger probability, angry) of the angry and calm examples like those it will score.
+        let judged: Vec<(f32, bool)> = self
+            .xs
+            .iter()
+            .zip(&self.ys)
+            .zip(&self.as_scored)
+            .filter(|((_, y), s)| **s && (**y == ANGRY || **y == NEUTRAL))
+            .map(|((x, y), _)| (probs_of(&weights, &bias, x)[ANGRY], *y == ANGRY))
+            .collect();
+        let angry = judged.iter().filter(|(_, a)| *a).count().max(1) as f32;
+        let calm = judged.iter().filter(|(_, a)| !*a).count().max(1) as f32;
         let mut threshold = 0.5;
         let mut best = -1.0;
         for step in 5..96 {
             let t = step as f32 / 100.0;
-            let (mut tp, mut pos, mut fp, mut neg) = (0, 0, 0, 0);
-            for ((pi, y), _) in p.iter().zip(&self.ys).zip(&self.as_scored).filter(|(_, s)| **s) {
-                if *y == ANGRY {
-                    pos += 1;
-                    tp += (*pi >= t) as usize;
-                } else if *y == neutral {
-                    neg += 1;
-                    fp += (*pi >= t) as usize;
-                }
-            }
-            let fpr = fp as f32 / neg.max(1) as f32;
-            let bacc = (tp as f32 / pos.max(1) as f32 + 1.0 - fpr) / 2.0;
+            let tp = judged.iter().filter(|(p, a)| *a && *p >= t).count() as f32;
+            let fp = judged.iter().filter(|(p, a)| !*a && *p >= t).count() as f32;
+            let fpr = fp / calm;
+            let bacc = (tp / angry + 1.0 - fpr) / 2.0;
             if fpr <= MAX_CALM_FLAGGED && bacc > best {
                 best = bacc;
                 threshold = t;
@@ -229,17 +230,9 @@ impl<'a> Examples<'a> {
             slope: 1.0,
         };
         // The slope: the best likelihood of anger against calm speech (each weighing half).
-        let scored: Vec<(f32, bool)> = p
-            .iter()
-            .zip(&self.ys)
-            .zip(&self.as_scored)
-            .filter(|((_, y), s)| **s && (**y == ANGRY || **y == neutral))
-            .map(|((pi, y), _)| (head.margin(*pi), *y == ANGRY))
-            .collect();
-        let angry = scored.iter().filter(|(_, a)| *a).count().max(1) as f32;
-        let calm = scored.iter().filter(|(_, a)| !*a).count().max(1) as f32;
+        let margins: Vec<(f32, bool)> = judged.iter().map(|(p, a)| (head.margin(*p), *a)).collect();
         let likelihood = |slope: f32| -> f32 {
-            scored
+            margins
                 .iter()
                 .map(|(m, a)| {
                     let q = sigmoid(slope * m).clamp(1e-6, 1.0 - 1e-6);
@@ -340,7 +333,6 @@ pub struct Metrics {
 
 /// Scores are anger scores with the decision threshold at 0.5.
 pub fn metrics(scored: &[(usize, f32, usize)]) -> Metrics {
-    let neutral = CLASSES.iter().position(|c| *c == "neutral").unwrap_or(1);
     let (mut tp, mut fn_, mut fp, mut tn) = (0f64, 0f64, 0f64, 0f64);
     let mut recall = [(0f64, 0f64); 4];
     for (y, p, k) in scored {
@@ -349,7 +341,7 @@ pub fn metrics(scored: &[(usize, f32, usize)]) -> Metrics {
             recall[*y].0 += 1.0;
         }
         let flagged = *p >= 0.5;
-        match (*y == ANGRY, *y == neutral, flagged) {
+        match (*y == ANGRY, *y == NEUTRAL, flagged) {
             (true, _, true) => tp += 1.0,
             (true, _, false) => fn_ += 1.0,
             (_, true, true) => fp += 1.0,
