@@ -145,7 +145,8 @@ impl AngerModel {
     }
 
     pub fn from_json(text: &str) -> std::result::Result<Self, String> {
-        let m: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let retrain = "; rebuild it with `voicegate train anger`";
+        let m: Self = serde_json::from_str(text).map_err(|e| format!("{e}{retrain}"))?;
         let n = FEATURE_NAMES.len();
         if m.classes != CLASSES
             || m.features != FEATURE_NAMES
@@ -154,7 +155,7 @@ impl AngerModel {
             || !m.against_baseline.fits(n)
             || !m.first_turn.fits(n)
         {
-            return Err("not a voicegate anger model for these features and classes".into());
+            return Err(format!("not a voicegate anger model for these features and classes{retrain}"));
         }
         Ok(m)
     }
