@@ -131,7 +131,9 @@ impl SipClient {
         let answer = String::from_utf8_lossy(&resp.body).to_string();
         let n = AudioOffer::parse(&answer).and_then(|o| sdp::negotiate(&o)).map_err(|e| format!("bad SDP answer: {e}"))?;
         let remote_ip: IpAddr = n.remote.0.parse().map_err(|_| format!("SDP answer address {:?}", n.remote.0))?;
-        let params = MediaParams { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), send: true, jitter_depth };
+        // The far end of a call keeps sending (silence too) while the call is up: ten seconds
+        // of nothing means it is gone.
+        let params = MediaParams { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), send: true, jitter_depth, timeout: Some(std::time::Duration::from_secs(10)) };
         let session = media::start(rtp, rtcp, params, CancellationToken::new());
         let (tx, rx) = oneshot::channel();
         let call_id = resp.call_id_header().map(|h| h.value().to_string()).unwrap_or_default();

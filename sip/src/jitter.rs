@@ -93,6 +93,12 @@ impl JitterBuffer {
         self.packets.len()
     }
 
+    /// The payload of the packet due next, if it is here (after a loss: the packet whose
+    /// forward error correction can rebuild the lost one).
+    pub fn peek_next(&self) -> Option<&[u8]> {
+        self.packets.get(&self.next?).map(Vec::as_slice)
+    }
+
     /// The next 20 ms of the stream, or None while filling or paused.
     pub fn pop(&mut self) -> Option<Playout> {
         if !self.started {

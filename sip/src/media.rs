@@ -26,6 +26,8 @@ const RTCP_EVERY: Duration = Duration::from_secs(5);
 const RELATCH_AFTER: u32 = 5;
 /// A bot frame sent later than this after its due time counts as late.
 pub const LATE_MS: u64 = 40;
+/// Comfort noise (RFC 3389), static payload type 13.
+const COMFORT_NOISE: u8 = 13;
 
 /// What the call gets from the caller, one audio item per 20 ms slot.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,9 @@ pub enum Inbound {
     Silence,
     /// An RFC 4733 key press.
     Dtmf(char),
+    /// No packet came for the media timeout while the call was not on hold: the far end is
+    /// gone. The last item.
+    TimedOut,
 }
 
 /// 20 ms of bot audio to send, and when it was due (for the lateness count).
@@ -63,6 +68,8 @@ pub struct MediaParams {
     pub remote: SocketAddr,
     pub send: bool,
     pub jitter_depth: usize,
+    /// No packet from the far end for this long (while not on hold) ends the session.
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -84,6 +91,8 @@ pub struct MediaStats {
     pub jitter_ms: f64,
     /// The address the caller's RTP comes from (where ours goes), once seen.
     pub latched: Option<SocketAddr>,
+    /// The session ended because the far end stopped sending.
+    pub timed_out: bool,
 }
 
 /// A running media session; dropping `outbound`/`control` or cancelling stops it.
@@ -143,6 +152,8 @@ struct Task {
     dtmf_out: VecDeque<Vec<u8>>,
     talking: bool,
     sent_octets: u32,
+    /// When the far end last sent a packet (or the call came off hold).
+    last_heard: Instant,
     stats: Arc<Mutex<MediaStats>>,
     local: MediaStats,
 }
@@ -167,6 +178,7 @@ impl Task {
             dtmf_out: VecDeque::new(),
             talking: false,
             sent_octets: 0,
+            last_heard: Instant::now(),
             stats,
             local: MediaStats::default(),
         }
@@ -205,6 +217,15 @@ impl Task {
                 _ = tick.tick() => {
                     let slot_due = self.started + SLOT * (self.slot as u32 + 1);
                     self.slot += 1;
+                    if !self.params.send {
+                        // On hold the far end may be silent; its silence counts from the resume.
+                        self.last_heard = Instant::now();
+                    }
+                    if self.params.timeout.is_some_and(|t| self.last_heard.elapsed() > t) {
+                        self.local.timed_out = true;
+                        let _ = tokio::time::timeout(SLOT, inbound.send(Inbound::TimedOut)).await;
+                        break;
+                    }
                     let item = self.play_slot();
                     // A call too slow to take its audio loses slots, as on the wire.
                     let _ = inbound.try_send(item);
@@ -245,7 +266,8 @@ impl Task {
             self.local.rx_malformed += 1;
             return None;
         };
-        let ours = p.payload_type == self.params.codec || Some(p.payload_type) == self.params.telephone_event;
+        let event = Some(p.payload_type) == self.params.telephone_event;
+        let ours = p.payload_type == self.params.codec || event || p.payload_type == COMFORT_NOISE;
         if !ours || p.ssrc == self.ssrc {
             // Another codec than agreed, or our own packets looped back.
             self.local.rx_malformed += 1;
@@ -253,15 +275,26 @@ impl Task {
         }
         self.latch(from);
         self.local.rx_packets += 1;
-        if Some(p.payload_type) == self.params.telephone_event {
+        self.last_heard = Instant::now();
+        // Key presses and comfort noise are packets of the stream like any other: counted as
+        // received (RFC 3550 loss and jitter), and their slots play silence, not a loss.
+        if event {
+            self.recv.on_untimed_packet(p.ssrc, p.sequence);
+        } else {
+            self.recv.on_packet(p.ssrc, p.sequence, p.timestamp, self.now_ms(), 8);
+        }
+        if p.payload_type != self.params.codec {
+            self.jitter.push(&RtpPacket { payload: &[], ..p.clone() });
+        } else {
+            self.jitter.push(&p);
+        }
+        if event {
             let key = TelephoneEvent::parse(p.payload).and_then(|ev| self.dtmf_in.push(p.timestamp, &ev));
             if key.is_some() {
                 self.local.rx_dtmf += 1;
             }
             return key;
         }
-        self.recv.on_packet(p.ssrc, p.sequence, p.timestamp, self.now_ms(), 8);
-        self.jitter.push(&p);
         None
     }
 
@@ -312,6 +345,7 @@ impl Task {
             let _ = self.jitter.pop();
         }
         let item = match self.jitter.pop() {
+            Some(Playout::Packet { payload, .. }) if payload.is_empty() => Inbound::Silence,
             Some(Playout::Packet { payload, .. }) => Inbound::Audio(payload),
             Some(Playout::Lost { .. }) => Inbound::Lost,
             None => Inbound::Silence,
@@ -337,15 +371,7 @@ impl Task {
     }
 
     async fn send_slot(&mut self, rtp: &UdpSocket, slot_due: Instant) {
-        let now = Instant::now();
-        let frame = self.queue.pop_front();
-        // More queued than the call can ever catch up on: keep the newest 500 ms.
-        while self.queue.len() > 25 {
-            self.queue.pop_front();
-        }
-        // How late this packet leaves: after the bot frame's due time, or after its 20 ms slot.
-        let due = frame.as_ref().and_then(|f| f.due).unwrap_or(slot_due).max(slot_due.checked_sub(SLOT).unwrap_or(slot_due));
-        let late = now.saturating_duration_since(due).as_millis() as u64;
+        let (frame, late) = next_for_slot(&mut self.queue, |f| f.due, slot_due, Instant::now());
         self.local.tx_max_late_ms = self.local.tx_max_late_ms.max(late);
         if late > LATE_MS {
             self.local.tx_late += 1;
@@ -403,6 +429,18 @@ impl Task {
     }
 }
 
+/// The bot's next frame for the 20 ms slot due at `slot_due`, and how late it leaves `now`:
+/// after the frame's own due time, or after its slot. What the call can never catch up on
+/// (over 500 ms queued) is dropped, the oldest first. (The WebRTC leg paces the same way.)
+pub fn next_for_slot<T>(queue: &mut VecDeque<T>, due: impl Fn(&T) -> Option<Instant>, slot_due: Instant, now: Instant) -> (Option<T>, u64) {
+    let frame = queue.pop_front();
+    while queue.len() > 25 {
+        queue.pop_front();
+    }
+    let due = frame.as_ref().and_then(&due).unwrap_or(slot_due).max(slot_due.checked_sub(SLOT).unwrap_or(slot_due));
+    (frame, now.saturating_duration_since(due).as_millis() as u64)
+}
+
 fn packet_bytes(marker: bool, pt: u8, ts: u32, payload: &[u8]) -> Vec<u8> {
     RtpPacket { marker, payload_type: pt, sequence: 0, timestamp: ts, ssrc: 0, payload }.to_bytes()
 }
@@ -416,7 +454,7 @@ mod tests {
         let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (42000, 42999)).await.unwrap();
         let local = rtp.local_addr().unwrap();
         // The SDP names a port nobody listens on: symmetric RTP must answer where packets come from.
-        let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 2 };
+        let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 2, timeout: None };
         (start(rtp, rtcp, params, CancellationToken::new()), peer, local)
     }
 
@@ -432,15 +470,24 @@ mod tests {
             peer.send_to(&p.to_bytes(), local).await.unwrap();
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        for end in [false, true, true, true] {
+        // A key press continues the stream's sequence (RFC 4733): its packets are received
+        // packets, not lost audio.
+        for (i, end) in [false, true, true, true].into_iter().enumerate() {
             let ev = TelephoneEvent { event: 11, end, volume: 10, duration: 800 };
-            let p = RtpPacket { marker: false, payload_type: 101, sequence: 100, timestamp: 9999, ssrc, payload: &ev.to_bytes() };
+            let p = RtpPacket { marker: false, payload_type: 101, sequence: 20 + i as u16, timestamp: 9999, ssrc, payload: &ev.to_bytes() };
             peer.send_to(&p.to_bytes(), local).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for seq in 24..30u16 {
+            let payload = vec![seq as u8; 160];
+            let p = RtpPacket { marker: false, payload_type: 0, sequence: seq, timestamp: seq as u32 * 160, ssrc, payload: &payload };
+            peer.send_to(&p.to_bytes(), local).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let mut audio = Vec::new();
         let mut keys = String::new();
         let deadline = Instant::now() + Duration::from_secs(3);
-        while (audio.len() < 20 || keys.is_empty()) && Instant::now() < deadline {
+        while (audio.len() < 26 || keys.is_empty()) && Instant::now() < deadline {
             match tokio::time::timeout(Duration::from_millis(500), s.inbound.recv()).await {
                 Ok(Some(Inbound::Audio(p))) => audio.push(p[0]),
                 Ok(Some(Inbound::Dtmf(k))) => keys.push(k),
@@ -448,7 +495,7 @@ mod tests {
                 _ => break,
             }
         }
-        assert_eq!(audio, (0..20u8).collect::<Vec<_>>(), "in sequence order");
+        assert_eq!(audio, (0..20u8).chain(24..30).collect::<Vec<_>>(), "in sequence order");
         assert_eq!(keys, "#");
         // Our packets reach the peer (latched), and a key goes out as RFC 4733.
         s.control.send(Control::SendDtmf('5')).unwrap();
@@ -471,8 +518,34 @@ mod tests {
         assert_eq!(events.iter().filter(|e| e.end).count(), 3);
         let stats = s.stats.lock().unwrap().clone();
         assert_eq!(stats.latched, Some(peer.local_addr().unwrap()));
-        assert_eq!((stats.rx_packets, stats.rx_lost, stats.rx_dtmf), (24, 0, 1));
+        assert_eq!((stats.rx_packets, stats.rx_lost, stats.rx_dtmf), (30, 0, 1));
         s.cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_far_end_that_stops_sending_times_out_unless_on_hold() {
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (43000, 43999)).await.unwrap();
+        let local = rtp.local_addr().unwrap();
+        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: Some(Duration::from_millis(300)) };
+        let mut s = start(rtp, rtcp, params, CancellationToken::new());
+        // Held: silence from the far end is fine.
+        s.control.send(Control::Update { remote: "127.0.0.1:9".parse().unwrap(), send: false }).unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(!s.stats.lock().unwrap().timed_out);
+        // Resumed, one packet, then nothing: the session ends with TimedOut.
+        s.control.send(Control::Update { remote: "127.0.0.1:9".parse().unwrap(), send: true }).unwrap();
+        let p = RtpPacket { marker: false, payload_type: 0, sequence: 1, timestamp: 0, ssrc: 9, payload: &[0xff; 160] };
+        peer.send_to(&p.to_bytes(), local).await.unwrap();
+        let t0 = Instant::now();
+        let mut last = None;
+        while let Ok(Some(i)) = tokio::time::timeout(Duration::from_secs(3), s.inbound.recv()).await {
+            last = Some(i);
+        }
+        assert_eq!(last, Some(Inbound::TimedOut));
+        let waited = t0.elapsed();
+        assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(2), "{waited:?}");
+        assert!(s.stats.lock().unwrap().timed_out);
     }
 
     #[tokio::test]

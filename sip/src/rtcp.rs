@@ -187,6 +187,22 @@ pub struct ReceiveStats {
 impl ReceiveStats {
     /// A packet arrived at `arrival_ms` (wall clock; 8 timestamp units per ms at 8 kHz).
     pub fn on_packet(&mut self, ssrc: u32, sequence: u16, timestamp: u32, arrival_ms: u64, clock_khz: u32) {
+        self.count(ssrc, sequence);
+        let transit = (arrival_ms as i64) * clock_khz as i64 - timestamp as i64;
+        if let Some(last) = self.last_transit {
+            let d = (transit - last).abs();
+            self.jitter16 += d - ((self.jitter16 + 8) >> 4);
+        }
+        self.last_transit = Some(transit);
+    }
+
+    /// A packet that counts for loss but not for jitter: an RFC 4733 event's packets share
+    /// one timestamp (the event's start), so their transit times say nothing about jitter.
+    pub fn on_untimed_packet(&mut self, ssrc: u32, sequence: u16) {
+        self.count(ssrc, sequence);
+    }
+
+    fn count(&mut self, ssrc: u32, sequence: u16) {
         if self.base.is_none() || self.ssrc != ssrc {
             *self = Self { ssrc, base: Some(sequence as u32), highest: sequence as u32, ..Default::default() };
         }
@@ -199,12 +215,6 @@ impl ReceiveStats {
         if ext > self.highest && ext < self.highest.wrapping_add(0x8000) {
             self.highest = ext;
         }
-        let transit = (arrival_ms as i64) * clock_khz as i64 - timestamp as i64;
-        if let Some(last) = self.last_transit {
-            let d = (transit - last).abs();
-            self.jitter16 += d - ((self.jitter16 + 8) >> 4);
-        }
-        self.last_transit = Some(transit);
     }
 
     /// The middle 32 bits of a sender report's NTP time, when it came.
@@ -257,6 +267,26 @@ pub fn ntp_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_press_packets_are_received_not_lost_and_leave_jitter_alone() {
+        let mut r = ReceiveStats::default();
+        for seq in 0..10u16 {
+            r.on_packet(7, seq, seq as u32 * 160, seq as u64 * 20, 8);
+        }
+        // An RFC 4733 event: six packets with one timestamp, in the stream's sequence.
+        for seq in 10..16u16 {
+            r.on_untimed_packet(7, seq);
+        }
+        for seq in 16..30u16 {
+            r.on_packet(7, seq, seq as u32 * 160, seq as u64 * 20, 8);
+        }
+        assert_eq!(r.lost(), 0);
+        assert_eq!(r.jitter(), 0);
+        // A real gap is a loss.
+        r.on_packet(7, 32, 32 * 160, 32 * 20, 8);
+        assert_eq!(r.lost(), 2);
+    }
 
     #[test]
     fn reports_round_trip_with_sdes() {

@@ -18,7 +18,13 @@ impl fmt::Display for SdpError {
         match self {
             SdpError::Malformed(l) => write!(f, "malformed SDP: {l}"),
             SdpError::NoAudio => write!(f, "SDP has no audio stream"),
-            SdpError::NoCommonCodec(pts) => write!(f, "no common codec: offered payload types {pts:?}, we speak PCMU (0) and PCMA (8)"),
+            SdpError::NoCommonCodec(pts) => {
+                // The first few: a Warning must not repeat an absurd offer back at length.
+                let shown: Vec<String> = pts.iter().take(MAX_SHOWN_PAYLOAD_TYPES).map(u8::to_string).collect();
+                let more = pts.len().saturating_sub(MAX_SHOWN_PAYLOAD_TYPES);
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                write!(f, "no common codec: offered payload types {}{more}; we speak PCMU (0) and PCMA (8)", shown.join(" "))
+            }
         }
     }
 }
@@ -136,6 +142,9 @@ impl AudioOffer {
     }
 }
 
+/// How many offered payload types an error names.
+const MAX_SHOWN_PAYLOAD_TYPES: usize = 12;
+
 /// What was agreed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Negotiated {
@@ -163,7 +172,10 @@ pub fn negotiate(offer: &AudioOffer) -> Result<Negotiated, SdpError> {
         .iter()
         .copied()
         .find(|pt| matches!(offer.encoding(*pt), Some((n, 8000)) if n == "TELEPHONE-EVENT"));
-    Ok(Negotiated { codec, telephone_event, direction: offer.direction.answer(), remote: (offer.address.clone(), offer.port) })
+    // The old way to hold (RFC 2543, c=0.0.0.0) means the far end will not listen, whatever
+    // its direction attribute says: answered as a sendonly offer is.
+    let direction = if offer.address == "0.0.0.0" && offer.direction == Direction::SendRecv { Direction::SendOnly } else { offer.direction };
+    Ok(Negotiated { codec, telephone_event, direction: direction.answer(), remote: (offer.address.clone(), offer.port) })
 }
 
 /// Our SDP answer for `n`, with our media address and port.
@@ -211,6 +223,19 @@ mod tests {
     }
 
     #[test]
+    fn an_absurd_offer_is_not_repeated_back_at_length() {
+        let pts: Vec<String> = (0..5000).map(|i| (96 + i % 32).to_string()).collect();
+        let o = OFFER.replace("m=audio 40000 RTP/AVP 9 8 0 101", &format!("m=audio 40000 RTP/AVP {}", pts.join(" "))).replace("a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n", "");
+        match AudioOffer::parse(&o).and_then(|o| negotiate(&o)) {
+            Err(e) => {
+                let m = e.to_string();
+                assert!(m.len() < 200 && m.contains("more"), "{m}");
+            }
+            Ok(n) => panic!("negotiated {n:?}"),
+        }
+    }
+
+    #[test]
     fn our_offer_negotiates_pcmu_first() {
         let n = negotiate(&AudioOffer::parse(&offer("10.0.0.9", 4000, 1)).unwrap()).unwrap();
         assert_eq!((n.codec, n.telephone_event, n.remote), (0, Some(101), ("10.0.0.9".into(), 4000)));
@@ -223,7 +248,11 @@ mod tests {
         let hold = AudioOffer::parse(&OFFER.replace("a=sendrecv", "a=sendonly")).unwrap();
         assert!(hold.is_hold());
         assert_eq!(negotiate(&hold).unwrap().direction, Direction::RecvOnly);
-        assert!(AudioOffer::parse(&OFFER.replace("c=IN IP4 10.0.0.5", "c=IN IP4 0.0.0.0")).unwrap().is_hold());
+        let legacy = AudioOffer::parse(&OFFER.replace("c=IN IP4 10.0.0.5", "c=IN IP4 0.0.0.0")).unwrap();
+        assert!(legacy.is_hold());
+        // Answered as a hold, not with a=sendrecv.
+        let a = answer(&negotiate(&legacy).unwrap(), "10.0.0.1", 30000, 7);
+        assert!(a.contains("a=recvonly"), "{a}");
         assert!(!AudioOffer::parse(OFFER).unwrap().is_hold());
     }
 

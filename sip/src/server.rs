@@ -45,6 +45,8 @@ pub struct ServerConfig {
     /// Calls at once; more get 486 Busy Here.
     pub max_calls: usize,
     pub jitter_depth: usize,
+    /// No RTP from the caller for this long (not on hold) ends the call (`rtp_timeout`).
+    pub rtp_timeout: Option<Duration>,
 }
 
 /// What happens to an answered call after it started.
@@ -348,7 +350,7 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
     let to = tx.original.to_header().map(|h| untagged(h.value())).unwrap_or_default();
     let transport = tx.connection.as_ref().map(|c| c.get_addr().r#type.map(|t| t.to_string()).unwrap_or_default()).unwrap_or_default();
     let media_cancel = CancellationToken::new();
-    let params = MediaParams { codec: negotiated.codec, telephone_event: negotiated.telephone_event, remote, send: !negotiated_hold(&negotiated), jitter_depth: s.cfg.jitter_depth };
+    let params = MediaParams { codec: negotiated.codec, telephone_event: negotiated.telephone_event, remote, send: !negotiated_hold(&negotiated), jitter_depth: s.cfg.jitter_depth, timeout: s.cfg.rtp_timeout };
     let session = media::start(rtp, rtcp, params, media_cancel.clone());
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let call = IncomingCall {
