@@ -16,7 +16,7 @@ help:
 	@echo "make bench     ASR, NLU, voice-to-voice latency and anger benchmarks (release build)"
 	@echo "make setup     install what is missing: Debian packages, sherpa-onnx, models"
 	@echo "make fixtures  regenerate audio-fixtures/ with espeak-ng and sox"
-	@echo "make fuzz      fuzz the SIP, SDP and RTP/RTCP parsers (cargo-fuzz, FUZZ_SECONDS each)"
+	@echo "make fuzz      fuzz the SIP, SDP, RTP/RTCP and WebRTC signalling parsers (cargo-fuzz, FUZZ_SECONDS each)"
 
 setup:
 	@scripts/setup.sh
@@ -56,12 +56,12 @@ bench-asterisk: build
 fixtures: setup
 	audio-fixtures/make-fixtures.sh
 
-# Fuzz the SIP, SDP and RTP/RTCP parsers for FUZZ_SECONDS each (cargo-fuzz, nightly).
+# Fuzz the SIP, SDP, RTP/RTCP and WebRTC signalling parsers for FUZZ_SECONDS each (cargo-fuzz, nightly).
 FUZZ_SECONDS ?= 60
 fuzz: setup
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-	cd fuzz && for t in sip_message sdp rtp_rtcp; do \
+	cd fuzz && for t in sip_message sdp rtp_rtcp webrtc_signal; do \
 	  mkdir -p corpus/$$t && \
 	  $(CARGO) +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096 || exit 1; \
 	done

@@ -7,7 +7,21 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
-# cmake/clang/libclang-dev: whisper-rs builds whisper.cpp and bindgen needs libclang.
+# Installs those of the given Debian packages that are missing, with a line saying which.
+install_debian() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  say "installing Debian packages: ${missing[*]}"
+  local SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# cmake/clang/libclang-dev: whisper-rs builds whisper.cpp and bindgen needs libclang (cmake also
+# builds the bundled libopus).
 # espeak-ng + sox: generate audio fixtures; libespeak-ng-dev: the TTS engine.
 # sip-tester: SIPp, the real SIP peer of the integration tests; tcpdump: the tests capture the
 # bot's RTP on its way to SIPp.
@@ -20,16 +34,7 @@ PACKAGES=(
 )
 # python3 with pip may come from pyenv rather than Debian: only ask Debian when none works.
 python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3 python3-pip)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  say "installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+install_debian "${PACKAGES[@]}"
 
 # --- sherpa-onnx C API (for Silero VAD and sherpa TTS via sherpa-rs) ----------------------------
 # sherpa-rs-sys links the prebuilt library named by SHERPA_LIB_PATH (.cargo/config.toml points it
@@ -48,6 +53,17 @@ if [ ! -f .deps/sherpa_onnx/lib/libsherpa-onnx-c-api.so ]; then
 fi
 
 # --- Node tools for browser tests (playwright-core drives Debian's chromium) ---------------------
-# Added by the issues that ship web pages; nothing to do yet.
+# The web pages (web/) are checked in a real headless browser: Debian's chromium, driven by
+# playwright-core from npm (package.json), which never downloads a browser of its own.
+# fonts-noto-cjk: the Chinese UI renders with real glyphs in screenshots.
+BROWSER_PACKAGES=(chromium fonts-noto-cjk nodejs npm)
+# node/npm may come from elsewhere (nvm, a tarball): only ask Debian when none works.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+  && BROWSER_PACKAGES=(chromium fonts-noto-cjk)
+install_debian "${BROWSER_PACKAGES[@]}"
+if [ ! -d node_modules/playwright-core ]; then
+  say "installing playwright-core (npm; the browser is Debian's chromium)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-save --no-audit --no-fund --loglevel=error
+fi
 
 say "system ready (models are resolved by \`voicegate models\`; see README)"

@@ -26,6 +26,7 @@ pub struct Config {
     pub kb: KbConfig,
     pub http: HttpConfig,
     pub sip: SipConfig,
+    pub webrtc: WebrtcConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,6 +195,29 @@ pub struct KbConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: String,
+    pub tls_listen: String,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebrtcConfig {
+    pub enabled: bool,
+    pub ice_ips: Vec<String>,
+    pub udp_ports: [u16; 2],
+    pub ice_lite: bool,
+    pub ice_servers: Vec<voicegate_webrtc::IceServer>,
+    pub connect_timeout_ms: u64,
+    pub disconnected_timeout_ms: u64,
+    pub failed_timeout_ms: u64,
+    pub jitter_ms: u32,
+    pub token_secret: String,
+    pub token_ttl_s: u64,
+    pub api_keys: Vec<String>,
+    pub max_sockets_per_source: usize,
+    pub max_calls: usize,
+    pub greet: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +236,7 @@ pub struct SipConfig {
     pub answer_after_ms: u64,
     pub max_calls: usize,
     pub jitter_ms: u32,
+    pub rtp_timeout_ms: u64,
     pub greet: bool,
     pub pipeline: bool,
     pub recordings: PathBuf,
@@ -292,6 +317,9 @@ impl Config {
         if let Err(e) = voicegate_sip::guard::AllowList::parse(&sip.allow) {
             return bad("sip.allow", &e);
         }
+        if sip.rtp_timeout_ms != 0 && !(1000..=600_000).contains(&sip.rtp_timeout_ms) {
+            return bad("sip.rtp_timeout_ms", "must be 0 (off) or lie between 1000 and 600000");
+        }
         if !(20..=200).contains(&sip.jitter_ms) {
             return bad("sip.jitter_ms", "must lie between 20 and 200");
         }
@@ -348,6 +376,43 @@ impl Config {
         }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("http.listen", "must be an address such as 127.0.0.1:8080");
+        }
+        if !self.http.tls_listen.is_empty() && self.http.tls_listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("http.tls_listen", "must be an address such as 0.0.0.0:8443, or \"\" for no HTTPS");
+        }
+        if self.http.tls_cert.as_os_str().is_empty() != self.http.tls_key.as_os_str().is_empty() {
+            return bad("http.tls_cert/tls_key", "give both (PEM files), or neither for a self-signed pair");
+        }
+        let w = &self.webrtc;
+        if let Some(ip) = w.ice_ips.iter().find(|ip| ip.parse::<std::net::IpAddr>().is_err()) {
+            return bad("webrtc.ice_ips", &format!("`{ip}` is not an IP address"));
+        }
+        if w.udp_ports != [0, 0] && (w.udp_ports[0] < 1024 || w.udp_ports[1] < w.udp_ports[0]) {
+            return bad("webrtc.udp_ports", "must be [low, high] with 1024 <= low <= high, or [0, 0] for any port");
+        }
+        if let Some(s) = w.ice_servers.iter().find(|s| s.urls.is_empty() || s.urls.iter().any(|u| !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:") || u.starts_with("stuns:")))) {
+            return bad("webrtc.ice_servers", &format!("{:?}: each server needs urls starting with stun:, stuns:, turn: or turns:", s.urls));
+        }
+        if !(1000..=120_000).contains(&w.connect_timeout_ms) {
+            return bad("webrtc.connect_timeout_ms", "must lie between 1000 and 120000");
+        }
+        if !(1000..=60_000).contains(&w.disconnected_timeout_ms) || !(1000..=120_000).contains(&w.failed_timeout_ms) {
+            return bad("webrtc.disconnected_timeout_ms/failed_timeout_ms", "must lie between 1000 and 60000 / 120000");
+        }
+        if !(20..=200).contains(&w.jitter_ms) {
+            return bad("webrtc.jitter_ms", "must lie between 20 and 200");
+        }
+        if !w.token_secret.is_empty() && w.token_secret.len() < 16 {
+            return bad("webrtc.token_secret", "must be at least 16 characters (or \"\" to have one made)");
+        }
+        if !(10..=86_400).contains(&w.token_ttl_s) {
+            return bad("webrtc.token_ttl_s", "must lie between 10 and 86400");
+        }
+        if w.api_keys.iter().any(|k| k.len() < 16) {
+            return bad("webrtc.api_keys", "each key must be at least 16 characters");
+        }
+        if w.max_sockets_per_source == 0 || w.max_calls == 0 {
+            return bad("webrtc.max_sockets_per_source/max_calls", "must be at least 1");
         }
         Ok(())
     }

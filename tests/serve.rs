@@ -90,3 +90,32 @@ fn nlu_endpoint_refuses_bad_input_with_a_reason() {
         assert!(v["error"].as_str().unwrap().contains(reason), "wanted {reason:?}: {v}");
     }
 }
+
+#[test]
+fn https_serves_the_caller_page_with_a_self_signed_certificate_made_on_first_start() {
+    let t = tempfile::tempdir().unwrap();
+    let config = t.path().join("voicegate.toml");
+    std::fs::write(&config, format!("[store]\npath = \"{}\"\n", t.path().join("db.sqlite").display())).unwrap();
+    let mut child = bin()
+        .args(["--config", config.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0", "--no-sip", "--tls-listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let lines: Vec<String> = std::io::BufRead::lines(std::io::BufReader::new(out)).take(9).map(|l| l.unwrap()).collect();
+    let https = lines.iter().find(|l| l.contains("HTTPS")).unwrap_or_else(|| panic!("no HTTPS line: {lines:?}"));
+    assert!(https.contains("self-signed"), "{https}");
+    let addr = https.split_whitespace().nth(1).unwrap();
+    let port = addr.rsplit(':').next().unwrap();
+    let cert = t.path().join("tls/cert.pem");
+    assert!(cert.is_file(), "the pair is made beside the store");
+    // A client that trusts the certificate reaches the page over HTTPS (the name checks).
+    let page = std::process::Command::new("curl").args(["-sS", "--cacert", cert.to_str().unwrap(), &format!("https://localhost:{port}/call")]).output().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.status.success(), "{}", String::from_utf8_lossy(&page.stderr));
+    assert!(String::from_utf8_lossy(&page.stdout).contains("<html"), "not the page");
+    // The banner also offers the caller page with a fresh demo token.
+    assert!(lines.iter().any(|l| l.contains("/call?token=vg1.")), "{lines:?}");
+}

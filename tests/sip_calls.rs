@@ -59,26 +59,6 @@ fn caller_pcap(fixture_name: &str, out: &Path) {
     std::fs::write(out, pcap).unwrap();
 }
 
-fn get_json(url: &str) -> Value {
-    let body = ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap();
-    serde_json::from_str(&body).unwrap()
-}
-
-/// The newest call, once it has ended (the pipeline finishes after the BYE).
-fn ended_call(g: &Gateway) -> (Value, Vec<Value>) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let list = get_json(&format!("{}/v1/calls", g.base));
-        if let Some(id) = list["calls"][0]["id"].as_str() {
-            let one = get_json(&format!("{}/v1/calls/{id}", g.base));
-            if !one["call"]["ended_at"].is_null() {
-                return (one["call"].clone(), one["events"].as_array().unwrap().clone());
-            }
-        }
-        assert!(Instant::now() < deadline, "no call ended in time: {list}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
 
 /// The loudest second of `x` (8 kHz).
 fn loudest_second(x: &[f32]) -> f32 {
@@ -154,7 +134,7 @@ fn a_caller_speaks_hears_the_bot_and_the_call_is_recorded_and_replayable() {
     let cap = capture(dir.path());
     let out = sipp(dir.path(), "call_speech.xml", sip, &[]);
     assert_passes(&out, "call_speech.xml");
-    let (call, events) = ended_call(&g);
+    let (call, events) = ended_call(&g, None);
 
     // What the caller said, understood and answered.
     let heard: String = of(&events, "transcript").iter().filter(|e| e["final"] == true).map(|e| e["text"].as_str().unwrap().to_lowercase()).collect();
@@ -205,7 +185,7 @@ fn rfc4733_keys_become_dtmf_events_and_zero_reaches_a_person() {
         std::os::unix::fs::symlink(shared(&format!("datasets/pcap/sipp/dtmf_2833_{key}.pcap")), dir.path().join(name)).unwrap();
     }
     assert_passes(&sipp(dir.path(), "call_dtmf.xml", g.sip.unwrap(), &[]), "call_dtmf.xml");
-    let (_, events) = ended_call(&g);
+    let (_, events) = ended_call(&g, None);
     let keys: Vec<&str> = of(&events, "dtmf").iter().map(|e| e["digit"].as_str().unwrap()).collect();
     assert_eq!(keys, ["4", "2", "0"], "{events:?}");
     assert!(of(&events, "dtmf").iter().all(|e| e["out_of_band"] == true));
@@ -228,7 +208,7 @@ fn cancel_hold_unhold_codecs_malformed_messages_and_options() {
         u.send_to(junk, sip).unwrap();
     }
     assert_passes(&sipp(dir.path(), "hold.xml", sip, &[]), "hold.xml (re-INVITE sendonly -> recvonly, sendrecv -> sendrecv)");
-    let (_, events) = ended_call(&g);
+    let (_, events) = ended_call(&g, None);
     let holds: Vec<bool> = of(&events, "hold").iter().map(|e| e["held"].as_bool().unwrap()).collect();
     assert_eq!(holds, [true, false]);
     // Still answering, over UDP and TCP.
@@ -268,6 +248,42 @@ fn trunks_authenticate_and_floods_are_turned_away() {
 }
 
 #[test]
+fn a_call_ends_the_moment_the_caller_hangs_up_in_the_middle_of_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, _) = gateway(dir.path(), "");
+    caller_pcap("en_order_status.wav", &dir.path().join("caller.pcap"));
+    let t0 = Instant::now();
+    let out = sipp(dir.path(), "hangup_mid_answer.xml", g.sip.unwrap(), &[]);
+    assert_passes(&out, "hangup_mid_answer.xml");
+    let bye_ms = t0.elapsed().as_millis() as u64;
+    let (call, events) = ended_call(&g, None);
+    assert_eq!(call["end_reason"], "caller_hangup");
+    // The end is the last event, at the BYE (8 s after the answer), with the real duration.
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "call_ended", "{events:?}");
+    let d = call["duration_ms"].as_u64().unwrap();
+    assert!((7_600..=bye_ms + 500).contains(&d), "duration {d} ms, BYE about 8000 ms after the answer");
+    assert_eq!(last["duration_ms"].as_u64(), Some(d));
+    // Nothing the bot did after the BYE: no reply, no audio started or finished later.
+    for e in &events {
+        if matches!(e["type"].as_str(), Some("bot_reply" | "tts_started" | "tts_finished" | "transcript" | "intent")) {
+            assert!(e["t_ms"].as_u64().unwrap() <= d, "{e} after the end at {d}");
+        }
+    }
+    // What the caller heard of the answer is what the events say: it stopped at the BYE.
+    for started in of(&events, "tts_started") {
+        let id = &started["reply_id"];
+        let t = started["t_ms"].as_u64().unwrap();
+        let done = events.iter().find(|e| (e["type"] == "tts_finished" || e["type"] == "tts_interrupted") && e["reply_id"] == *id).unwrap_or_else(|| panic!("reply {id} has no end: {events:?}"));
+        assert!(done["played_ms"].as_u64().unwrap() <= d - t + 40, "{done} but the call ended {} ms after it started", d - t);
+    }
+    // The recording stops at the end too.
+    let rec = PathBuf::from(call["recording"].as_str().unwrap());
+    let ms = voicegate::audio::decode::decode_file(&rec, Some(0)).unwrap().samples.len() as u64 / 8;
+    assert!(ms.abs_diff(d) <= 400, "recording of {ms} ms, call of {d} ms");
+}
+
+#[test]
 fn a_gateway_killed_mid_call_leaves_a_readable_recording_and_its_events() {
     let dir = tempfile::tempdir().unwrap();
     let (mut g, config) = gateway(dir.path(), "");
@@ -297,10 +313,22 @@ fn a_gateway_killed_mid_call_leaves_a_readable_recording_and_its_events() {
     let list = run(&["--config", config.to_str().unwrap(), "calls", "--json"]);
     let row: Value = serde_json::from_str(stdout(&list).lines().next().unwrap()).unwrap();
     assert!(row["ended_at"].is_null());
-    let ev = run(&["--config", config.to_str().unwrap(), "calls", row["id"].as_str().unwrap(), "--json"]);
+    let id = row["id"].as_str().unwrap().to_string();
+    let ev = run(&["--config", config.to_str().unwrap(), "calls", &id, "--json"]);
     let events: Vec<Value> = stdout(&ev).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(events[0]["type"], "call_started");
     assert!(events.iter().any(|e| e["type"] == "transcript"), "{events:?}");
+
+    // The gateway comes back: the killed call is closed, with what its recording holds and an
+    // event saying why; the recording's header reads to its end.
+    let g2 = start_with(&["--config", config.to_str().unwrap(), "--sip", "127.0.0.1:0"]);
+    let one = get_json(&format!("{}/v1/calls/{id}", g2.base));
+    assert_eq!(one["call"]["end_reason"], "gateway_restart", "{one}");
+    let d = one["call"]["duration_ms"].as_u64().unwrap();
+    let last = one["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["type"].as_str(), last["reason"].as_str()), (Some("call_ended"), Some("gateway_restart")));
+    let repaired = voicegate::audio::decode::decode_file(&recs[0], Some(0)).unwrap().samples.len() as u64;
+    assert!(repaired >= left.samples.len() as u64 && d.abs_diff(repaired / 8) <= 20, "{d} ms stored, {repaired} samples");
 }
 
 #[test]
@@ -316,7 +344,7 @@ fn voicegate_dial_calls_the_gateway_and_records_both_sides() {
     let heard = voicegate::audio::decode::decode_file(&out_wav, Some(1)).unwrap().samples;
     assert!(loudest_second(&ours) > 0.03, "what we said is recorded");
     assert!(loudest_second(&heard) > 0.03, "the bot's answer reached the caller");
-    let (call, events) = ended_call(&g);
+    let (call, events) = ended_call(&g, None);
     assert!(call["caller"].as_str().unwrap().contains("voicegate-dial"), "{call}");
     assert!(!of(&events, "bot_reply").is_empty(), "{events:?}");
     // Not a SIP URI, or nobody there: a clear error, exit 2.

@@ -5,6 +5,7 @@ pub mod decode;
 pub mod dtmf;
 pub mod frame;
 pub mod g711;
+pub mod opus;
 pub mod rate2x;
 pub mod resample;
 pub mod wav;

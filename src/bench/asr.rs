@@ -76,6 +76,8 @@ pub async fn bench_file(engines: &Arc<Engines>, item: &Item, direct: bool) -> Re
         pacing: Pacing::Simulated,
         respond: false,
         greet: false,
+        live: false,
+        lang: None,
     };
     let started = Instant::now();
     run_file_call(engines.clone(), spec, audio.samples.clone(), tx).await?;

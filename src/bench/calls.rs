@@ -1,10 +1,11 @@
-//! `voicegate bench calls`: how many phone calls at once the gateway carries in real time.
-//! It starts gateways of its own (full pipeline, then media and recording only), places
-//! concurrent calls with the built-in SIP caller (each speaks a fixture, listens, hangs up),
-//! and raises the number of calls until one stays behind real time: a bot frame sent more than
-//! 40 ms late, or an utterance waiting more than 500 ms (p95) for the recogniser. The gateways
-//! run with the configuration in effect (`--config`), with a store and recordings of their own,
-//! no greeting, and no limits on calls or callers.
+//! `voicegate bench calls`: how many calls at once the gateway carries in real time. It
+//! starts gateways of its own (full pipeline, then media and recording only), places
+//! concurrent calls with the built-in SIP caller (and with `--webrtc` the built-in WebRTC
+//! caller: Opus over DTLS-SRTP, signalled on /v1/webrtc), each speaking a fixture, listening
+//! and hanging up, and raises the number of calls until one stays behind real time: a bot
+//! frame sent more than 40 ms late, or an utterance waiting more than 500 ms (p95) for the
+//! recogniser. The gateways run with the configuration in effect (`--config`), with a store
+//! and recordings of their own, no greeting, and no limits on calls or callers.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -33,11 +34,46 @@ pub struct CallsBench {
     /// Seconds each call stays on after speaking.
     pub listen_s: f64,
     pub json: bool,
+    /// In-app calls too, up to this many media-only.
+    pub webrtc: Option<usize>,
+}
+
+/// How the bench's callers reach the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    Sip,
+    Webrtc,
+}
+
+impl Leg {
+    fn name(self) -> &'static str {
+        match self {
+            Leg::Sip => "sip",
+            Leg::Webrtc => "webrtc",
+        }
+    }
+
+    /// Where the gateway reports this leg's media figures.
+    fn stats_url(self, http: &str) -> String {
+        match self {
+            Leg::Sip => format!("{http}/v1/sip"),
+            Leg::Webrtc => format!("{http}/v1/live"),
+        }
+    }
+
+    /// This leg's media totals in that report.
+    fn media(self, v: &serde_json::Value) -> serde_json::Value {
+        match self {
+            Leg::Sip => v["media"].clone(),
+            Leg::Webrtc => v["webrtc"]["media"].clone(),
+        }
+    }
 }
 
 /// One step of the ramp.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
+    pub leg: &'static str,
     pub mode: &'static str,
     pub calls: usize,
     pub answered: usize,
@@ -56,6 +92,7 @@ struct Gateway {
     child: Child,
     http: String,
     sip: SocketAddr,
+    tokens: crate::inapp::token::TokenKey,
     _dir: tempfile::TempDir,
 }
 
@@ -79,13 +116,19 @@ fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
     c.sip.rtp_ports = [20000, 60000];
     c.sip.allow.clear();
     c.sip.users.clear();
+    c.webrtc.enabled = true;
+    c.webrtc.greet = false;
+    c.webrtc.max_calls = 5000;
+    c.webrtc.max_sockets_per_source = 5000;
+    c.webrtc.token_secret = crate::inapp::random_secret(24)?;
+    let tokens = crate::inapp::token::TokenKey::new(c.webrtc.token_secret.as_bytes());
     let text = toml::to_string(&c).map_err(Error::internal)?;
     std::fs::write(&config, text).map_err(Error::internal)?;
     let exe = std::env::current_exe().map_err(Error::internal)?;
     let mut child = Command::new(exe)
         .args(["--config"])
         .arg(&config)
-        .args(["serve", "--listen", "127.0.0.1:0", "--sip", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--tls-listen", "off"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -95,7 +138,7 @@ fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
     let banner = crate::cli::read_banner(&mut lines).map_err(Error::internal)?;
     std::thread::spawn(move || for _ in lines {});
     match (banner.http, banner.sip) {
-        (Some(http), Some(sip)) => Ok(Gateway { child, http, sip, _dir: dir }),
+        (Some(http), Some(sip)) => Ok(Gateway { child, http, sip, tokens, _dir: dir }),
         _ => Err(Error::internal("the gateway did not start (see `voicegate serve`)")),
     }
 }
@@ -105,9 +148,9 @@ fn get(url: &str) -> Result<serde_json::Value> {
     serde_json::from_str(&body).map_err(Error::internal)
 }
 
-/// One call: speak the fixture, listen, hang up. Whether it was answered.
-async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration) -> bool {
-    let Ok(mut call) = client.call(&target, None, (20000, 60000), 3).await else { return false };
+/// Speaks `frames` (one per 20 ms), then listens for `listen`; what the bot says is heard and
+/// dropped. Until then, or until the call's media stops.
+async fn talk<O, I>(frames: &[Vec<u8>], listen: Duration, out: &tokio::sync::mpsc::Sender<O>, wrap: impl Fn(Vec<u8>) -> O, inbound: &mut tokio::sync::mpsc::Receiver<I>) {
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let end = Instant::now() + Duration::from_millis(frames.len() as u64 * 20) + listen;
     let mut i = 0;
@@ -115,16 +158,81 @@ async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8
         tokio::select! {
             _ = tick.tick() => {
                 if let Some(f) = frames.get(i) {
-                    let _ = call.media.outbound.send(Outbound { due: None, payload: f.clone() }).await;
+                    let _ = out.send(wrap(f.clone())).await;
                     i += 1;
                 }
             }
-            // What the bot says is heard and dropped.
-            item = call.media.inbound.recv() => if item.is_none() { break },
+            item = inbound.recv() => if item.is_none() { break },
         }
     }
+}
+
+/// One call: speak the fixture, listen, hang up. Whether it was answered.
+async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration) -> bool {
+    let Ok(mut call) = client.call(&target, None, (20000, 60000), 3).await else { return false };
+    talk(&frames, listen, &call.media.outbound, |payload| Outbound { due: None, payload }, &mut call.media.inbound).await;
     call.hangup().await;
     true
+}
+
+/// One in-app call: signal on /v1/webrtc, speak the fixture (Opus packets), listen, hang up.
+/// Whether it was answered.
+async fn one_webrtc_call(url: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration) -> bool {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use voicegate_webrtc::{Candidate, EndpointConfig, Session, SessionEvent};
+    let Ok(Ok((mut ws, _))) = tokio::time::timeout(Duration::from_secs(20), tokio_tungstenite::connect_async(url.as_str())).await else { return false };
+    let cfg = EndpointConfig { ips: vec![voicegate_sip::outward_ip()], ..Default::default() };
+    let Ok((session, offer, mut io)) = Session::offer(&cfg).await else { return false };
+    let msg = |v: serde_json::Value| Message::Text(v.to_string().into());
+    if ws.send(msg(serde_json::json!({"type": "offer", "sdp": offer}))).await.is_err() {
+        session.close().await;
+        return false;
+    }
+    // Signalling until the media is up.
+    let connected = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            tokio::select! {
+                m = ws.next() => match m {
+                    Some(Ok(Message::Text(t))) => {
+                        let v: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+                        match v["type"].as_str() {
+                            Some("answer") => {
+                                if session.accept_answer(v["sdp"].as_str().unwrap_or_default()).await.is_err() {
+                                    return false;
+                                }
+                            }
+                            Some("candidate") => {
+                                if let Some(c) = v["candidate"].as_str() {
+                                    let _ = session.add_remote_candidate(Candidate { candidate: c.into(), sdp_mid: v["sdpMid"].as_str().map(str::to_string), sdp_mline_index: v["sdpMLineIndex"].as_u64().map(|i| i as u16) }).await;
+                                }
+                            }
+                            Some("hangup") => return false,
+                            _ => {}
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => return false,
+                },
+                e = io.events.recv() => match e {
+                    Some(SessionEvent::Connected) => return true,
+                    Some(SessionEvent::Ended { .. }) | None => return false,
+                    _ => {}
+                },
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if connected {
+        while io.inbound.try_recv().is_ok() {}
+        // The gateway's events (captions) wait in the socket, unread.
+        talk(&frames, listen, &io.outbound, |payload| voicegate_webrtc::Outbound { due: None, payload }, &mut io.inbound).await;
+        let _ = ws.send(msg(serde_json::json!({"type": "hangup"}))).await;
+    }
+    let _ = ws.close(None).await;
+    session.close().await;
+    connected
 }
 
 /// The project's nearest-rank percentile; None for no values.
@@ -133,10 +241,13 @@ fn percentile(mut v: Vec<u64>, p: f64) -> Option<u64> {
     (!v.is_empty()).then(|| super::percentile(&v, p))
 }
 
-async fn step(g: &Gateway, client: &Arc<SipClient>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration) -> Result<Step> {
-    let before = get(&format!("{}/v1/sip", g.http))?;
+#[allow(clippy::too_many_arguments)]
+async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration) -> Result<Step> {
+    let stats = leg.stats_url(&g.http);
+    let before = get(&stats)?;
     let t0 = Instant::now();
     let target = format!("sip:bot@{}", g.sip);
+    let ws = format!("{}/v1/webrtc", g.http.replace("http://", "ws://"));
     let mut tasks = Vec::new();
     // Calls arrive evenly over one call's length, so that all N are up at once with their
     // callers at different points of the conversation (as on a busy line, not N in unison).
@@ -144,14 +255,19 @@ async fn step(g: &Gateway, client: &Arc<SipClient>, n: usize, pipeline: bool, fr
     for i in 0..n {
         let (c, t, f) = (client.clone(), target.clone(), frames.clone());
         let delay = Duration::from_micros((i as u64 * cycle_us) / n.max(1) as u64);
+        let claims = crate::inapp::token::CallClaims { customer: format!("bench-{i}"), order: None, locale: None, exp: crate::inapp::token::unix_now() + 3600 };
+        let url = format!("{ws}?token={}", g.tokens.mint(&claims));
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            one_call(c, t, f, listen).await
+            match leg {
+                Leg::Sip => one_call(c, t, f, listen).await,
+                Leg::Webrtc => one_webrtc_call(url, f, listen).await,
+            }
         }));
     }
     // Memory while (nearly) every call is up: the first is about to hang up.
     tokio::time::sleep(Duration::from_micros(cycle_us.saturating_sub(300_000))).await;
-    let during = get(&format!("{}/v1/sip", g.http))?;
+    let during = get(&stats)?;
     let mut answered = 0;
     for t in tasks {
         if t.await.unwrap_or(false) {
@@ -160,17 +276,21 @@ async fn step(g: &Gateway, client: &Arc<SipClient>, n: usize, pipeline: bool, fr
     }
     // Let the gateway finish the calls (answers still playing, recordings closed).
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut after = get(&format!("{}/v1/sip", g.http))?;
-    while after["server"]["active"].as_u64().unwrap_or(0) > 0 || after["media"]["calls"].as_u64() < before["media"]["calls"].as_u64().map(|c| c + answered as u64) {
+    let mut after = get(&stats)?;
+    let busy = |v: &serde_json::Value| match leg {
+        Leg::Sip => v["server"]["active"].as_u64().unwrap_or(0) > 0,
+        Leg::Webrtc => v["webrtc"]["calls"].as_u64().unwrap_or(0) > 0,
+    };
+    while busy(&after) || leg.media(&after)["calls"].as_u64() < leg.media(&before)["calls"].as_u64().map(|c| c + answered as u64) {
         if Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-        after = get(&format!("{}/v1/sip", g.http))?;
+        after = get(&stats)?;
     }
     let wall = t0.elapsed().as_secs_f64();
     let f = |v: &serde_json::Value, a: &str, b: &str| v[a][b].as_f64().unwrap_or(0.0);
-    let late = f(&after, "media", "tx_late") - f(&before, "media", "tx_late");
+    let late = leg.media(&after)["tx_late"].as_f64().unwrap_or(0.0) - leg.media(&before)["tx_late"].as_f64().unwrap_or(0.0);
     let cpu = (f(&after, "process", "cpu_s") - f(&before, "process", "cpu_s")) / wall / n as f64;
     let rss = (f(&during, "process", "rss_mb") - f(&before, "process", "rss_mb")).max(0.0) / n as f64;
     // Queue waits and voice-to-voice latency from the calls' own events.
@@ -191,9 +311,10 @@ async fn step(g: &Gateway, client: &Arc<SipClient>, n: usize, pipeline: bool, fr
         }
     }
     let asr_wait_p95 = percentile(waits, 0.95).unwrap_or(0);
-    let max_late = after["media"]["tx_max_late_ms"].as_u64().unwrap_or(0);
+    let max_late = leg.media(&after)["tx_max_late_ms"].as_u64().unwrap_or(0);
     let realtime = answered == n && late == 0.0 && asr_wait_p95 <= 500 && (!pipeline || totals.len() >= n);
     Ok(Step {
+        leg: leg.name(),
         mode: if pipeline { "pipeline" } else { "media_only" },
         calls: n,
         answered,
@@ -215,22 +336,28 @@ fn ramp(max: usize, start: &[usize]) -> Vec<usize> {
     v
 }
 
-async fn run_mode(config: &Config, pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, json: bool) -> Result<(Option<Step>, Vec<Step>)> {
+async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, json: bool) -> Result<(Option<Step>, Vec<Step>)> {
     let g = start_gateway(config, pipeline)?;
     let audio = audio::load_for_pipeline(fixture, None)?;
-    let narrow = audio::resample::resample(&audio.samples, audio::SAMPLE_RATE, 8000)?;
-    let frames: Arc<Vec<Vec<u8>>> = Arc::new(g711::encode_slots(0, &narrow));
+    // What the callers send: the fixture as the leg carries it, encoded once.
+    let frames: Arc<Vec<Vec<u8>>> = Arc::new(match leg {
+        Leg::Sip => g711::encode_slots(0, &audio::resample::resample(&audio.samples, audio::SAMPLE_RATE, 8000)?),
+        Leg::Webrtc => {
+            let mut enc = audio::opus::OpusEncoder::new()?;
+            audio.samples.chunks(audio::opus::FRAME_SAMPLES).map(|f| enc.encode(f)).collect::<Result<Vec<_>>>()?
+        }
+    });
     let client = Arc::new(SipClient::new("127.0.0.1:0".parse().map_err(Error::internal)?).await.map_err(Error::Config)?);
     let mut best = None;
     let mut all = Vec::new();
     for n in steps {
-        let s = step(&g, &client, n, pipeline, &frames, &audio.samples, listen).await?;
+        let s = step(&g, leg, &client, n, pipeline, &frames, &audio.samples, listen).await?;
         if json {
             println!("{}", serde_json::to_string(&s).unwrap_or_default());
         } else {
             println!(
-                "  {:<10} {:>4} calls: {}  answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.1}% CPU and {:.2} MB per call",
-                s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.answered, s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call
+                "  {:<6} {:<10} {:>4} calls: {}  answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.1}% CPU and {:.2} MB per call",
+                s.leg, s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.answered, s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call
             );
         }
         let ok = s.realtime;
@@ -243,25 +370,40 @@ async fn run_mode(config: &Config, pipeline: bool, steps: Vec<usize>, fixture: &
     Ok((best, all))
 }
 
+/// The figures of one leg's ladders, for the summary.
+fn summary_of(full: &Option<Step>, media: &Option<Step>, first: &[Step]) -> serde_json::Value {
+    let one = first.iter().find(|s| s.calls == 1);
+    serde_json::json!({
+        "max_calls": full.as_ref().map(|s| s.calls).unwrap_or(0),
+        "max_calls_media_only": media.as_ref().map(|s| s.calls).unwrap_or(0),
+        "cpu_per_call": full.as_ref().map(|s| s.cpu_per_call),
+        "rss_mb_per_call": full.as_ref().map(|s| s.rss_mb_per_call),
+        "cpu_per_call_media_only": media.as_ref().map(|s| s.cpu_per_call),
+        "rss_mb_per_call_media_only": media.as_ref().map(|s| s.rss_mb_per_call),
+        "p50_ms": full.as_ref().and_then(|s| s.p50_ms),
+        "p95_ms": full.as_ref().and_then(|s| s.p95_ms),
+        "p50_ms_one_call": one.and_then(|s| s.p50_ms),
+        "p95_ms_one_call": one.and_then(|s| s.p95_ms),
+        "asr_wait_p95_ms": full.as_ref().map(|s| s.asr_wait_p95_ms),
+    })
+}
+
 pub fn run(b: CallsBench) -> Result<()> {
     let rt = crate::cli::runtime()?;
     rt.block_on(async move {
         let listen = Duration::from_secs_f64(b.listen_s);
-        println!("bench calls: {} (SIP caller built in), up to {} calls with the pipeline, {} media-only", b.fixture.display(), b.max_pipeline, b.max_media);
-        let (full, _) = run_mode(&b.config, true, ramp(b.max_pipeline, &[1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24]), &b.fixture, listen, b.json).await?;
-        let (media, _) = run_mode(&b.config, false, ramp(b.max_media, &[50, 100, 200, 300, 400, 500, 600, 800]), &b.fixture, listen, b.json).await?;
-        let summary = serde_json::json!({
-            "bench": "calls",
-            "max_calls": full.as_ref().map(|s| s.calls).unwrap_or(0),
-            "max_calls_media_only": media.as_ref().map(|s| s.calls).unwrap_or(0),
-            "cpu_per_call": full.as_ref().map(|s| s.cpu_per_call),
-            "rss_mb_per_call": full.as_ref().map(|s| s.rss_mb_per_call),
-            "cpu_per_call_media_only": media.as_ref().map(|s| s.cpu_per_call),
-            "rss_mb_per_call_media_only": media.as_ref().map(|s| s.rss_mb_per_call),
-            "p50_ms": full.as_ref().and_then(|s| s.p50_ms),
-            "p95_ms": full.as_ref().and_then(|s| s.p95_ms),
-            "asr_wait_p95_ms": full.as_ref().map(|s| s.asr_wait_p95_ms),
-        });
+        let legs = if b.webrtc.is_some() { "SIP and WebRTC callers" } else { "SIP caller" };
+        println!("bench calls: {} ({legs} built in), up to {} calls with the pipeline, {} media-only", b.fixture.display(), b.max_pipeline, b.max_media);
+        let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24]);
+        let (full, first) = run_mode(&b.config, Leg::Sip, true, pipeline_ramp.clone(), &b.fixture, listen, b.json).await?;
+        let (media, _) = run_mode(&b.config, Leg::Sip, false, ramp(b.max_media, &[50, 100, 200, 300, 400, 500, 600, 800]), &b.fixture, listen, b.json).await?;
+        let mut summary = summary_of(&full, &media, &first);
+        summary["bench"] = "calls".into();
+        if let Some(max_media) = b.webrtc {
+            let (wfull, wfirst) = run_mode(&b.config, Leg::Webrtc, true, pipeline_ramp, &b.fixture, listen, b.json).await?;
+            let (wmedia, _) = run_mode(&b.config, Leg::Webrtc, false, ramp(max_media, &[25, 50, 100, 150, 200, 300, 400]), &b.fixture, listen, b.json).await?;
+            summary["webrtc"] = summary_of(&wfull, &wmedia, &wfirst);
+        }
         println!("{summary}");
         Ok(())
     })

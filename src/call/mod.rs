@@ -2,6 +2,7 @@
 //! do. The escalation policy decides when a call goes to a person; `take_turn` runs a caller
 //! turn through the dialog and the policy for calls and chat alike.
 
+pub mod control;
 pub mod escalation;
 pub mod turn;
 

@@ -25,9 +25,10 @@ pub enum BenchCommand {
     /// leave-one-speaker-out over a corpus folder (EmoDB or CASIA layout), cross-corpus with
     /// --cross, or an existing model scored with --model
     Anger(AngerBenchArgs),
-    /// Concurrent phone calls: starts its own gateways and calls them with the built-in SIP
-    /// caller, raising the number of calls until one falls behind real time (a bot frame over
-    /// 40 ms late, ASR queue wait p95 over 500 ms); with the full pipeline, then media only
+    /// Concurrent calls: starts its own gateways and calls them with the built-in SIP caller
+    /// (and, with --webrtc, the built-in WebRTC caller), raising the number of calls until one
+    /// falls behind real time (a bot frame over 40 ms late, ASR queue wait p95 over 500 ms);
+    /// with the full pipeline, then media only
     Calls(CallsBenchArgs),
 }
 
@@ -48,6 +49,13 @@ pub struct CallsBenchArgs {
     /// One JSON line per step (the summary line ends the output either way)
     #[arg(long)]
     pub json: bool,
+    /// Also in-app calls over WebRTC (Opus), on the same ladders, after the SIP ones
+    #[arg(long)]
+    pub webrtc: bool,
+    /// The most concurrent media-only WebRTC calls to try (each is a DTLS-SRTP peer connection
+    /// in the bench and one in the gateway)
+    #[arg(long, default_value_t = 200)]
+    pub webrtc_media_only: usize,
 }
 
 #[derive(Debug, Args)]
@@ -114,7 +122,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Asr(a) => bench_asr(config, a),
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
-        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json }),
+        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
 }

@@ -30,7 +30,7 @@ pub fn run(config: Config, args: CallsArgs) -> Result<()> {
             }
             return Ok(());
         }
-        println!("call {} from {} at {} ({})", call.id, call.caller, call.started_at, call.end_reason.as_deref().unwrap_or("in progress"));
+        println!("call {} from {} over {} at {} ({})", call.id, call.caller, call.source.split(':').next().unwrap_or_default(), call.started_at, call.end_reason.as_deref().unwrap_or("in progress"));
         if let Some(r) = &call.recording {
             println!("recording {r}");
         }
@@ -49,7 +49,9 @@ pub fn run(config: Config, args: CallsArgs) -> Result<()> {
             continue;
         }
         let dur = c.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_else(|| "-".into());
-        println!("{:<22} {:<24} {:>8}  {:<14} {:>4} events  {}", c.id, c.started_at, dur, c.end_reason.as_deref().unwrap_or("in progress"), c.events, c.caller);
+        // The leg the call came over: sip, webrtc.
+        let via = c.source.split(':').next().unwrap_or_default();
+        println!("{:<22} {:<24} {:>8}  {:<14} {:>4} events  {:<6}  {}", c.id, c.started_at, dur, c.end_reason.as_deref().unwrap_or("in progress"), c.events, via, c.caller);
     }
     Ok(())
 }

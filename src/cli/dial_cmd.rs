@@ -17,8 +17,12 @@ use crate::phone::recorder::{CallRecorder, SLOT_SAMPLES};
 
 #[derive(Debug, Args)]
 pub struct DialArgs {
-    /// Who to call, e.g. sip:bot@127.0.0.1:5060
+    /// Who to call: a SIP URI (sip:bot@127.0.0.1:5060) or a gateway's WebRTC signalling URL
+    /// (ws://127.0.0.1:8080/v1/webrtc, with --token)
     pub uri: String,
+    /// The call token for a ws:// call (from `voicegate serve`'s banner or POST /v1/webrtc/tokens)
+    #[arg(long)]
+    pub token: Option<String>,
     /// Audio to speak as the caller (any format the replay reads)
     #[arg(long, value_name = "FILE")]
     pub play: Option<PathBuf>,
@@ -51,9 +55,12 @@ fn local_ip_for(uri: &str) -> IpAddr {
 }
 
 pub fn run(config: Config, args: DialArgs) -> Result<()> {
+    if args.uri.starts_with("ws://") || args.uri.starts_with("wss://") {
+        return super::dial_webrtc::run(args);
+    }
     let rest = args.uri.strip_prefix("sip:").or_else(|| args.uri.strip_prefix("sips:"));
     if rest.is_none_or(|r| r.trim().is_empty()) {
-        return Err(Error::Input(crate::error::InputError::Unusable { what: args.uri.clone(), reason: "not a SIP URI (sip:user@host[:port])".into() }));
+        return Err(Error::Input(crate::error::InputError::Unusable { what: args.uri.clone(), reason: "not a SIP URI (sip:user@host[:port]) or a WebRTC signalling URL (ws://host:port/v1/webrtc)".into() }));
     }
     let caller = match &args.play {
         Some(p) => resample(&audio::load_for_pipeline(p, None)?.samples, audio::SAMPLE_RATE, 8000)?,
@@ -124,6 +131,7 @@ pub fn run(config: Config, args: DialArgs) -> Result<()> {
                         heard_slot += 1;
                     }
                     Some(Inbound::Dtmf(k)) => println!("  far end pressed {k}"),
+                    Some(Inbound::TimedOut) => break "the far end stopped sending (no RTP for 10 s)",
                     Some(_) => heard_slot += 1,
                     None => break "media stopped",
                 },

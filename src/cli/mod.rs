@@ -4,6 +4,7 @@ mod bench_cmd;
 mod calls_cmd;
 mod config_cmd;
 mod dial_cmd;
+mod dial_webrtc;
 mod kb_cmd;
 mod models_cmd;
 mod nlu_cmd;
@@ -72,6 +73,12 @@ pub enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
+    // Commands whose output is read by people and pipes (`calls --json | head`) stop quietly
+    // when the reader goes away, as Unix tools do. Not the network ones: a peer closing a
+    // socket must not end the gateway.
+    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_)) {
+        restore_sigpipe();
+    }
     match cli.command {
         Command::Serve(a) => serve_cmd::run(config, a),
         Command::Replay(a) => replay_cmd::run(config, a),
@@ -83,6 +90,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(t) => train_cmd::run(config, t),
         Command::Bench(b) => bench_cmd::run(config, b),
         Command::Kb(k) => kb_cmd::run(config, k),
+    }
+}
+
+/// The default action for SIGPIPE (end the process), which Rust's runtime sets to ignore.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to SIG_DFL touches no memory of ours.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -39,7 +39,7 @@ pub fn run(config: Config, store: &Store, call: CallRow, args: &ReplayArgs) -> R
             _ => None,
         })
         .collect();
-    let spec = CallSpec { call_id: format!("qa-{}", call.id), source: format!("qa:{}", call.id), pacing: Pacing::Simulated, respond: true, greet };
+    let spec = CallSpec { call_id: format!("qa-{}", call.id), source: format!("qa:{}", call.id), pacing: Pacing::Simulated, respond: true, greet, live: false, lang: None };
     let started = Instant::now();
     let mut new = super::runtime()?.block_on(async move {
         let (tx, mut rx) = mpsc::unbounded_channel();

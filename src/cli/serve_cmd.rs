@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Do not answer phone calls (HTTP only)
     #[arg(long)]
     pub no_sip: bool,
+    /// HTTPS address (default from the config: http.tls_listen); port 0 picks a free one, "off"
+    /// serves no HTTPS
+    #[arg(long, value_name = "ADDR")]
+    pub tls_listen: Option<String>,
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<()> {
@@ -35,20 +39,56 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
     if args.no_sip {
         config.sip.enabled = false;
     }
+    let tls_listen: Option<SocketAddr> = match args.tls_listen.as_deref().unwrap_or(&config.http.tls_listen) {
+        "" | "off" => None,
+        a => Some(a.parse().map_err(|e| Error::Config(format!("http.tls_listen ({a}): {e}")))?),
+    };
     let engines = Engines::load(config)?;
+    // Calls a killed gateway left "in progress" are closed before any new one starts.
+    let recovered = crate::live::close_interrupted_calls(&engines.store)?;
+    if !recovered.is_empty() {
+        eprintln!("closed {} call(s) left in progress by a previous gateway process (reason gateway_restart)", recovered.len());
+    }
     engines.keep_voice_detectors_ready()?;
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {listen}: {e}")))?;
         let addr = listener.local_addr().map_err(Error::internal)?;
-        let sip = crate::phone::start(engines.clone(), args.sip).await?;
-        print_banner(&engines, addr, sip.as_ref().map(|(s, _)| s.local));
-        let state = AppState::new(engines).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
-        let served = axum::serve(listener, router(state))
+        let live = std::sync::Arc::new(crate::live::LiveCalls::default());
+        let sip = crate::phone::start(engines.clone(), live.clone(), args.sip).await?;
+        let inapp = crate::inapp::InApp::start(engines.clone(), live.clone())?;
+        // HTTPS beside plain HTTP, on the same routes.
+        let https = match tls_listen {
+            Some(at) => {
+                let names = crate::http::tls::local_names(&inapp.as_ref().map(|c| c.endpoint.ips.clone()).unwrap_or_default());
+                let var = engines.config.store.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                let tls = crate::http::tls::load(&engines.config.http, &var, &names).await?;
+                let l = std::net::TcpListener::bind(at).map_err(|e| Error::Config(format!("cannot listen on {at} (HTTPS, http.tls_listen): {e}")))?;
+                l.set_nonblocking(true).map_err(Error::internal)?;
+                let bound = l.local_addr().map_err(Error::internal)?;
+                Some((l, bound, tls))
+            }
+            None => None,
+        };
+        print_banner(&engines, addr, sip.as_ref().map(|(s, _)| s.local), inapp.as_deref(), https.as_ref().map(|(_, a, t)| (*a, t.self_signed.clone())));
+        let state = AppState::new(engines, live).with_inapp(inapp).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
+        let app = router(state);
+        let handle = axum_server::Handle::new();
+        if let Some((l, _, tls)) = https {
+            let server = axum_server::tls_rustls::from_tcp_rustls(l, tls.config).map_err(Error::internal)?.handle(handle.clone());
+            let app = app.clone();
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await {
+                    tracing::warn!(error = %e, "HTTPS server stopped");
+                }
+            });
+        }
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| Error::internal(format!("HTTP server: {e}")));
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(1)));
         if let Some((s, _)) = &sip {
             s.shutdown();
             // The calls still up get their BYE and close their recordings.
@@ -82,7 +122,10 @@ pub fn read_banner(lines: &mut impl Iterator<Item = std::io::Result<String>>) ->
     Ok(banner)
 }
 
-fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>) {
+/// How long the banner's demo call link works.
+const DEMO_TOKEN_TTL_S: u64 = 12 * 3600;
+
+fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, inapp: Option<&crate::inapp::InApp>, https: Option<(SocketAddr, Option<std::path::PathBuf>)>) {
     let a = &engines.asr_model;
     let v = &engines.vad_model;
     println!("voicegate {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
@@ -100,7 +143,22 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>) {
         engines.asr.options.threads
     );
     println!("  VAD  {:<16} {} (from {})", v.name, v.path.display(), v.origin);
+    match &https {
+        Some((a, Some(cert))) => println!("  HTTPS {a} with a self-signed certificate ({}; browsers warn until it is trusted: set http.tls_cert/tls_key for a real one)", cert.display()),
+        Some((a, None)) => println!("  HTTPS {a}"),
+        None => println!("  HTTPS off"),
+    }
+    let call_url = inapp.map(|c| {
+        let claims = crate::inapp::token::CallClaims { customer: "demo".into(), order: None, locale: None, exp: crate::inapp::token::unix_now() + DEMO_TOKEN_TTL_S };
+        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+        let ips: Vec<String> = c.endpoint.ips.iter().map(|i| i.to_string()).collect();
+        println!("  WebRTC in-app calls on /v1/webrtc and /v1/whip, ICE on {}", ips.join(", "));
+        format!("http://{host}:{}/call?token={}", addr.port(), c.tokens.mint(&claims))
+    });
     println!("try:");
+    if let Some(url) = &call_url {
+        println!("  open {url}   (call the bot from a browser; the link works for 12 hours)");
+    }
     println!("  curl http://{addr}/health");
     println!("  curl --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
     println!("  curl -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");

@@ -100,6 +100,9 @@ pub trait Dialog: Send {
     fn on_digit(&mut self, _digit: char) -> Option<Reply> {
         None
     }
+    /// What the call knows of the caller before a word is said: the order the call is about
+    /// (from the shop's app; not asked for again) and the language it starts in.
+    fn know_caller(&mut self, _order: Option<&str>, _lang: Option<&str>) {}
 }
 
 /// The caller's language for a reply: Chinese when the words are, else English.

@@ -84,6 +84,9 @@ pub struct ShopDialog {
     answered: bool,
     /// The caller's language so far (for answers to keypad input).
     lang: String,
+    /// The order the call is about, given by the leg (the shop's app): used when a task needs
+    /// an order and the caller names none.
+    given_order: Option<String>,
 }
 
 /// Intents the knowledge base answers (when no task needs an order).
@@ -109,7 +112,7 @@ impl ShopDialog {
     }
 
     pub fn with_today(services: ShopServices, today: Day) -> Self {
-        Self { services, today, task: None, order: None, new_address: None, awaiting: None, asks: 0, digits: String::new(), answered: false, lang: "en".into() }
+        Self { services, today, task: None, order: None, new_address: None, awaiting: None, asks: 0, digits: String::new(), answered: false, lang: "en".into(), given_order: None }
     }
 
     fn reset(&mut self) {
@@ -374,6 +377,13 @@ impl Dialog for ShopDialog {
         self.awaiting == Some(Awaiting::OrderNumber)
     }
 
+    fn know_caller(&mut self, order: Option<&str>, lang: Option<&str>) {
+        self.given_order = order.map(str::trim).filter(|o| !o.is_empty()).map(str::to_string);
+        if let Some(l) = lang.filter(|l| matches!(*l, "en" | "zh")) {
+            self.lang = l.to_string();
+        }
+    }
+
     fn on_digit(&mut self, digit: char) -> Option<Reply> {
         match digit {
             '0'..='9' => {
@@ -484,7 +494,7 @@ impl ShopDialog {
 
         // A new task, or the same one with more said.
         if let Some(task) = Task::of_intent(intent) {
-            let knows_order = spoken_order.is_some() || self.order.is_some();
+            let knows_order = spoken_order.is_some() || self.order.is_some() || self.given_order.is_some();
             // Policy questions without an order are for the knowledge base.
             let general = matches!(task, Task::RefundStatus | Task::PriceAdjust | Task::Invoice) && !knows_order && self.task != Some(task);
             if !general {
@@ -495,6 +505,9 @@ impl ShopDialog {
                 }
                 if let Some(id) = spoken_order {
                     self.order = Some(id);
+                }
+                if self.order.is_none() {
+                    self.order = self.given_order.clone();
                 }
                 return match self.order.clone() {
                     Some(_) => self.proceed(lang, actions),

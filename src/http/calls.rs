@@ -60,3 +60,15 @@ pub async fn sip_stats(State(s): State<AppState>) -> Result<Json<serde_json::Val
         "process": { "cpu_s": cpu_s, "rss_mb": rss_mb },
     })))
 }
+
+/// GET /v1/live: the calls up now (any leg), and the in-app side's figures.
+pub async fn live(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let (cpu_s, rss_mb) = process_usage();
+    let inapp = s.inapp.as_ref().map(|c| serde_json::json!({ "calls": c.calls(), "sockets": c.sockets(), "media": c.totals() }));
+    Json(serde_json::json!({
+        "count": s.live.count(),
+        "calls": s.live.list(),
+        "webrtc": inapp,
+        "process": { "cpu_s": cpu_s, "rss_mb": rss_mb },
+    }))
+}

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -20,6 +20,9 @@ use crate::pipeline::{run_file_call, CallSpec, Engines};
 mod calls;
 mod chat;
 mod nlu;
+mod pages;
+pub mod tls;
+mod webrtc;
 
 /// Largest upload accepted by /v1/replay.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
@@ -27,22 +30,33 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub engines: Arc<Engines>,
+    /// The calls up now, whatever their leg.
+    pub live: Arc<crate::live::LiveCalls>,
     started: std::time::Instant,
     next_call: Arc<AtomicU64>,
     chats: chat::Sessions,
+    /// In-app calls (WebRTC), when `[webrtc]` is on.
+    pub inapp: Option<Arc<crate::inapp::InApp>>,
     /// The SIP server's counters and the phone calls' figures, when SIP is on.
     phone: Option<(Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>, Arc<crate::phone::PhoneContext>)>,
 }
 
 impl AppState {
-    pub fn new(engines: Arc<Engines>) -> Self {
+    pub fn new(engines: Arc<Engines>, live: Arc<crate::live::LiveCalls>) -> Self {
         Self {
             engines,
+            live,
             started: std::time::Instant::now(),
             next_call: Arc::new(AtomicU64::new(1)),
             chats: Default::default(),
+            inapp: None,
             phone: None,
         }
+    }
+
+    pub fn with_inapp(mut self, inapp: Option<Arc<crate::inapp::InApp>>) -> Self {
+        self.inapp = inapp;
+        self
     }
 
     pub fn with_phone(mut self, phone: Option<(Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>, Arc<crate::phone::PhoneContext>)>) -> Self {
@@ -63,6 +77,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/calls", get(calls::list))
         .route("/v1/calls/{id}", get(calls::one))
         .route("/v1/sip", get(calls::sip_stats))
+        .route("/v1/live", get(calls::live))
+        .route("/v1/webrtc", get(webrtc::socket))
+        .route("/v1/webrtc/tokens", post(webrtc::mint_token))
+        .route("/v1/whip", post(webrtc::whip_offer).layer(DefaultBodyLimit::max(64 * 1024)))
+        .route("/v1/whip/{id}", delete(webrtc::whip_delete).patch(webrtc::whip_patch))
+        .route("/call", get(pages::call_page))
+        .route("/assets/{name}", get(pages::asset))
         .with_state(state)
 }
 
@@ -110,6 +131,7 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": s.started.elapsed().as_secs(),
+        "live_calls": s.live.count(),
         "pipeline": s.engines.describe(),
     }))
 }

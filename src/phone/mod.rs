@@ -22,6 +22,7 @@ use crate::pipeline::Engines;
 /// What every phone call shares.
 pub struct PhoneContext {
     pub engines: Arc<Engines>,
+    pub live: Arc<crate::live::LiveCalls>,
     pub recordings: PathBuf,
     pub greet: bool,
     pub pipeline: bool,
@@ -31,13 +32,8 @@ pub struct PhoneContext {
 /// Media figures over the calls finished so far (for `bench calls` and /v1/sip).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PhoneTotals {
-    pub calls: u64,
-    pub rx_packets: u64,
-    pub rx_lost: u64,
-    pub tx_packets: u64,
-    pub tx_late: u64,
-    pub tx_max_late_ms: u64,
-    pub rx_dtmf: u64,
+    #[serde(flatten)]
+    pub media: crate::live::MediaTotals,
     pub rtcp_tx: u64,
     pub rtcp_rx: u64,
 }
@@ -45,13 +41,7 @@ pub struct PhoneTotals {
 impl PhoneContext {
     fn finished(&self, _id: &str, s: MediaStats) {
         let mut t = self.totals.lock().unwrap_or_else(|p| p.into_inner());
-        t.calls += 1;
-        t.rx_packets += s.rx_packets;
-        t.rx_lost += s.rx_lost;
-        t.tx_packets += s.tx_packets;
-        t.tx_late += s.tx_late;
-        t.tx_max_late_ms = t.tx_max_late_ms.max(s.tx_max_late_ms);
-        t.rx_dtmf += s.rx_dtmf;
+        t.media.add(crate::live::MediaFigures { rx_packets: s.rx_packets, rx_lost: s.rx_lost, rx_dtmf: s.rx_dtmf, tx_packets: s.tx_packets, tx_late: s.tx_late, tx_max_late_ms: s.tx_max_late_ms });
         t.rtcp_tx += s.rtcp_tx;
         t.rtcp_rx += s.rtcp_rx;
     }
@@ -74,7 +64,7 @@ fn advertised_ip(configured: &str, listen: SocketAddr) -> IpAddr {
 }
 
 /// Starts answering phone calls, if `[sip]` is enabled; `listen` overrides `sip.listen`.
-pub async fn start(engines: Arc<Engines>, listen: Option<SocketAddr>) -> Result<Option<(SipServer, Arc<PhoneContext>)>> {
+pub async fn start(engines: Arc<Engines>, live: Arc<crate::live::LiveCalls>, listen: Option<SocketAddr>) -> Result<Option<(SipServer, Arc<PhoneContext>)>> {
     let c = &engines.config.sip;
     if !c.enabled {
         return Ok(None);
@@ -97,12 +87,14 @@ pub async fn start(engines: Arc<Engines>, listen: Option<SocketAddr>) -> Result<
         answer_after: Duration::from_millis(c.answer_after_ms),
         max_calls: c.max_calls,
         jitter_depth: (c.jitter_ms as usize).div_ceil(20),
+        rtp_timeout: (c.rtp_timeout_ms > 0).then(|| Duration::from_millis(c.rtp_timeout_ms)),
     };
     let ctx = Arc::new(PhoneContext {
         recordings: c.recordings.clone(),
         greet: c.greet,
         pipeline: c.pipeline,
         engines: engines.clone(),
+        live,
         totals: Mutex::new(PhoneTotals::default()),
     });
     let (tx, mut rx) = mpsc::channel(64);

@@ -1,4 +1,5 @@
-//! A phone call's recording: caller left, bot right, 8 kHz 16-bit, on the call's 20 ms slots.
+//! A call's recording: caller left, bot right, 16-bit, on the call's 20 ms slots (8 kHz for a
+//! phone call, as the line carries it; 16 kHz for an in-app call).
 //! The caller's slots drive the clock; the bot's land beside them. Writing holds back 200 ms so
 //! that both sides of a slot are in before it goes to disk.
 
@@ -14,21 +15,30 @@ const HOLD_BACK_SLOTS: u64 = 10;
 
 pub struct CallRecorder {
     wav: StreamingWav,
+    /// Samples per 20 ms slot.
+    slot_samples: usize,
     /// Slots before this one are on disk.
     written: u64,
     pending: BTreeMap<u64, (Vec<i16>, Vec<i16>)>,
 }
 
 impl CallRecorder {
+    /// An 8 kHz recording (a phone call).
     pub fn create(path: &Path) -> Result<Self> {
-        Ok(Self { wav: StreamingWav::create(path, 2, 8000)?, written: 0, pending: BTreeMap::new() })
+        Self::create_at(path, 8000)
+    }
+
+    /// A recording at `rate` Hz.
+    pub fn create_at(path: &Path, rate: u32) -> Result<Self> {
+        Ok(Self { wav: StreamingWav::create(path, 2, rate)?, slot_samples: rate as usize / 50, written: 0, pending: BTreeMap::new() })
     }
 
     fn slot(&mut self, slot: u64) -> Option<&mut (Vec<i16>, Vec<i16>)> {
         if slot < self.written {
             return None;
         }
-        Some(self.pending.entry(slot).or_insert_with(|| (vec![0; SLOT_SAMPLES], vec![0; SLOT_SAMPLES])))
+        let n = self.slot_samples;
+        Some(self.pending.entry(slot).or_insert_with(|| (vec![0; n], vec![0; n])))
     }
 
     /// The caller's audio of `slot`.
@@ -50,11 +60,12 @@ impl CallRecorder {
         if end <= self.written {
             return Ok(());
         }
-        let mut out = Vec::with_capacity((end - self.written) as usize * SLOT_SAMPLES * 2);
+        let n = self.slot_samples;
+        let mut out = Vec::with_capacity((end - self.written) as usize * n * 2);
         for slot in self.written..end {
             match self.pending.remove(&slot) {
                 Some((l, r)) => out.extend(l.iter().zip(&r).flat_map(|(a, b)| [*a, *b])),
-                None => out.extend(std::iter::repeat_n(0i16, SLOT_SAMPLES * 2)),
+                None => out.extend(std::iter::repeat_n(0i16, n * 2)),
             }
         }
         self.written = end;

@@ -34,7 +34,7 @@ use crate::pipeline::asr_pool::AsrResult;
 use crate::pipeline::engines::Engines;
 use crate::pipeline::history::AudioHistory;
 use crate::pipeline::playout::{BotFrame, Playout, PlayoutEvent};
-use crate::pipeline::runner::{CallSpec, EventSink, Pacing};
+use crate::pipeline::runner::{CallSpec, EventSink, Pacing, PipelineControl};
 use crate::pipeline::turns::{AsrKind, AsrRequest, Heard, TurnConfig, TurnEvent, TurnTaker};
 use crate::pipeline::utterance::SegmenterConfig;
 use crate::pipeline::vad::{VoiceDetector, ONSET_MS};
@@ -106,6 +106,14 @@ pub struct Conversation {
     heard_voice: HashMap<u64, Option<ProsodyScore>>,
     /// The caller spoke over the bot since its last answer.
     interrupted_bot: bool,
+    /// Every transcription job's stop flag, so that a hang-up stops them all.
+    asr_flags: Vec<Arc<AtomicBool>>,
+    /// A live call ends once this reply (a goodbye) has played.
+    end_after: Option<u64>,
+    /// The bot is done with the call: it ends now.
+    over: bool,
+    /// The caller has the call on hold: the bot does not speak.
+    held: bool,
 }
 
 impl Conversation {
@@ -160,6 +168,10 @@ impl Conversation {
             speaking: None,
             heard_voice: HashMap::new(),
             interrupted_bot: false,
+            asr_flags: Vec::new(),
+            end_after: None,
+            over: false,
+            held: false,
         })
     }
 
@@ -177,10 +189,14 @@ impl Conversation {
     }
 
     /// Runs the call until the caller's audio ends and the bot has finished speaking.
-    pub async fn run(mut self, mut frames: mpsc::Receiver<AudioFrame>) -> Result<CallRecord> {
+    pub async fn run(mut self, mut frames: mpsc::Receiver<AudioFrame>, control: Option<mpsc::UnboundedReceiver<PipelineControl>>) -> Result<CallRecord> {
+        // Without call control (a replay) nothing comes on it.
+        let (_none, idle) = mpsc::unbounded_channel();
+        let mut control = control.unwrap_or(idle);
         self.sink.emit(0, EventKind::CallStarted { source: self.spec.source.clone() });
         if self.spec.greet && self.spec.respond {
-            if let Some(r) = self.dialog.greeting("en") {
+            let lang = self.spec.lang.clone().unwrap_or_else(|| "en".into());
+            if let Some(r) = self.dialog.greeting(&lang) {
                 self.reply(r, None, 0).await;
             }
         }
@@ -202,17 +218,55 @@ impl Conversation {
                     Some(f) => self.on_frame(f).await,
                     None => break,
                 },
+                Some(c) = control.recv() => match c {
+                    PipelineControl::Stop => break,
+                    PipelineControl::Hold(h) => self.hold(h),
+                },
+            }
+            if self.over {
+                break;
             }
         }
-        self.finish().await;
-        let duration_ms = self.now_ms.max(self.record.bot.last().map(|f| f.t_ms + crate::audio::FRAME_MS).unwrap_or(0));
+        let duration_ms = if self.spec.live {
+            // The caller hung up (or the bot did): the call is over now, whatever was under way.
+            self.stop_everything();
+            self.wall_ms().max(self.now_ms)
+        } else {
+            self.finish().await;
+            self.now_ms.max(self.record.bot.last().map(|f| f.t_ms + crate::audio::FRAME_MS).unwrap_or(0))
+        };
         self.record.duration_ms = duration_ms;
         self.record.prosody_cpu = self.prosody.cpu;
-        self.sink.emit(
-            duration_ms.max(self.sink.latest_ms()),
-            EventKind::CallEnded { reason: "end_of_audio".into(), duration_ms },
-        );
+        let at = if self.spec.live { duration_ms } else { duration_ms.max(self.sink.latest_ms()) };
+        self.sink.emit(at, EventKind::CallEnded { reason: "end_of_audio".into(), duration_ms });
         Ok(self.record)
+    }
+
+    /// The caller put the call on hold: what the bot was saying stops where it got to (its
+    /// `played_ms` is what the caller heard), and it says nothing until the call is resumed.
+    fn hold(&mut self, held: bool) {
+        self.held = held;
+        if held {
+            self.barge_in();
+        }
+    }
+
+    /// A live call is over: what the bot was saying stops where it got to, and every job for
+    /// the call (transcriptions queued or running, synthesis) is stopped; their results, if
+    /// any still come, go nowhere.
+    fn stop_everything(&mut self) {
+        if let Some((reply, played_ms, dropped_ms)) = self.playout.interrupt() {
+            self.sink.emit(self.event_ms(), EventKind::TtsInterrupted { reply_id: reply, played_ms, dropped_ms });
+        }
+        for flag in self.asr_flags.drain(..) {
+            flag.store(true, Ordering::Relaxed);
+        }
+        for (_, stop) in self.reply_stops.drain() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        self.replies.clear();
+        self.running.abort_all();
+        self.due.clear();
     }
 
     async fn on_frame(&mut self, frame: AudioFrame) {
@@ -322,6 +376,9 @@ impl Conversation {
                     self.replies.remove(&reply);
                     self.reply_stops.remove(&reply);
                     self.sink.emit(t_ms, EventKind::TtsFinished { reply_id: reply, played_ms });
+                    if self.end_after == Some(reply) {
+                        self.over = true;
+                    }
                 }
             }
         }
@@ -473,7 +530,11 @@ impl Conversation {
         let pad = self.engines.config.vad.pad_ms as u64;
         let samples = self.history.slice(req.start_ms.saturating_sub(pad), req.end_ms + pad);
         let flag = Arc::new(AtomicBool::new(false));
-        let cancel = (req.kind == AsrKind::Partial).then(|| flag.clone());
+        // The turn taker stops only partial transcripts; a hang-up stops any.
+        let job_flag = if req.kind == AsrKind::Partial { flag.clone() } else { Arc::new(AtomicBool::new(false)) };
+        let cancel = Some(job_flag.clone());
+        self.asr_flags.retain(|f| Arc::strong_count(f) > 1);
+        self.asr_flags.push(job_flag);
         // Load shedding: while the recogniser has a backlog, a partial transcript is dropped
         // (cheaply, when its turn comes): it would come too late to show.
         if req.kind == AsrKind::Partial && realtime && self.engines.asr.partials_backlogged() {
@@ -631,6 +692,10 @@ impl Conversation {
 
     /// Says `reply`, sentence by sentence: each sentence plays as soon as it is synthesised.
     async fn reply(&mut self, reply: Reply, in_reply_to_ms: Option<u64>, ready_ms: u64) {
+        if self.held {
+            // Nobody listens on hold; the caller asks again when back.
+            return;
+        }
         let id = self.next_reply;
         self.next_reply += 1;
         self.replies.insert(id, in_reply_to_ms);
@@ -638,6 +703,9 @@ impl Conversation {
             Pacing::Simulated => ready_ms,
             Pacing::RealTime => self.event_ms().max(ready_ms),
         };
+        if reply.end_call && self.spec.live {
+            self.end_after = Some(id);
+        }
         self.sink.emit(
             base,
             EventKind::BotReply {

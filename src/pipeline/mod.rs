@@ -15,4 +15,4 @@ pub mod whisper;
 
 pub use engines::Engines;
 pub use conversation::CallRecord;
-pub use runner::{run_audio_call, run_call, run_file_call, CallSpec, EventSink, Pacing};
+pub use runner::{run_audio_call, run_call, run_file_call, CallSpec, EventSink, Pacing, PipelineControl};

@@ -70,6 +70,12 @@ pub struct CallSpec {
     pub respond: bool,
     /// The bot speaks first.
     pub greet: bool,
+    /// A live leg: when the caller's audio stops, the caller is gone and the call ends at once
+    /// (nothing more is transcribed, answered or said). Otherwise (a file) the end of the audio
+    /// lets the last turn be answered.
+    pub live: bool,
+    /// The language the call starts in, when the leg tells (the greeting's language).
+    pub lang: Option<String>,
 }
 
 impl CallSpec {
@@ -77,11 +83,23 @@ impl CallSpec {
     /// starts where the caller does).
     pub fn replay(call_id: String, source: String, realtime: bool) -> Self {
         let pacing = if realtime { Pacing::RealTime } else { Pacing::Simulated };
-        Self { call_id, source, pacing, respond: true, greet: false }
+        Self { call_id, source, pacing, respond: true, greet: false, live: false, lang: None }
     }
 }
 
-/// Runs one call on caller frames from `frames`; bot frames go to `bot_out` as they play.
+/// What call control tells a running pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineControl {
+    /// The call is over: stop now (a live call's jobs are cancelled).
+    Stop,
+    /// The caller put the call on hold (true), or took it off hold: the bot stops talking
+    /// while it is held.
+    Hold(bool),
+}
+
+/// Runs one call on caller frames from `frames`; bot frames go to `bot_out` as they play;
+/// `control` is call control's say over it.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_call(
     engines: Arc<Engines>,
     spec: CallSpec,
@@ -90,12 +108,13 @@ pub async fn run_call(
     bot_out: Option<mpsc::Sender<BotFrame>>,
     events: mpsc::UnboundedSender<Event>,
     started: Instant,
+    control: Option<mpsc::UnboundedReceiver<PipelineControl>>,
 ) -> Result<CallRecord> {
     let sink = EventSink::new(&spec.call_id, events);
     // Making a voice detector when no spare is ready takes over 100 ms: off the threads that
     // pace the other calls' audio.
     let conversation = crate::pipeline::conversation::blocking(|| Conversation::new(engines, spec, dialog, sink, bot_out, started))?;
-    conversation.run(frames).await
+    conversation.run(frames, control).await
 }
 
 /// Runs a call whose caller audio (16 kHz mono) is at hand: the file leg of a replay.
@@ -136,7 +155,7 @@ pub async fn run_audio_call(
             }
         }
     });
-    let record = run_call(engines.clone(), spec, dialog, rx, None, events, started).await;
+    let record = run_call(engines.clone(), spec, dialog, rx, None, events, started, None).await;
     feeder.await.map_err(|e| Error::internal(format!("audio source failed: {e}")))?;
     record
 }

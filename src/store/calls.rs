@@ -74,6 +74,20 @@ impl Store {
         Ok(())
     }
 
+    /// Calls without an end: up now, or left by a process that died.
+    pub fn unfinished_calls(&self) -> Result<Vec<CallRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {CALL_COLUMNS} FROM calls c WHERE c.ended_at IS NULL ORDER BY c.started_at")).map_err(|e| db_err(&self.path, e))?;
+        let rows = stmt.query_map([], row).map_err(|e| db_err(&self.path, e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
+    }
+
+    /// The sequence number the call's next event takes.
+    pub fn next_event_seq(&self, call_id: &str) -> Result<u64> {
+        let n: Option<i64> = self.conn().query_row("SELECT MAX(seq) FROM events WHERE call_id = ?1", [call_id], |r| r.get(0)).map_err(|e| db_err(&self.path, e))?;
+        Ok(n.map(|n| n as u64 + 1).unwrap_or(0))
+    }
+
     /// Calls, newest first.
     pub fn calls(&self, limit: usize) -> Result<Vec<CallRow>> {
         let conn = self.conn();

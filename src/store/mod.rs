@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS calls (
     end_reason TEXT,
     duration_ms INTEGER
 );
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
     call_id TEXT NOT NULL REFERENCES calls(id),
     seq INTEGER NOT NULL,
@@ -91,6 +95,22 @@ impl Store {
     /// The connection; a panic elsewhere while holding it leaves it usable (SQLite rolls back).
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A value the gateway keeps for itself (a generated secret, say).
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn().query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(|e| db_err(&self.path, e))
+    }
+
+    /// The value of `key`, made by `make` and kept the first time it is asked for.
+    pub fn setting_or_insert(&self, key: &str, make: impl FnOnce() -> String) -> Result<String> {
+        if let Some(v) = self.setting(key)? {
+            return Ok(v);
+        }
+        let v = make();
+        self.conn().execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)", (key, &v)).map_err(|e| db_err(&self.path, e))?;
+        Ok(self.setting(key)?.unwrap_or(v))
     }
 
     /// Counts a question the bot could not answer.

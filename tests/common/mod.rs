@@ -132,9 +132,12 @@ pub fn start() -> Gateway {
 pub fn start_with(args: &[&str]) -> Gateway {
     // SIP on a free loopback port unless the test says otherwise.
     let sip_args: &[&str] = if args.iter().any(|a| *a == "--sip" || *a == "--no-sip") { &[] } else { &["--sip", "127.0.0.1:0"] };
+    // No HTTPS unless the test asks for it (a free port then).
+    let tls_args: &[&str] = if args.contains(&"--tls-listen") { &[] } else { &["--tls-listen", "off"] };
     let mut child = bin()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(sip_args)
+        .args(tls_args)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -150,3 +153,29 @@ pub fn start_with(args: &[&str]) -> Gateway {
     Gateway { child, base, sip }
 }
 
+
+/// GET a JSON document from the gateway.
+pub fn get_json(url: &str) -> Value {
+    let body = ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap();
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// A call once it has ended (its store row and events), waiting up to a minute: the newest
+/// call, or the one named.
+pub fn ended_call(g: &Gateway, id: Option<&str>) -> (Value, Vec<Value>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let id = match id {
+            Some(id) => Some(id.to_string()),
+            None => get_json(&format!("{}/v1/calls", g.base))["calls"][0]["id"].as_str().map(str::to_string),
+        };
+        if let Some(id) = id {
+            let one = get_json(&format!("{}/v1/calls/{id}", g.base));
+            if !one["call"]["ended_at"].is_null() {
+                return (one["call"].clone(), one["events"].as_array().cloned().unwrap_or_default());
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no call ended in time");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
