@@ -117,6 +117,47 @@ fn an_app_call_is_understood_answered_recorded_and_listed() {
     let listed = stdout(&run(&["--config", cfg.to_str().unwrap(), "calls"]));
     let line = listed.lines().find(|l| l.contains(call["id"].as_str().unwrap())).unwrap_or_else(|| panic!("{listed}"));
     assert!(line.contains("webrtc") && line.contains("cust-42"), "{listed}");
+    // QA replay by call id: the recording's caller side through today's pipeline.
+    let qa = run(&["--config", cfg.to_str().unwrap(), "replay", call["id"].as_str().unwrap()]);
+    assert!(qa.status.success(), "{}", stderr(&qa));
+    assert!(stdout(&qa).contains("intent  track_order"), "{}", stdout(&qa));
+    assert_nothing_left(&g);
+}
+
+/// The first `ms` of a fixture, as a WAV file to speak.
+fn first_of(name: &str, ms: usize, dir: &Path) -> PathBuf {
+    let audio = voicegate::audio::load_for_pipeline(&fixture(name), None).unwrap();
+    let path = dir.join(format!("first-{ms}-{name}"));
+    let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for s in &audio.samples[..(ms * 16).min(audio.samples.len())] {
+        w.write_sample(voicegate::audio::to_i16(*s)).unwrap();
+    }
+    w.finalize().unwrap();
+    path
+}
+
+#[test]
+fn the_app_tells_who_calls_about_which_order_and_keys_reach_the_dialog() {
+    let t = tempfile::tempdir().unwrap();
+    let g = gateway(t.path(), "");
+    // The token names order 48152: "Where is my order?" is answered without asking for it.
+    let ask = first_of("conv_en_barge_in.wav", 3200, t.path());
+    let out = run(&["dial", &ws_url(&g), "--token", &token("cust-7", Some("48152"), 300), "--play", ask.to_str().unwrap(), "--listen", "8"]);
+    assert!(out.status.success(), "{}
+{}", stdout(&out), stderr(&out));
+    let (call, events) = ended_call(&g, None);
+    assert_eq!(call["caller"], "cust-7");
+    let replies: Vec<&str> = of_type(&events, "bot_reply").iter().filter_map(|e| e["text"].as_str()).collect();
+    assert!(replies.iter().any(|r| r.contains("4 8 1 5 2")), "the given order was not used: {replies:?}");
+    assert!(!replies.iter().any(|r| r.contains("order number?")), "asked for the order it was given: {replies:?}");
+    // A key from the app's keypad (RFC 4733 over WebRTC) is a key: 0 asks for a person.
+    let out = run(&["dial", &ws_url(&g), "--token", &token("cust-8", None, 300), "--dtmf", "0", "--listen", "4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, events) = ended_call(&g, None);
+    let keys: Vec<&Value> = of_type(&events, "dtmf");
+    assert!(keys.iter().any(|k| k["digit"] == "0" && k["out_of_band"] == true), "{events:?}");
+    assert_eq!(of_type(&events, "handoff")[0]["reason"], "dtmf", "{events:?}");
     assert_nothing_left(&g);
 }
 
@@ -245,6 +286,24 @@ async fn bad_signalling_gets_a_reason_and_leaves_nothing_behind() {
     let hangup = until(&mut ws, "hangup").await;
     assert_eq!(hangup["reason"], "ice_timeout", "{hangup}");
     session.close().await;
+    assert_nothing_left(&g);
+
+    // An offer whose DTLS fingerprint is not its certificate's: ICE connects, the handshake
+    // cannot, and the call never starts.
+    let mut ws2 = connect(&g, &token("c1", None, 60)).await;
+    assert_eq!(next(&mut ws2).await["type"], "hello");
+    let (session, offer, _io) = real_offer().await;
+    let forged: String = offer
+        .split_inclusive('\n')
+        .map(|l| if l.starts_with("a=fingerprint:sha-256 ") { "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n".to_string() } else { l.to_string() })
+        .collect();
+    text(&mut ws2, &serde_json::json!({"type":"offer","sdp": forged}).to_string()).await;
+    let answer = until(&mut ws2, "answer").await;
+    session.accept_answer(answer["sdp"].as_str().unwrap()).await.unwrap();
+    let hangup = until(&mut ws2, "hangup").await;
+    assert!(matches!(hangup["reason"].as_str(), Some("dtls_failed" | "ice_failed" | "ice_timeout")), "{hangup}");
+    session.close().await;
+    drop(ws2);
     assert_nothing_left(&g);
 
     // Sockets opened and abandoned from one address: a limit per source.

@@ -130,7 +130,8 @@ fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
         .arg(&config)
         .args(["serve", "--listen", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--tls-listen", "off"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // The gateways' logs when asked for (RUST_LOG), else quiet.
+        .stderr(if std::env::var_os("RUST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
         .spawn()
         .map_err(Error::internal)?;
     let out = child.stdout.take().ok_or_else(|| Error::internal("gateway stdout"))?;
