@@ -103,7 +103,18 @@ fn https_serves_the_caller_page_with_a_self_signed_certificate_made_on_first_sta
         .spawn()
         .unwrap();
     let out = child.stdout.take().unwrap();
-    let lines: Vec<String> = std::io::BufRead::lines(std::io::BufReader::new(out)).take(9).map(|l| l.unwrap()).collect();
+    // The banner, to its last line; what follows is drained so the gateway never writes into a closed pipe.
+    let mut reader = std::io::BufRead::lines(std::io::BufReader::new(out));
+    let mut lines = Vec::new();
+    for l in reader.by_ref() {
+        let l = l.unwrap();
+        let last = l.starts_with("stop with");
+        lines.push(l);
+        if last {
+            break;
+        }
+    }
+    std::thread::spawn(move || reader.for_each(drop));
     let https = lines.iter().find(|l| l.contains("HTTPS")).unwrap_or_else(|| panic!("no HTTPS line: {lines:?}"));
     assert!(https.contains("self-signed"), "{https}");
     let addr = https.split_whitespace().nth(1).unwrap();

@@ -126,14 +126,17 @@ pub fn read_banner(lines: &mut impl Iterator<Item = std::io::Result<String>>) ->
 const DEMO_TOKEN_TTL_S: u64 = 12 * 3600;
 
 fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, inapp: Option<&crate::inapp::InApp>, https: Option<(SocketAddr, Option<std::path::PathBuf>)>) {
+    use std::fmt::Write as _;
+    let mut o = String::new();
     let a = &engines.asr_model;
     let v = &engines.vad_model;
-    println!("voicegate {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
-    match sip {
-        Some(s) => println!("  SIP  udp+tcp {s} (calls recorded under {})", engines.config.sip.recordings.display()),
-        None => println!("  SIP  off"),
-    }
-    println!(
+    let _ = writeln!(o, "voicegate {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    let _ = match sip {
+        Some(s) => writeln!(o, "  SIP  udp+tcp {s} (calls recorded under {})", engines.config.sip.recordings.display()),
+        None => writeln!(o, "  SIP  off"),
+    };
+    let _ = writeln!(
+        o,
         "  ASR  {:<16} {} (from {}), {} worker(s) and {} for partial transcripts, up to {} thread(s) per decode",
         a.name,
         a.path.display(),
@@ -142,32 +145,36 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, in
         engines.asr.partial_workers(),
         engines.asr.options.threads
     );
-    println!("  VAD  {:<16} {} (from {})", v.name, v.path.display(), v.origin);
-    match &https {
-        Some((a, Some(cert))) => println!("  HTTPS {a} with a self-signed certificate ({}; browsers warn until it is trusted: set http.tls_cert/tls_key for a real one)", cert.display()),
-        Some((a, None)) => println!("  HTTPS {a}"),
-        None => println!("  HTTPS off"),
-    }
+    let _ = writeln!(o, "  VAD  {:<16} {} (from {})", v.name, v.path.display(), v.origin);
+    let _ = match &https {
+        Some((a, Some(cert))) => writeln!(o, "  HTTPS {a} with a self-signed certificate ({}; browsers warn until it is trusted: set http.tls_cert/tls_key for a real one)", cert.display()),
+        Some((a, None)) => writeln!(o, "  HTTPS {a}"),
+        None => writeln!(o, "  HTTPS off"),
+    };
     let call_url = inapp.map(|c| {
         let claims = crate::inapp::token::CallClaims { customer: "demo".into(), order: None, locale: None, exp: crate::inapp::token::unix_now() + DEMO_TOKEN_TTL_S };
         let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
         let ips: Vec<String> = c.endpoint.ips.iter().map(|i| i.to_string()).collect();
-        println!("  WebRTC in-app calls on /v1/webrtc and /v1/whip, ICE on {}", ips.join(", "));
+        let _ = writeln!(o, "  WebRTC in-app calls on /v1/webrtc and /v1/whip, ICE on {}", ips.join(", "));
         format!("http://{host}:{}/call?token={}", addr.port(), c.tokens.mint(&claims))
     });
-    println!("try:");
+    let _ = writeln!(o, "try:");
     if let Some(url) = &call_url {
-        println!("  open {url}   (call the bot from a browser; the link works for 12 hours)");
+        let _ = writeln!(o, "  open {url}   (call the bot from a browser; the link works for 12 hours)");
     }
-    println!("  curl http://{addr}/health");
-    println!("  curl --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
-    println!("  curl -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");
-    println!("  {} replay audio-fixtures/conv_en_shop_address.wav --out call.wav", this_command());
+    let _ = writeln!(o, "  curl http://{addr}/health");
+    let _ = writeln!(o, "  curl --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
+    let _ = writeln!(o, "  curl -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");
+    let _ = writeln!(o, "  {} replay audio-fixtures/conv_en_shop_address.wav --out call.wav", this_command());
     if let Some(s) = sip {
-        println!("  {} dial sip:bot@127.0.0.1:{} --play audio-fixtures/en_order_status.wav --record call.wav", this_command(), s.port());
-        println!("  {} calls", this_command());
+        let _ = writeln!(o, "  {} dial sip:bot@127.0.0.1:{} --play audio-fixtures/en_order_status.wav --record call.wav", this_command(), s.port());
+        let _ = writeln!(o, "  {} calls", this_command());
     }
-    println!("stop with Ctrl-C");
+    let _ = writeln!(o, "stop with Ctrl-C");
+    // Written at once; a closed stdout (whoever started us stopped reading) is no reason to stop serving.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(o.as_bytes()).and_then(|_| out.flush());
 }
 
 /// How to call this binary from here: `voicegate` when it is on the PATH, else its path.
