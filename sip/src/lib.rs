@@ -1,8 +1,10 @@
 //! voicegate's SIP edge, and the only crate that imports the SIP stack (rsipstack): the user
 //! agent server (`server`), the trunk guard (`guard`), SDP offer/answer (`sdp`), RTP and
-//! RFC 4733 (`rtp`), RTCP (`rtcp`), the jitter buffer (`jitter`) and one call's media sockets
-//! (`media`). Parsers and decisions are free of IO; `server` and `media` are the thin async
-//! shell around them.
+//! RFC 4733 (`rtp`), RTCP (`rtcp`), the jitter buffer (`jitter`), one call's media sockets
+//! (`media`), the screen that answers malformed requests before the stack reads them
+//! (`screen`, with `screened_udp` and `screened_stream` around it) and session timers
+//! (`timer`). Parsers and decisions are free of IO; `server`, `media` and the `screened_*`
+//! sockets are the thin async shell around them.
 
 pub mod client;
 pub mod guard;
@@ -11,8 +13,12 @@ pub mod media;
 pub mod pcap;
 pub mod rtcp;
 pub mod rtp;
+pub mod screen;
+pub mod screened_stream;
+pub mod screened_udp;
 pub mod sdp;
 pub mod server;
+pub mod timer;
 
 /// A random number for SSRCs, sequence and timestamp starts, call ids and nonce keys (the
 /// standard library's randomly keyed hasher over the clock; not for cryptography).

@@ -1,30 +1,39 @@
 //! The user agent server on rsipstack: SIP over UDP and TCP, INVITE (with the trunk guard:
-//! allow-list, per-source rate limit, digest authentication), ACK, BYE, CANCEL, OPTIONS and
-//! re-INVITE for hold and resume. Each answered call comes out as an [`IncomingCall`] with its
-//! running media session. Transactions, retransmissions and dialog matching are rsipstack's.
+//! allow-list, per-source rate limit, digest authentication), ACK, BYE, CANCEL, OPTIONS,
+//! re-INVITE and UPDATE (hold, resume, session refresh) and session timers (RFC 4028). Each
+//! answered call comes out as an [`IncomingCall`] with its running media session.
+//! Transactions, retransmissions and dialog matching are rsipstack's; malformed requests are
+//! answered by the screen in front of it (`screen`, `screened_udp`, `screened_stream`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason};
+use rsipstack::dialog::dialog::{
+    DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason, TransactionHandle,
+};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
-use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::sip::{Header, Method, Request, StatusCode, StatusCodeKind};
+use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
-use rsipstack::transport::udp::UdpConnection;
-use rsipstack::transport::TransportLayer;
+use rsipstack::transport::udp::{UdpConnection, UdpInner};
+use rsipstack::transport::{SipAddr, SipConnection, TransportLayer};
 use rsipstack::EndpointBuilder;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::guard::{AllowList, AuthVerdict, DigestAuth, RateLimiter};
 use crate::media::{self, Control, MediaParams, MediaSession};
+use crate::screen::{self, Policy};
+use crate::screened_stream::StreamScreen;
+use crate::screened_udp::ScreenedUdp;
 use crate::sdp::{self, AudioOffer, Negotiated, SdpError};
+use crate::timer::{self, Negotiation, SessionClock, SessionTimer, TimerAction, TimerRequest};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -54,8 +63,11 @@ pub struct ServerConfig {
 pub enum LegEvent {
     Held,
     Resumed,
-    /// The call is over: `caller_hangup`, `bot_hangup`, `timeout`, ...
-    Ended { reason: String },
+    /// The call is over: `caller_hangup`, `bot_hangup`, `timeout`, `session_expired` (no
+    /// session refresh in time, RFC 4028), ...
+    Ended {
+        reason: String,
+    },
 }
 
 /// An answered call, ready for the pipeline.
@@ -89,6 +101,8 @@ pub struct SipServer {
     pub local: SocketAddr,
     cancel: CancellationToken,
     pub stats: Arc<Mutex<ServerStats>>,
+    endpoint: EndpointInnerRef,
+    shared: Arc<Shared>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -99,15 +113,44 @@ pub struct ServerStats {
     pub rejected_rate: u64,
     pub challenged: u64,
     pub rejected_auth: u64,
+    /// No common codec, an SDP that does not parse, a body that is no SDP (415), an Accept
+    /// without SDP (406).
     pub rejected_codec: u64,
     pub rejected_busy: u64,
     pub cancelled: u64,
     pub active: usize,
+    /// Malformed requests answered by the screen (400, 416, 420, 501, 505, 513).
+    pub malformed_answered: u64,
+    /// Datagrams nobody could be answered for (no Via, a malformed ACK or response).
+    pub malformed_dropped: u64,
+    /// Calls ended because the caller did not refresh the session in time (RFC 4028).
+    pub session_expired: u64,
+}
+
+/// What the server holds at this moment; each returns to zero once calls and floods are over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LiveCounts {
+    /// Transactions rsipstack is running (rejected INVITEs stay until their ACK or Timer D).
+    pub transactions: usize,
+    /// Answered INVITEs still waiting for their ACK.
+    pub waiting_ack: usize,
+    pub dialogs: usize,
+    pub legs: usize,
 }
 
 impl SipServer {
     pub fn shutdown(&self) {
         self.cancel.cancel();
+    }
+
+    pub fn live(&self) -> LiveCounts {
+        let stats = self.endpoint.get_stats();
+        LiveCounts {
+            transactions: stats.running_transactions,
+            waiting_ack: stats.waiting_ack,
+            dialogs: self.shared.layer.len(),
+            legs: lock(&self.shared.legs).len(),
+        }
     }
 }
 
@@ -123,6 +166,15 @@ struct Leg {
     /// The call, until it is answered and handed over.
     pending: Option<IncomingCall>,
     held: bool,
+    /// What the INVITE asked of session timers, and the timer agreed on.
+    timer_request: TimerRequest,
+    timer: Option<SessionTimer>,
+    clock: Arc<Mutex<SessionClock>>,
+    clock_changed: Arc<Notify>,
+    /// The caller's Allow lists UPDATE: our refreshes use it instead of a re-INVITE.
+    peer_update: bool,
+    /// Why we are ending the call, when it is not a plain hangup.
+    end_reason: Option<&'static str>,
 }
 
 struct Shared {
@@ -134,6 +186,7 @@ struct Shared {
     stats: Arc<Mutex<ServerStats>>,
     calls: mpsc::Sender<IncomingCall>,
     contact: rsipstack::sip::Uri,
+    policy: Policy,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -144,10 +197,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Result<SipServer, String> {
     let cancel = CancellationToken::new();
     let transport = TransportLayer::new(cancel.clone());
-    let udp = UdpConnection::create_connection(cfg.listen, None, Some(cancel.child_token()))
-        .await
+    let stats = Arc::new(Mutex::new(ServerStats::default()));
+    let policy = Policy::standard();
+    // Our own socket, read through the screen (rsipstack would drop malformed requests unanswered).
+    let sock = std::net::UdpSocket::bind(cfg.listen)
+        .and_then(|s| s.set_nonblocking(true).map(|_| s))
+        .and_then(tokio::net::UdpSocket::from_std)
         .map_err(|e| format!("cannot listen for SIP on udp {}: {e}", cfg.listen))?;
-    let local = udp.get_addr().get_socketaddr().map_err(|e| format!("SIP UDP address: {e}"))?;
+    let bound = sock
+        .local_addr()
+        .map_err(|e| format!("SIP UDP address: {e}"))?;
+    let addr = SipAddr {
+        r#type: Some(rsipstack::sip::Transport::Udp),
+        addr: SipConnection::resolve_bind_address(bound).into(),
+    };
+    let conn: Arc<dyn rsipstack::platform::net::UdpSocket> =
+        Arc::new(ScreenedUdp::new(sock, policy.clone(), stats.clone()));
+    let udp =
+        UdpConnection::attach(UdpInner { conn, addr }, None, Some(cancel.child_token())).await;
+    let local = udp
+        .get_addr()
+        .get_socketaddr()
+        .map_err(|e| format!("SIP UDP address: {e}"))?;
     transport.add_transport(udp.into());
     if cfg.tcp {
         // The listener binds when served; check the port is free now for a clear error.
@@ -159,17 +230,29 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         .with_cancel_token(cancel.clone())
         .with_transport_layer(transport)
         .with_user_agent(concat!("voicegate/", env!("CARGO_PKG_VERSION")))
-        .with_allows(vec![Method::Invite, Method::Ack, Method::Bye, Method::Cancel, Method::Options])
+        .with_allows(vec![
+            Method::Invite,
+            Method::Ack,
+            Method::Bye,
+            Method::Cancel,
+            Method::Options,
+            Method::Update,
+        ])
+        .with_transport_inspector(Box::new(StreamScreen::new(policy.clone(), stats.clone())))
         .build();
     let mut incoming = endpoint.incoming_transactions().map_err(|e| format!("SIP endpoint: {e}"))?;
     let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
     let (state_tx, state_rx) = layer.new_dialog_state_channel();
-    let ip = if cfg.media_ip.is_unspecified() { local.ip() } else { cfg.media_ip };
-    let contact: rsipstack::sip::Uri = format!("sip:voicegate@{}", SocketAddr::new(ip, local.port()))
-        .as_str()
-        .try_into()
-        .map_err(|e| format!("contact: {e:?}"))?;
-    let stats = Arc::new(Mutex::new(ServerStats::default()));
+    let ip = if cfg.media_ip.is_unspecified() {
+        local.ip()
+    } else {
+        cfg.media_ip
+    };
+    let contact: rsipstack::sip::Uri =
+        format!("sip:voicegate@{}", SocketAddr::new(ip, local.port()))
+            .as_str()
+            .try_into()
+            .map_err(|e| format!("contact: {e:?}"))?;
     let limiter = Mutex::new(RateLimiter::new(cfg.invite_rate, cfg.invite_burst));
     let shared = Arc::new(Shared {
         cfg,
@@ -180,6 +263,7 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         stats: stats.clone(),
         calls,
         contact,
+        policy,
     });
     let ep = endpoint.inner.clone();
     tokio::spawn(async move {
@@ -188,6 +272,7 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         }
     });
     tokio::spawn(dialog_states(shared.clone(), state_rx));
+    let server_shared = shared.clone();
     let c = cancel.clone();
     tokio::spawn(async move {
         loop {
@@ -211,20 +296,52 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         }
     });
     info!(%local, "SIP listening");
-    Ok(SipServer { local, cancel, stats })
+    Ok(SipServer {
+        local,
+        cancel,
+        stats,
+        endpoint: endpoint.inner.clone(),
+        shared: server_shared,
+    })
 }
 
 /// Reads a datagram the way the server reads an INVITE: the SIP message, its headers, the SDP
 /// offer and the digest credentials. For the fuzzer: no input may panic.
 pub fn inspect(datagram: &[u8]) -> Result<String, String> {
-    let msg = rsipstack::sip::SipMessage::try_from(datagram).map_err(|e| e.to_string())?;
-    let rsipstack::sip::SipMessage::Request(req) = msg else { return Ok("response".into()) };
-    let call_id = req.call_id_header().map(|h| h.value().to_string()).map_err(|e| e.to_string())?;
+    let datagram = match screen::screen_datagram(datagram, &Policy::standard()) {
+        screen::Verdict::Pass(bytes) => bytes,
+        screen::Verdict::Reply { code, bytes } => {
+            return Ok(format!(
+                "screened {code}, {} octets",
+                screen::strip_synthetic_tags(&bytes).len()
+            ))
+        }
+        screen::Verdict::Drop(why) => return Err(why.to_string()),
+    };
+    let msg = rsipstack::sip::SipMessage::try_from(datagram.as_ref()).map_err(|e| e.to_string())?;
+    let rsipstack::sip::SipMessage::Request(req) = msg else {
+        return Ok("response".into());
+    };
+    let call_id = req
+        .call_id_header()
+        .map(|h| h.value().to_string())
+        .map_err(|e| e.to_string())?;
     let _ = req.to_header().ok().and_then(|t| t.tag().ok().flatten());
     let _ = req.from_header().map(|h| h.value().to_string());
     let _ = req.cseq_header().and_then(|c| c.seq());
-    let auth = DigestAuth::new("voicegate", HashMap::from([("trunk".to_string(), "pw".to_string())]), "k");
-    let _ = auth.verify("INVITE", req.authorization_header().map(|h| h.value()), unix_now());
+    let auth = DigestAuth::new(
+        "voicegate",
+        HashMap::from([("trunk".to_string(), "pw".to_string())]),
+        "k",
+    );
+    let _ = auth.verify(
+        "INVITE",
+        req.authorization_header().map(|h| h.value()),
+        unix_now(),
+    );
+    let _ = media_type_rejection(&req);
+    let _ = TimerRequest::from_request(&req).map(|t| timer::negotiate(&t));
+    let _ = screen::screen_request(&req, &Policy::standard());
     let body = String::from_utf8_lossy(&req.body).to_string();
     let n = AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o)).map_err(|e| e.to_string())?;
     let _ = remote_media(&n, None);
@@ -240,7 +357,20 @@ fn unix_now() -> u64 {
 }
 
 fn warning(text: &str) -> Header {
-    Header::Other("Warning".into(), format!("399 voicegate \"{}\"", text.replace('"', "'")))
+    Header::Other("Warning".into(), screen::warning(text))
+}
+
+fn allow(s: &Shared) -> Header {
+    Header::Other("Allow".into(), s.policy.allow_header())
+}
+
+/// What OPTIONS (RFC 3261 §11.2) and our 2xx to INVITE say we can do.
+fn capabilities(s: &Shared) -> Vec<Header> {
+    vec![
+        allow(s),
+        Header::Other("Accept".into(), s.policy.accept.into()),
+        Header::Other("Supported".into(), s.policy.supported.join(", ")),
+    ]
 }
 
 async fn reply(tx: &mut Transaction, code: StatusCode, headers: Vec<Header>) {
@@ -249,35 +379,199 @@ async fn reply(tx: &mut Transaction, code: StatusCode, headers: Vec<Header>) {
     }
 }
 
+/// A final non-2xx to an INVITE. Over UDP rsipstack retransmits it (Timer G) and absorbs the
+/// ACK only while someone drives the transaction, so drive it until it ends: the ACK and
+/// Timer K, or Timer D (64*T1) without one. Dropping it at once would cancel Timer G, and a
+/// caller that already had our 100 Trying waits for a lost final response until Timer B.
+async fn reject_invite(mut tx: Transaction, code: StatusCode, headers: Vec<Header>) {
+    if let Err(e) = tx.reply_with(code, headers, None).await {
+        debug!(error = %e, "reply failed");
+        return;
+    }
+    while tx.receive().await.is_some() {}
+}
+
+/// The methods we serve; every other method rsipstack knows gets 405 with our Allow (RFC 3261
+/// §8.2.1), in a dialog or not. INFO inside a call is still acknowledged (some trunks send
+/// keys that way and hang up on a 405).
+fn served(method: Method, in_dialog: bool) -> bool {
+    matches!(
+        method,
+        Method::Invite
+            | Method::Ack
+            | Method::Bye
+            | Method::Cancel
+            | Method::Options
+            | Method::Update
+    ) || (in_dialog && method == Method::Info)
+}
+
 async fn on_transaction(s: Arc<Shared>, mut tx: Transaction) {
-    let in_dialog = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
+    let in_dialog = tx
+        .original
+        .to_header()
+        .ok()
+        .and_then(|t| t.tag().ok().flatten())
+        .is_some();
+    let method = tx.original.method;
+    if !served(method, in_dialog) {
+        return reply(&mut tx, StatusCode::MethodNotAllowed, vec![allow(&s)]).await;
+    }
     if in_dialog {
         match s.layer.match_dialog(&tx) {
             Some(mut d) => {
+                let waits = matches!(
+                    method,
+                    Method::Invite | Method::Update | Method::Options | Method::Info
+                );
+                if waits && !confirmed(&d).await {
+                    return not_yet(&s, tx).await;
+                }
                 if let Err(e) = d.handle(&mut tx).await {
                     debug!(error = %e, "in-dialog request");
                 }
             }
-            None if tx.original.method == Method::Ack => {}
+            None if method == Method::Ack => {}
+            None if method == Method::Invite => {
+                reject_invite(tx, StatusCode::CallTransactionDoesNotExist, vec![]).await
+            }
             None => reply(&mut tx, StatusCode::CallTransactionDoesNotExist, vec![]).await,
         }
         return;
     }
-    match tx.original.method {
+    match method {
         Method::Invite => on_invite(s, tx).await,
-        Method::Options => {
-            let allow = Header::Other("Allow".into(), "INVITE, ACK, BYE, CANCEL, OPTIONS".into());
-            let accept = Header::Other("Accept".into(), "application/sdp".into());
-            reply(&mut tx, StatusCode::OK, vec![allow, accept]).await
-        }
+        Method::Options => reply(&mut tx, StatusCode::OK, capabilities(&s)).await,
         Method::Ack => {}
-        Method::Bye => reply(&mut tx, StatusCode::CallTransactionDoesNotExist, vec![]).await,
-        _ => reply(&mut tx, StatusCode::MethodNotAllowed, vec![]).await,
+        // BYE and UPDATE belong to a dialog, and this request names none.
+        _ => reply(&mut tx, StatusCode::CallTransactionDoesNotExist, vec![]).await,
     }
+}
+
+/// How long an in-dialog request waits for the ACK that confirms its dialog.
+const ACK_GRACE: Duration = Duration::from_secs(2);
+
+/// rsipstack passes a server dialog's re-INVITE, UPDATE, OPTIONS or INFO on only while the
+/// dialog is confirmed, and drops it unanswered otherwise; one that overtakes the ACK of our
+/// 2xx (or comes while another is being answered) waits for it a moment.
+async fn confirmed(d: &rsipstack::dialog::dialog::Dialog) -> bool {
+    let deadline = Instant::now() + ACK_GRACE;
+    loop {
+        let state = d.state();
+        if state.is_confirmed() {
+            return true;
+        }
+        if state.is_terminated() || Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An in-dialog request the dialog cannot take yet (no ACK, or still ringing): 500 with
+/// Retry-After (RFC 3261 §14.2, RFC 3311 §5.2); OPTIONS is answered anyway.
+async fn not_yet(s: &Shared, mut tx: Transaction) {
+    let retry = vec![Header::Other("Retry-After".into(), "1".into())];
+    match tx.original.method {
+        Method::Options => reply(&mut tx, StatusCode::OK, capabilities(s)).await,
+        Method::Invite => reject_invite(tx, StatusCode::ServerInternalError, retry).await,
+        _ => reply(&mut tx, StatusCode::ServerInternalError, retry).await,
+    }
+}
+
+/// Why an INVITE's body cannot be the SDP offer we answer: 415 with Accept for a body of
+/// another type (RFC 3261 §21.4.13), 406 when the caller's Accept allows no SDP answer
+/// (RFC 4475 3.3.15). A body without Content-Type is read as SDP, as old trunks send it.
+fn media_type_rejection(req: &Request) -> Option<(StatusCode, Vec<Header>)> {
+    let mime = |v: &str| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let content_type = req.headers.iter().find_map(|h| {
+        if let Header::ContentType(c) = h {
+            Some(mime(c.value()))
+        } else {
+            None
+        }
+    });
+    let has_body = !req.body.iter().all(u8::is_ascii_whitespace);
+    if has_body
+        && content_type
+            .as_deref()
+            .is_some_and(|c| !c.is_empty() && c != "application/sdp")
+    {
+        let accept = Header::Other("Accept".into(), "application/sdp".into());
+        return Some((
+            StatusCode::UnsupportedMediaType,
+            vec![
+                accept,
+                warning("only application/sdp bodies are understood"),
+            ],
+        ));
+    }
+    let accepts: Vec<String> = req
+        .headers
+        .iter()
+        .filter_map(|h| {
+            if let Header::Accept(a) = h {
+                Some(a.value().to_string())
+            } else {
+                None
+            }
+        })
+        .collect();
+    if !accepts.is_empty() {
+        let takes_sdp = accepts
+            .iter()
+            .flat_map(|a| a.split(','))
+            .map(mime)
+            .any(|m| m == "application/sdp" || m == "application/*" || m == "*/*");
+        if !takes_sdp {
+            return Some((
+                StatusCode::NotAcceptable,
+                vec![warning(
+                    "Accept does not allow application/sdp, the only answer we give",
+                )],
+            ));
+        }
+    }
+    None
+}
+
+/// The session timer an INVITE or UPDATE asks for, or the answer refusing it (400, 422).
+fn timer_for(
+    req: &Request,
+) -> Result<(TimerRequest, Option<SessionTimer>), (StatusCode, Vec<Header>)> {
+    let treq = TimerRequest::from_request(req)
+        .map_err(|why| (StatusCode::BadRequest, vec![warning(why)]))?;
+    match timer::negotiate(&treq) {
+        Negotiation::Off => Ok((treq, None)),
+        Negotiation::On(t) => Ok((treq, Some(t))),
+        Negotiation::TooSmall { min_se } => Err((
+            StatusCode::SessionIntervalTooSmall,
+            vec![Header::Other("Min-SE".into(), min_se.to_string())],
+        )),
+    }
+}
+
+fn timer_headers(timer: Option<&SessionTimer>, req: &TimerRequest) -> Vec<Header> {
+    timer
+        .map(|t| timer::response_headers(t, req))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, v)| Header::Other(n.into(), v))
+        .collect()
 }
 
 async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
     lock(&s.stats).invites += 1;
+    // 100 Trying first (rsipstack sends none on its own): the caller stops retransmitting.
+    if let Err(e) = tx.send_trying().await {
+        debug!(error = %e, "100 Trying not sent");
+    }
     let source = source_of(&tx);
     let ip = source.map(|a| a.ip());
     // Who may call at all, how often, and with which credentials.
@@ -285,11 +579,24 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
         if !s.cfg.allow.allows(ip) {
             lock(&s.stats).rejected_allow_list += 1;
             info!(%ip, "INVITE refused: not on the allow-list");
-            return reply(&mut tx, StatusCode::Forbidden, vec![warning("source not allowed")]).await;
+            return reject_invite(
+                tx,
+                StatusCode::Forbidden,
+                vec![warning("source not allowed")],
+            )
+            .await;
         }
         if !lock(&s.limiter).allow(ip, Instant::now()) {
             lock(&s.stats).rejected_rate += 1;
-            return reply(&mut tx, StatusCode::ServiceUnavailable, vec![Header::Other("Retry-After".into(), "5".into()), warning("too many calls from this source")]).await;
+            return reject_invite(
+                tx,
+                StatusCode::ServiceUnavailable,
+                vec![
+                    Header::Other("Retry-After".into(), "5".into()),
+                    warning("too many calls from this source"),
+                ],
+            )
+            .await;
         }
     }
     if let Some(auth) = &s.cfg.auth {
@@ -299,14 +606,27 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
             AuthVerdict::Challenge { stale } => {
                 lock(&s.stats).challenged += 1;
                 let h = Header::Other("WWW-Authenticate".into(), auth.challenge(unix_now(), stale));
-                return reply(&mut tx, StatusCode::Unauthorized, vec![h]).await;
+                return reject_invite(tx, StatusCode::Unauthorized, vec![h]).await;
             }
             AuthVerdict::Refused => {
                 lock(&s.stats).rejected_auth += 1;
-                return reply(&mut tx, StatusCode::Forbidden, vec![warning("wrong credentials")]).await;
+                return reject_invite(
+                    tx,
+                    StatusCode::Forbidden,
+                    vec![warning("wrong credentials")],
+                )
+                .await;
             }
         }
     }
+    if let Some((code, headers)) = media_type_rejection(&tx.original) {
+        lock(&s.stats).rejected_codec += 1;
+        return reject_invite(tx, code, headers).await;
+    }
+    let (timer_request, timer) = match timer_for(&tx.original) {
+        Ok(t) => t,
+        Err((code, headers)) => return reject_invite(tx, code, headers).await,
+    };
     let body = String::from_utf8_lossy(&tx.original.body).to_string();
     let negotiated = match AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o)) {
         Ok(n) => n,
@@ -317,22 +637,36 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
                 _ if body.trim().is_empty() => StatusCode::NotAcceptableHere,
                 _ => StatusCode::BadRequest,
             };
-            let why = if body.trim().is_empty() { "an SDP offer is required".to_string() } else { e.to_string() };
-            return reply(&mut tx, code, vec![warning(&why)]).await;
+            let why = if body.trim().is_empty() {
+                "an SDP offer is required".to_string()
+            } else {
+                e.to_string()
+            };
+            return reject_invite(tx, code, vec![warning(&why)]).await;
         }
     };
     if lock(&s.legs).len() >= s.cfg.max_calls {
         lock(&s.stats).rejected_busy += 1;
-        return reply(&mut tx, StatusCode::BusyHere, vec![warning("all lines busy")]).await;
+        return reject_invite(tx, StatusCode::BusyHere, vec![warning("all lines busy")]).await;
     }
     let Some(remote) = remote_media(&negotiated, source) else {
-        return reply(&mut tx, StatusCode::NotAcceptableHere, vec![warning("no usable media address")]).await;
+        return reject_invite(
+            tx,
+            StatusCode::NotAcceptableHere,
+            vec![warning("no usable media address")],
+        )
+        .await;
     };
     let (rtp, rtcp) = match media::bind_pair(s.cfg.listen.ip(), s.cfg.rtp_ports).await {
         Ok(p) => p,
         Err(e) => {
             warn!(error = %e, "no RTP port");
-            return reply(&mut tx, StatusCode::ServiceUnavailable, vec![warning("no free media port")]).await;
+            return reject_invite(
+                tx,
+                StatusCode::ServiceUnavailable,
+                vec![warning("no free media port")],
+            )
+            .await;
         }
     };
     let media_port = rtp.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -340,7 +674,12 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
         Ok(d) => d,
         Err(e) => {
             debug!(error = %e, "INVITE without a usable dialog");
-            return reply(&mut tx, StatusCode::BadRequest, vec![warning("malformed INVITE")]).await;
+            return reject_invite(
+                tx,
+                StatusCode::BadRequest,
+                vec![warning("malformed INVITE")],
+            )
+            .await;
         }
     };
     let call_id = tx.original.call_id_header().map(|h| h.value().to_string()).unwrap_or_default();
@@ -366,10 +705,25 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
     };
     let control = call.media.control.clone();
     let id = dialog.id().to_string();
-    lock(&s.legs).insert(
-        id.clone(),
-        Leg { dialog: dialog.clone(), negotiated, media_port, session_id: unix_now(), control, events: ev_tx, media_cancel, pending: Some(call), held: false },
-    );
+    let peer_update = tx.original.headers.iter().any(|h| matches!(h, Header::Allow(a) if a.value().split(',').any(|m| m.trim().eq_ignore_ascii_case("UPDATE"))));
+    let leg = Leg {
+        dialog: dialog.clone(),
+        negotiated,
+        media_port,
+        session_id: unix_now(),
+        control,
+        events: ev_tx,
+        media_cancel,
+        pending: Some(call),
+        held: false,
+        timer_request,
+        timer,
+        clock: Arc::new(Mutex::new(SessionClock::new(None, timer::now()))),
+        clock_changed: Arc::new(Notify::new()),
+        peer_update,
+        end_reason: None,
+    };
+    lock(&s.legs).insert(id.clone(), leg);
     lock(&s.stats).active = lock(&s.legs).len();
     // Ring, then answer; the INVITE transaction (ACK, CANCEL) runs on beside.
     let s2 = s.clone();
@@ -385,6 +739,9 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
     if let Err(e) = dialog.handle(&mut tx).await {
         debug!(error = %e, %call_id, "INVITE transaction");
     }
+    // A CANCEL ends the dialog with a 487 that, like any rejection, is retransmitted until its
+    // ACK only while the transaction is driven.
+    while !tx.is_terminated() && tx.receive().await.is_some() {}
 }
 
 fn negotiated_hold(n: &Negotiated) -> bool {
@@ -398,16 +755,40 @@ fn remote_media(n: &Negotiated, source: Option<SocketAddr>) -> Option<SocketAddr
     Some(SocketAddr::new(ip, n.remote.1))
 }
 
-async fn answer(s: &Shared, id: &str, dialog: &InviteDialog) {
-    let body = {
+async fn answer(s: &Arc<Shared>, id: &str, dialog: &InviteDialog) {
+    let (body, mut headers) = {
         let legs = lock(&s.legs);
         let Some(leg) = legs.get(id) else { return };
-        sdp::answer(&leg.negotiated, &sdp_ip(s), leg.media_port, leg.session_id)
+        (
+            sdp::answer(&leg.negotiated, &sdp_ip(s), leg.media_port, leg.session_id),
+            timer_headers(leg.timer.as_ref(), &leg.timer_request),
+        )
     };
-    let ct = Header::ContentType("application/sdp".into());
-    if let Err(e) = dialog.accept(Some(vec![ct]), Some(body.into_bytes())) {
+    headers.push(Header::ContentType("application/sdp".into()));
+    headers.extend(capabilities(s));
+    if let Err(e) = dialog.accept(Some(headers), Some(body.into_bytes())) {
         debug!(error = %e, "accept failed");
         return;
+    }
+    // The session interval runs from the 2xx (RFC 4028 §7.2).
+    let timer = lock(&s.legs).get(id).map(|l| {
+        (
+            l.timer,
+            l.clock.clone(),
+            l.clock_changed.clone(),
+            l.media_cancel.clone(),
+        )
+    });
+    if let Some((timer, clock, changed, cancel)) = timer {
+        lock(&clock).refreshed(timer, timer::now());
+        run_session_timer(
+            s.clone(),
+            id.to_string(),
+            dialog.clone(),
+            clock,
+            changed,
+            cancel,
+        );
     }
     let call = lock(&s.legs).get_mut(id).and_then(|l| l.pending.take());
     if let Some(call) = call {
@@ -418,84 +799,293 @@ async fn answer(s: &Shared, id: &str, dialog: &InviteDialog) {
     }
 }
 
+/// Runs one answered leg's session timer until the leg ends: sends our refreshes when we are
+/// the refresher, ends the call when the session expires.
+fn run_session_timer(
+    s: Arc<Shared>,
+    id: String,
+    dialog: InviteDialog,
+    clock: Arc<Mutex<SessionClock>>,
+    changed: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(timer::drive(clock.clone(), changed.clone(), cancel, tx));
+    tokio::spawn(async move {
+        while let Some(action) = rx.recv().await {
+            let action = match action {
+                TimerAction::Refresh => match refresh_session(&s, &id, &dialog).await {
+                    Refresh::Done(timer) => {
+                        lock(&clock).refreshed(timer, timer::now());
+                        changed.notify_one();
+                        None
+                    }
+                    Refresh::Gone => lock(&clock).refresh_failed(),
+                    // Not refreshed; the session still ends at its interval.
+                    Refresh::NotNow => None,
+                },
+                TimerAction::Expire => Some(TimerAction::Expire),
+            };
+            if action == Some(TimerAction::Expire) {
+                expire_session(&s, &id, &dialog).await;
+                break;
+            }
+        }
+    });
+}
+
+enum Refresh {
+    Done(Option<SessionTimer>),
+    /// 408, 481 or no answer: the caller is gone (RFC 4028 §10).
+    Gone,
+    NotNow,
+}
+
+/// Our session refresh: UPDATE without a body when the caller allows it, else a re-INVITE
+/// with the SDP we last sent (RFC 4028 §7.4). We are the refresher, and in this request we
+/// are the UAC: `refresher=uac`.
+async fn refresh_session(s: &Shared, id: &str, dialog: &InviteDialog) -> Refresh {
+    let Some((update, sdp, interval)) = lock(&s.legs).get(id).and_then(|l| {
+        Some((
+            l.peer_update,
+            sdp::answer(&l.negotiated, &sdp_ip(s), l.media_port, l.session_id),
+            l.timer?.interval,
+        ))
+    }) else {
+        return Refresh::NotNow;
+    };
+    let mut headers = vec![
+        Header::Other(
+            "Session-Expires".into(),
+            format!("{interval};refresher=uac"),
+        ),
+        Header::Other("Supported".into(), "timer".into()),
+    ];
+    let response = if update {
+        dialog.update(Some(headers), None).await
+    } else {
+        headers.push(Header::ContentType("application/sdp".into()));
+        dialog.reinvite(Some(headers), Some(sdp.into_bytes())).await
+    };
+    match response {
+        Ok(Some(r)) if r.status_code.kind() == StatusCodeKind::Successful => {
+            // The 2xx's refresher is named from this request's roles: `uac` is us.
+            let treq = TimerRequest::from_headers(r.headers.iter().filter_map(|h| {
+                if let Header::SessionExpires(v) = h {
+                    Some(("Session-Expires", v.value()))
+                } else {
+                    None
+                }
+            }));
+            let timer = treq.ok().and_then(|t| {
+                let refresher = if t.refresher == Some(timer::Refresher::Uas) {
+                    timer::Refresher::Uac
+                } else {
+                    timer::Refresher::Uas
+                };
+                Some(SessionTimer {
+                    interval: t.session_expires?,
+                    refresher,
+                })
+            });
+            if let Some(leg) = lock(&s.legs).get_mut(id) {
+                leg.timer = timer;
+            }
+            Refresh::Done(timer)
+        }
+        Ok(Some(r))
+            if matches!(
+                r.status_code,
+                StatusCode::RequestTimeout | StatusCode::CallTransactionDoesNotExist
+            ) =>
+        {
+            Refresh::Gone
+        }
+        Ok(_) => Refresh::NotNow,
+        Err(e) => {
+            debug!(error = %e, %id, "session refresh failed");
+            Refresh::Gone
+        }
+    }
+}
+
+/// The session was not refreshed in time: BYE, and the leg ends with `session_expired`.
+async fn expire_session(s: &Shared, id: &str, dialog: &InviteDialog) {
+    match lock(&s.legs).get_mut(id) {
+        Some(leg) => leg.end_reason = Some("session_expired"),
+        None => return,
+    }
+    lock(&s.stats).session_expired += 1;
+    info!(%id, "session expired without a refresh: hanging up");
+    if let Err(e) = dialog
+        .hangup_with_reason("SIP;text=\"Session expired\"".into())
+        .await
+    {
+        debug!(error = %e, %id, "BYE for an expired session failed");
+        end_leg(s, id, "session_expired");
+        s.layer.remove_dialog(&dialog.id());
+    }
+}
+
+/// Forgets a leg and tells the call it is over (once: the leg is gone after).
+fn end_leg(s: &Shared, id: &str, why: &str) -> Option<&'static str> {
+    let leg = lock(&s.legs).remove(id);
+    let active = lock(&s.legs).len();
+    lock(&s.stats).active = active;
+    let leg = leg?;
+    leg.media_cancel.cancel();
+    let reason = leg.end_reason;
+    let _ = leg.events.send(LegEvent::Ended {
+        reason: reason
+            .map(str::to_string)
+            .unwrap_or_else(|| why.to_string()),
+    });
+    reason
+}
+
 fn sdp_ip(s: &Shared) -> String {
     s.contact.host_with_port.host.to_string()
 }
 
-/// Dialog state changes: confirmation, re-INVITEs (hold, resume), in-dialog OPTIONS, the end.
+/// Dialog state changes: confirmation, re-INVITEs and UPDATEs (hold, resume, session
+/// refresh), in-dialog OPTIONS, the end.
 async fn dialog_states(s: Arc<Shared>, mut rx: DialogStateReceiver) {
     while let Some(state) = rx.recv().await {
         match state {
             DialogState::Updated(id, req, handle) => {
-                let id = id.to_string();
-                if req.method != Method::Invite {
-                    let _ = handle.reply(StatusCode::OK).await;
-                    continue;
-                }
-                let body = String::from_utf8_lossy(&req.body).to_string();
-                let result = if body.trim().is_empty() {
-                    // A re-INVITE without an offer: offer what we have (session refresh).
-                    Err(SdpError::NoAudio)
-                } else {
-                    AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o).map(|n| (o.is_hold(), n)))
-                };
-                let answer = (|| {
-                    let mut legs = lock(&s.legs);
-                    let leg = legs.get_mut(&id)?;
-                    Some(match result {
-                        Ok((hold, n)) => {
-                            if let Some(remote) = remote_media(&n, None).or(Some(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), n.remote.1))) {
-                                let _ = leg.control.send(Control::Update { remote, send: !hold });
-                            }
-                            if hold != leg.held {
-                                leg.held = hold;
-                                let _ = leg.events.send(if hold { LegEvent::Held } else { LegEvent::Resumed });
-                            }
-                            leg.negotiated = n;
-                            leg.session_id += 1;
-                            Ok(sdp::answer(&leg.negotiated, &sdp_ip(&s), leg.media_port, leg.session_id))
-                        }
-                        Err(SdpError::NoAudio) if body.trim().is_empty() => Ok(sdp::answer(&leg.negotiated, &sdp_ip(&s), leg.media_port, leg.session_id)),
-                        Err(e) => Err(e),
-                    })
-                })();
-                let Some(answer) = answer else {
-                    let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
-                    continue;
-                };
-                match answer {
-                    Ok(sdp) => {
-                        let ct = Header::ContentType("application/sdp".into());
-                        let _ = handle.respond(StatusCode::OK, Some(vec![ct]), Some(sdp.into_bytes())).await;
-                    }
-                    Err(e) => {
-                        let _ = handle.respond(StatusCode::NotAcceptableHere, Some(vec![warning(&e.to_string())]), None).await;
-                    }
-                }
+                on_session_update(&s, &id.to_string(), &req, handle).await
             }
-            DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle) => {
+            DialogState::Options(_, _, handle) => {
+                let _ = handle
+                    .respond(StatusCode::OK, Some(capabilities(&s)), None)
+                    .await;
+            }
+            DialogState::Info(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
             }
+            // Methods we do not serve were answered 405 before they reached the dialog.
+            DialogState::Notify(_, _, handle)
+            | DialogState::Refer(_, _, handle)
+            | DialogState::Message(_, _, handle)
+            | DialogState::Publish(_, _, handle) => {
+                let _ = handle
+                    .respond(StatusCode::MethodNotAllowed, Some(vec![allow(&s)]), None)
+                    .await;
+            }
             DialogState::Terminated(id, reason) => {
-                let leg = lock(&s.legs).remove(&id.to_string());
-                lock(&s.stats).active = lock(&s.legs).len();
+                let why = match reason {
+                    TerminatedReason::UacBye => "caller_hangup",
+                    TerminatedReason::UasBye => "bot_hangup",
+                    TerminatedReason::UacCancel => "cancelled",
+                    TerminatedReason::Timeout => "timeout",
+                    _ => "ended",
+                };
+                let had_leg = lock(&s.legs).contains_key(&id.to_string());
+                end_leg(&s, &id.to_string(), why);
                 s.layer.remove_dialog(&id);
-                if let Some(leg) = leg {
-                    leg.media_cancel.cancel();
-                    let why = match reason {
-                        TerminatedReason::UacBye => "caller_hangup",
-                        TerminatedReason::UasBye => "bot_hangup",
-                        TerminatedReason::UacCancel => "cancelled",
-                        TerminatedReason::Timeout => "timeout",
-                        _ => "ended",
-                    };
-                    if why == "cancelled" {
-                        lock(&s.stats).cancelled += 1;
-                    }
-                    let _ = leg.events.send(LegEvent::Ended { reason: why.into() });
+                if had_leg && why == "cancelled" {
+                    lock(&s.stats).cancelled += 1;
                 }
             }
             _ => {}
         }
     }
+}
+
+/// A re-INVITE or an UPDATE from the caller: a new offer (hold, resume, another codec), a
+/// session refresh (RFC 4028), or both. An UPDATE without a body only refreshes; a re-INVITE
+/// without one gets our offer in the 2xx.
+async fn on_session_update(s: &Shared, id: &str, req: &Request, handle: TransactionHandle) {
+    let is_invite = req.method == Method::Invite;
+    let (treq, timer) = match timer_for(req) {
+        Ok(t) => t,
+        Err((code, headers)) => return refuse(&handle, code, headers).await,
+    };
+    let has_body = !req.body.iter().all(u8::is_ascii_whitespace);
+    if let Some((code, headers)) = media_type_rejection(req).filter(|_| has_body || is_invite) {
+        return refuse(&handle, code, headers).await;
+    }
+    let result = if has_body {
+        let body = String::from_utf8_lossy(&req.body).to_string();
+        AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o).map(|n| Some((o.is_hold(), n))))
+    } else {
+        Ok(None)
+    };
+    let answer = (|| {
+        let mut legs = lock(&s.legs);
+        let leg = legs.get_mut(id)?;
+        Some(match result {
+            Ok(Some((hold, n))) => {
+                let remote = remote_media(&n, None)
+                    .unwrap_or(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), n.remote.1));
+                let _ = leg.control.send(Control::Update {
+                    remote,
+                    send: !hold,
+                });
+                if hold != leg.held {
+                    leg.held = hold;
+                    let _ = leg.events.send(if hold {
+                        LegEvent::Held
+                    } else {
+                        LegEvent::Resumed
+                    });
+                }
+                leg.negotiated = n;
+                leg.session_id += 1;
+                Ok(Some(sdp::answer(
+                    &leg.negotiated,
+                    &sdp_ip(s),
+                    leg.media_port,
+                    leg.session_id,
+                )))
+            }
+            // A re-INVITE without an offer: offer what we have (RFC 3261 §14.2).
+            Ok(None) if is_invite => Ok(Some(sdp::answer(
+                &leg.negotiated,
+                &sdp_ip(s),
+                leg.media_port,
+                leg.session_id,
+            ))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        })
+    })();
+    let Some(answer) = answer else {
+        return refuse(&handle, StatusCode::CallTransactionDoesNotExist, vec![]).await;
+    };
+    match answer {
+        Ok(body) => {
+            let mut headers = timer_headers(timer.as_ref(), &treq);
+            headers.push(Header::Other(
+                "Supported".into(),
+                s.policy.supported.join(", "),
+            ));
+            if body.is_some() {
+                headers.push(Header::ContentType("application/sdp".into()));
+            }
+            let _ = handle
+                .respond(StatusCode::OK, Some(headers), body.map(String::into_bytes))
+                .await;
+            // A 2xx to a re-INVITE or UPDATE refreshes the session; one without
+            // Session-Expires turns the timer off (RFC 4028 §10).
+            if let Some(leg) = lock(&s.legs).get_mut(id) {
+                leg.timer = timer;
+                leg.timer_request = treq;
+                lock(&leg.clock).refreshed(timer, timer::now());
+                leg.clock_changed.notify_one();
+            }
+        }
+        Err(e) => {
+            refuse(
+                &handle,
+                StatusCode::NotAcceptableHere,
+                vec![warning(&e.to_string())],
+            )
+            .await
+        }
+    }
+}
+
+async fn refuse(handle: &TransactionHandle, code: StatusCode, headers: Vec<Header>) {
+    let _ = handle.respond(code, Some(headers), None).await;
 }
