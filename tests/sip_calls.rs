@@ -172,6 +172,14 @@ fn a_caller_speaks_hears_the_bot_and_the_call_is_recorded_and_replayable() {
     assert_eq!(summary["qa"], "replay");
     assert!(summary["decisions_recorded"].as_u64().unwrap() >= 3, "{text}");
     assert!(text.contains("intent  track_order"), "{text}");
+    // The replay is faithful: it hears what the live call heard, word for word.
+    let qa = run(&["--config", config.to_str().unwrap(), "replay", id, "--json"]);
+    let heard_differently: Vec<Value> = stdout(&qa)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["diff"].is_string() && l["diff"] != "same" && (l["recorded"]["kind"] == "heard" || l["now"]["kind"] == "heard"))
+        .collect();
+    assert!(heard_differently.is_empty(), "the replay heard something else: {heard_differently:?}");
     let unknown = run(&["--config", config.to_str().unwrap(), "replay", "no-such-call"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("no recorded call"), "{}", stderr(&unknown));

@@ -39,8 +39,15 @@ impl PipelineAudio {
     }
 
     pub fn from_decoded(d: DecodedAudio) -> Result<Self> {
+        // 8 kHz (a phone call's recording) goes up by the phone leg's own filter, so that a
+        // replay hears exactly what the live call heard; other rates by the resampler.
+        let samples = if d.sample_rate == SAMPLE_RATE / 2 {
+            rate2x::Upsampler2x::default().process(&d.samples)
+        } else {
+            resample::resample(&d.samples, d.sample_rate, SAMPLE_RATE)?
+        };
         Ok(Self {
-            samples: resample::resample(&d.samples, d.sample_rate, SAMPLE_RATE)?,
+            samples,
             source_rate: d.sample_rate,
             source_channels: d.channels,
             channel: d.channel,

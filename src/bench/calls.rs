@@ -88,10 +88,10 @@ pub struct Step {
     pub turns: usize,
 }
 
-struct Gateway {
+pub(crate) struct Gateway {
     child: Child,
-    http: String,
-    sip: SocketAddr,
+    pub(crate) http: String,
+    pub(crate) sip: SocketAddr,
     tokens: crate::inapp::token::TokenKey,
     _dir: tempfile::TempDir,
 }
@@ -103,7 +103,9 @@ impl Drop for Gateway {
     }
 }
 
-fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
+/// A gateway of the bench's own: the configuration in effect, its own store and recordings, no
+/// greeting, no limits on calls or callers.
+pub(crate) fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
     let dir = tempfile::tempdir().map_err(Error::internal)?;
     let config = dir.path().join("voicegate.toml");
     let mut c = base.clone();
@@ -144,7 +146,7 @@ fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
     }
 }
 
-fn get(url: &str) -> Result<serde_json::Value> {
+pub(crate) fn get(url: &str) -> Result<serde_json::Value> {
     let body = ureq::get(url).timeout(Duration::from_secs(30)).call().map_err(|e| Error::internal(format!("GET {url}: {e}")))?.into_string().map_err(Error::internal)?;
     serde_json::from_str(&body).map_err(Error::internal)
 }

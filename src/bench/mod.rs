@@ -2,6 +2,7 @@
 
 pub mod anger;
 pub mod asr;
+pub mod asr_live;
 pub mod calls;
 pub mod dataset;
 pub mod latency;

@@ -115,6 +115,14 @@ pub struct AsrArgs {
     /// Only the first N files
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Speak each file into a real phone call to a gateway of the bench's own (G.711, real
+    /// time) and replay the call's recording as QA replay does: WER and order numbers right,
+    /// live against replay
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: seconds each call stays on after the file, for its last transcript
+    #[arg(long, default_value_t = 5.0)]
+    pub listen: f64,
 }
 
 pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
@@ -125,6 +133,49 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
+}
+
+fn bench_asr_live(
+    config: &Config,
+    engines: &std::sync::Arc<Engines>,
+    items: &[crate::bench::dataset::Item],
+    args: &AsrArgs,
+) -> Result<()> {
+    let bar = ProgressBar::new(items.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("bench asr --live [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let listen = std::time::Duration::from_secs_f64(args.listen.max(0.5));
+    let results = super::runtime()?.block_on(crate::bench::asr_live::run(
+        config,
+        engines,
+        items,
+        listen,
+        |f| {
+            bar.set_message(f.rsplit('/').next().unwrap_or(f).to_string());
+            bar.inc(1);
+        },
+    ))?;
+    bar.finish_and_clear();
+    for r in &results {
+        if args.json {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+            continue;
+        }
+        let same = if r.live == r.replay {
+            "same"
+        } else {
+            "DIFFERENT"
+        };
+        println!(
+            "{}: {same}\n  ref:    {}\n  live:   {}\n  replay: {}",
+            r.file, r.reference, r.live, r.replay
+        );
+    }
+    println!("{}", crate::bench::asr_live::summary(&results));
+    Ok(())
 }
 
 fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
@@ -199,10 +250,13 @@ fn bench_asr(config: Config, args: AsrArgs) -> Result<()> {
     if let Some(n) = args.limit {
         items.truncate(n);
     }
-    let engines = Engines::load(config)?;
+    let engines = Engines::load(config.clone())?;
     if !engines.asr.model.multilingual {
         // An English-only model is not scored on other languages.
         items.retain(|i| i.lang.as_deref().is_none_or(|l| l == "en"));
+    }
+    if args.live {
+        return bench_asr_live(&config, &engines, &items, &args);
     }
     let direct = !args.no_direct;
     let bar = ProgressBar::new(items.len() as u64);

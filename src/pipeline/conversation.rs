@@ -528,7 +528,10 @@ impl Conversation {
             return self.turns.on_dropped(req);
         }
         let pad = self.engines.config.vad.pad_ms as u64;
-        let samples = self.history.slice(req.start_ms.saturating_sub(pad), req.end_ms + pad);
+        // The trailing padding may not be heard yet (a speculative transcript starts at the
+        // first pause): silence stands in for it, so that the cut decodes as the final would,
+        // and a live call hears what its replay hears.
+        let samples = self.history.slice_padded(req.start_ms.saturating_sub(pad), req.end_ms + pad);
         let flag = Arc::new(AtomicBool::new(false));
         // The turn taker stops only partial transcripts; a hang-up stops any.
         let job_flag = if req.kind == AsrKind::Partial { flag.clone() } else { Arc::new(AtomicBool::new(false)) };

@@ -44,6 +44,22 @@ impl AudioHistory {
     }
 }
 
+impl AudioHistory {
+    /// As `slice`, with silence where the range reaches past what has been heard: an utterance
+    /// cut out early (a speculative transcript, at the first pause) has the length it will have
+    /// once its trailing padding is in, so that it decodes as the final cut would.
+    pub fn slice_padded(&self, start_ms: u64, end_ms: u64) -> Vec<f32> {
+        let mut v = self.slice(start_ms, end_ms);
+        let heard_to =
+            (self.first + self.buf.len()) as u64 * 1000 / crate::audio::SAMPLE_RATE as u64;
+        if end_ms > heard_to {
+            let from = start_ms.max(self.first as u64 * 1000 / crate::audio::SAMPLE_RATE as u64);
+            v.resize(ms_to_samples(end_ms.saturating_sub(from)), 0.0);
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,7 +76,12 @@ mod tests {
         let s = h.slice(1500, 1510);
         assert_eq!(s.len(), 160);
         assert_eq!(s[0], 24_000.0);
-        // Clipped at the end of what was pushed.
+        // Clipped at the end of what was pushed...
         assert_eq!(h.slice(1990, 5000).len(), 160);
+        // ...or padded with silence to the length asked for.
+        let p = h.slice_padded(1990, 2200);
+        assert_eq!(p.len(), ms_to_samples(210));
+        assert_eq!(p[159], 31_999.0);
+        assert!(p[160..].iter().all(|x| *x == 0.0));
     }
 }
