@@ -33,6 +33,9 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct ModelsConfig {
     pub asr: String,
+    /// The recogniser for Chinese calls beside an English-only `asr` ("" for none).
+    #[serde(default)]
+    pub asr_zh: String,
     pub vad: String,
     pub download: bool,
     #[serde(default)]
@@ -240,6 +243,9 @@ pub struct SipConfig {
     pub greet: bool,
     pub pipeline: bool,
     pub recordings: PathBuf,
+    /// Number dialled (the To URI's user part) to the language its calls start in.
+    #[serde(default)]
+    pub languages: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -319,6 +325,9 @@ impl Config {
         }
         if sip.rtp_timeout_ms != 0 && !(1000..=600_000).contains(&sip.rtp_timeout_ms) {
             return bad("sip.rtp_timeout_ms", "must be 0 (off) or lie between 1000 and 600000");
+        }
+        if let Some((number, lang)) = sip.languages.iter().find(|(_, l)| !matches!(l.as_str(), "en" | "zh")) {
+            return bad(&format!("sip.languages.{number}"), &format!("\"{lang}\" is not a language voicegate speaks: \"en\" or \"zh\""));
         }
         if !(20..=200).contains(&sip.jitter_ms) {
             return bad("sip.jitter_ms", "must lie between 20 and 200");

@@ -146,6 +146,17 @@ fn chinese_chat_does_the_same_in_chinese() {
     say(&g, s, "确认");
     assert_eq!(column(&db, "SELECT address FROM orders WHERE id = '66666'"), "北京市朝阳区建国路88号");
 
+    // A side question in the middle of an address change is answered, and the change goes on.
+    let s = "zh6";
+    let v = say(&g, s, "我想改一下订单10001的收货地址");
+    assert!(reply(&v).contains("新地址"), "{v}");
+    let v = say(&g, s, "对了，退款一般多久到账？");
+    assert!(reply(&v).contains("工作日") && reply(&v).contains("新地址"), "answered, then back to the address: {v}");
+    let v = say(&g, s, "新地址是北京市海淀区中关村大街1号");
+    assert!(reply(&v).contains("中关村大街1号"), "{v}");
+    say(&g, s, "确认");
+    assert_eq!(column(&db, "SELECT address FROM orders WHERE id = '10001'"), "北京市海淀区中关村大街1号");
+
     let v = say(&g, "zh4", "退货政策是什么？");
     assert_eq!(v["kb"], "return_policy", "{v}");
     assert!(reply(&v).contains("七天"));

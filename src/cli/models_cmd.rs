@@ -22,7 +22,9 @@ pub struct ModelsArgs {
 pub fn run(config: Config, args: ModelsArgs) -> Result<()> {
     let manifest = Manifest::embedded()?;
     let resolver = ModelResolver::from_config(&config.models);
-    let in_use = [config.models.asr.as_str(), config.models.vad.as_str()];
+    let in_use = [config.models.asr.as_str(), config.models.asr_zh.as_str(), config.models.vad.as_str()];
+    let name_width = manifest.models.iter().map(|m| m.name.len()).max().unwrap_or(16);
+    let file_width = manifest.models.iter().map(|m| m.file.len()).max().unwrap_or(18);
     let mut first_error = None;
 
     for spec in &manifest.models {
@@ -75,7 +77,7 @@ pub fn run(config: Config, args: ModelsArgs) -> Result<()> {
             (None, _) => "not installed (optional)".to_string(),
         };
         let mark = if in_use.contains(&spec.name.as_str()) { "*" } else { " " };
-        println!("{mark} {:<16} {:<8} {:<18} {:<4} {status}", spec.name, spec.kind, spec.file, spec.licence);
+        println!("{mark} {:<name_width$} {:<8} {:<file_width$} {:<4} {status}", spec.name, spec.kind, spec.file, spec.licence);
     }
     if !args.json {
         println!("(* in use by the current config)");

@@ -39,7 +39,15 @@ pub fn run(config: Config, store: &Store, call: CallRow, args: &ReplayArgs) -> R
             _ => None,
         })
         .collect();
-    let spec = CallSpec { call_id: format!("qa-{}", call.id), source: format!("qa:{}", call.id), pacing: Pacing::Simulated, respond: true, greet, live: false, lang: None };
+    // The language the call started in: as asked, else that of its first transcript, so a
+    // Chinese call is heard by the recogniser that heard it live.
+    let lang = args.lang.clone().or_else(|| {
+        recorded.iter().find_map(|e| match &e.kind {
+            EventKind::Transcript { is_final: true, lang, .. } if lang == "zh" || lang == "en" => Some(lang.clone()),
+            _ => None,
+        })
+    });
+    let spec = CallSpec { call_id: format!("qa-{}", call.id), source: format!("qa:{}", call.id), pacing: Pacing::Simulated, respond: true, greet, live: false, lang };
     let started = Instant::now();
     let mut new = super::runtime()?.block_on(async move {
         let (tx, mut rx) = mpsc::unbounded_channel();

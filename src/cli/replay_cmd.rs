@@ -41,6 +41,10 @@ pub struct ReplayArgs {
     /// The bot greets the caller first, as on a live call
     #[arg(long)]
     pub greet: bool,
+    /// The language the caller starts in, as the app's locale or the number dialled tells a
+    /// live call: "zh" is transcribed by the Chinese recogniser (models.asr_zh)
+    #[arg(long, value_name = "LANG", value_parser = ["en", "zh"])]
+    pub lang: Option<String>,
 }
 
 pub fn run(config: Config, args: ReplayArgs) -> Result<()> {
@@ -64,6 +68,7 @@ pub fn run(config: Config, args: ReplayArgs) -> Result<()> {
     let mut spec = CallSpec::replay(call_id, format!("file:{}", args.file.display()), args.realtime);
     spec.respond = !args.listen_only;
     spec.greet = args.greet;
+    spec.lang = args.lang.clone();
     if !args.json {
         print_header(&args, &audio);
     }

@@ -145,6 +145,9 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, in
         engines.asr.partial_workers(),
         engines.asr.options.threads
     );
+    if let Some(zh) = &engines.asr_zh_model {
+        let _ = writeln!(o, "  ASR  {:<16} {} (from {}), for Chinese calls", zh.name, zh.path.display(), zh.origin);
+    }
     let _ = writeln!(o, "  VAD  {:<16} {} (from {})", v.name, v.path.display(), v.origin);
     let _ = match &https {
         Some((a, Some(cert))) => writeln!(o, "  HTTPS {a} with a self-signed certificate ({}; browsers warn until it is trusted: set http.tls_cert/tls_key for a real one)", cert.display()),

@@ -358,6 +358,23 @@ impl ShopDialog {
         Some(pick(lang, &format!(" Now, back to {}: {q}", task.name(lang)), &format!("我们继续{}：{q}", task.name(lang))))
     }
 
+    /// The address in an answer, without its lead-in ("新地址是…", "the new address is …").
+    fn address_in(text: &str) -> String {
+        let t = text.trim().trim_end_matches(['.', '。', '！', '!']);
+        const LEAD_INS: &[&str] = &["新的收货地址是", "新收货地址是", "新的地址是", "新地址是", "收货地址是", "地址是", "改成", "改到", "the new address is ", "my new address is ", "new address is ", "the address is ", "it's ", "it is "];
+        let lower = t.to_lowercase();
+        for lead in LEAD_INS {
+            // Lower-casing leaves these positions alone: the lead-ins are ASCII or Chinese.
+            if lower.starts_with(lead) && t.is_char_boundary(lead.len()) {
+                let rest = t[lead.len()..].trim_start_matches([':', '：', ' ', ',', '，']).trim();
+                if !rest.is_empty() {
+                    return rest.to_string();
+                }
+            }
+        }
+        t.to_string()
+    }
+
     fn looks_like_address(text: &str) -> bool {
         let t = text.to_lowercase();
         let words = t.split_whitespace().count();
@@ -465,7 +482,7 @@ impl ShopDialog {
             Some(Awaiting::NewAddress) if Task::of_intent(intent).is_none() && !KB_INTENTS.contains(&intent) || Self::looks_like_address(turn.text) => {
                 if Self::looks_like_address(turn.text) {
                     self.answered = true;
-                    self.new_address = Some(turn.text.trim().trim_end_matches(['.', '。']).to_string());
+                    self.new_address = Some(Self::address_in(turn.text));
                     return self.proceed(lang, actions);
                 }
                 let again = Reply::new(pick(lang, "Sorry, what's the new address, with the street and number?", "抱歉，请告诉我新地址，包括街道和门牌号。"), lang, Progress::Open);
@@ -494,7 +511,10 @@ impl ShopDialog {
 
         // A new task, or the same one with more said.
         if let Some(task) = Task::of_intent(intent) {
-            let knows_order = spoken_order.is_some() || self.order.is_some() || self.given_order.is_some();
+            // While another task waits for its address or its confirmation, a policy question
+            // names no order of its own ("对了，退款一般多久到账？") and is a side question.
+            let other_task_waits = self.task.is_some_and(|t| t != task) && matches!(self.awaiting, Some(Awaiting::NewAddress | Awaiting::Confirm));
+            let knows_order = spoken_order.is_some() || (!other_task_waits && (self.order.is_some() || self.given_order.is_some()));
             // Policy questions without an order are for the knowledge base.
             let general = matches!(task, Task::RefundStatus | Task::PriceAdjust | Task::Invoice) && !knows_order && self.task != Some(task);
             if !general {
@@ -547,5 +567,18 @@ impl ShopDialog {
                 r
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::ShopDialog;
+
+    #[test]
+    fn the_address_is_kept_without_its_lead_in() {
+        assert_eq!(ShopDialog::address_in("新地址是北京市海淀区中关村大街1号"), "北京市海淀区中关村大街1号");
+        assert_eq!(ShopDialog::address_in("北京市朝阳区建国路88号。"), "北京市朝阳区建国路88号");
+        assert_eq!(ShopDialog::address_in("The new address is 12 Baker Street."), "12 Baker Street");
+        assert_eq!(ShopDialog::address_in("12 Baker Street"), "12 Baker Street");
     }
 }

@@ -13,6 +13,7 @@ pub mod entities;
 pub mod features;
 pub mod linear;
 pub mod numbers;
+pub mod script;
 pub mod templates;
 pub mod text;
 pub mod train;

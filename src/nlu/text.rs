@@ -1,6 +1,7 @@
 //! Text normalisation shared by the classifiers and the entity extractors: full-width forms to
-//! ASCII, lower case, one kind of apostrophe, single spaces. Character positions are kept, so
-//! entity offsets in the normalised text are offsets in what the caller sent.
+//! ASCII, traditional Chinese characters to simplified, lower case, one kind of apostrophe,
+//! single spaces. Character positions are kept, so entity offsets in the normalised text are
+//! offsets in what the caller sent.
 
 /// A CJK ideograph (the characters that carry Chinese words).
 pub fn is_cjk(c: char) -> bool {
@@ -19,6 +20,9 @@ fn halfwidth(c: char) -> char {
 
 /// The normalised text: one character out for each character in (so offsets carry over).
 pub fn normalize(text: &str) -> String {
+    // Traditional Chinese in simplified characters, where that keeps every position.
+    let simplified = crate::nlu::script::simplified(text);
+    let text = if simplified.chars().count() == text.chars().count() { simplified.as_ref() } else { text };
     text.chars()
         .map(|c| {
             let c = halfwidth(c);

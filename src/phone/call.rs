@@ -82,6 +82,7 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
             })
         })
     };
+    let lang = language_of_number(&ctx.engines.config.sip.languages, &to);
     let info = CallInfo {
         id: id.clone(),
         source,
@@ -89,7 +90,7 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
         callee: to,
         sip_call_id: Some(call_id),
         recording: Some(recording.display().to_string()),
-        who: Caller::default(),
+        who: Caller { lang, ..Caller::default() },
         greet: ctx.greet,
         pipeline: ctx.pipeline,
     };
@@ -173,5 +174,26 @@ async fn speak(mut bot: mpsc::Receiver<BotFrame>, out: mpsc::Sender<Outbound>, c
         if out.send(Outbound { due: Some(due), payload: g711::encode_payload(codec, &narrow) }).await.is_err() {
             break;
         }
+    }
+}
+
+/// The language calls to the number in `to` (a To header or URI) start in, by its user part.
+fn language_of_number(languages: &std::collections::BTreeMap<String, String>, to: &str) -> Option<String> {
+    let uri = to.split_once("sip:").or_else(|| to.split_once("sips:")).map(|(_, r)| r)?;
+    let user = uri.split(['@', ';', '>']).next()?;
+    languages.get(user).cloned()
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::language_of_number;
+
+    #[test]
+    fn the_number_dialled_names_the_language() {
+        let map = std::collections::BTreeMap::from([("4008".to_string(), "zh".to_string())]);
+        assert_eq!(language_of_number(&map, "<sip:4008@10.0.0.1>;tag=x").as_deref(), Some("zh"));
+        assert_eq!(language_of_number(&map, "sip:4008@10.0.0.1:5060;user=phone").as_deref(), Some("zh"));
+        assert_eq!(language_of_number(&map, "<sip:bot@10.0.0.1>"), None);
+        assert_eq!(language_of_number(&map, "garbage"), None);
     }
 }

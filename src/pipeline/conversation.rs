@@ -73,6 +73,8 @@ pub struct Conversation {
     /// This call counts among the recogniser's callers while it lasts.
     _seat: crate::pipeline::asr_pool::CallerSeat,
     spec: CallSpec,
+    /// The language the caller speaks now ("en", "zh"): it picks the recogniser.
+    lang: String,
     sink: EventSink,
     dialog: Box<dyn Dialog>,
     vad: VoiceDetector,
@@ -144,6 +146,7 @@ impl Conversation {
             vad: engines.new_vad()?,
             _seat: engines.asr.seat(),
             engines: engines.clone(),
+            lang: spec.lang.clone().filter(|l| l == "zh").unwrap_or_else(|| "en".into()),
             spec,
             sink,
             dialog,
@@ -518,13 +521,28 @@ impl Conversation {
         self.replies.clear();
     }
 
+    /// A caller heard speaking the other language is transcribed in it from the next utterance
+    /// on. Only the Chinese recogniser tells languages apart (the English one hears English in
+    /// anything); a short English word in Chinese speech ("OK") is no switch.
+    fn follow_language(&mut self, text: &str, lang: &str) {
+        if self.engines.asr_zh.is_none() || lang == self.lang {
+            return;
+        }
+        let english = lang == "en" && text.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_alphabetic())).count() >= 3 && !text.chars().any(crate::nlu::text::is_cjk);
+        let chinese = lang == "zh" && text.chars().filter(|c| crate::nlu::text::is_cjk(*c)).count() >= 2;
+        if english || chinese {
+            tracing::debug!(call = self.sink.call_id(), from = %self.lang, to = lang, "the caller's language changed");
+            self.lang = lang.to_string();
+        }
+    }
+
     /// Starts transcribing `req`; what the turn taker does next if it is shed at once.
     async fn transcribe(&mut self, req: AsrRequest) -> Vec<TurnEvent> {
         // Load shedding: a speculative transcript only ends a turn sooner; when every worker is
         // on a transcript that ends a turn it is not made, and the turn ends after the full
         // hangover instead.
         let realtime = self.spec.pacing == Pacing::RealTime;
-        if req.kind == AsrKind::Speculative && realtime && self.engines.asr.idle_workers() == 0 {
+        if req.kind == AsrKind::Speculative && realtime && self.engines.asr_for(&self.lang).idle_workers() == 0 {
             return self.turns.on_dropped(req);
         }
         let pad = self.engines.config.vad.pad_ms as u64;
@@ -540,13 +558,14 @@ impl Conversation {
         self.asr_flags.push(job_flag);
         // Load shedding: while the recogniser has a backlog, a partial transcript is dropped
         // (cheaply, when its turn comes): it would come too late to show.
-        if req.kind == AsrKind::Partial && realtime && self.engines.asr.partials_backlogged() {
+        if req.kind == AsrKind::Partial && realtime && self.engines.asr_for(&self.lang).partials_backlogged() {
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let engines = self.engines.clone();
         let call_id = self.sink.call_id().to_string();
         let mode = if req.kind == AsrKind::Partial { DecodeMode::Preview } else { DecodeMode::Utterance };
-        let job = async move { engines.asr.transcribe_cancellable(&call_id, samples, mode, cancel, realtime).await };
+        let lang = self.lang.clone();
+        let job = async move { engines.asr_for(&lang).transcribe_cancellable(&call_id, samples, mode, cancel, realtime).await };
         match self.spec.pacing {
             Pacing::Simulated => {
                 let base = self.now_ms.max(self.asr_free_ms);
@@ -592,6 +611,9 @@ impl Conversation {
                         (String::new(), "en".into(), 0, 0)
                     }
                 };
+                if req.kind != AsrKind::Partial {
+                    self.follow_language(&text, &lang);
+                }
                 let complete = req.kind == AsrKind::Speculative && self.is_complete(&text);
                 let heard = Heard { text: text.clone(), lang: lang.clone(), complete, ready_ms: done.at_ms, queue_ms, asr_ms };
                 let events = self.turns.on_heard(req, heard);

@@ -28,12 +28,15 @@ pub struct LoadedModel {
 pub struct Engines {
     pub config: Config,
     pub asr: AsrPool,
+    /// The recogniser for Chinese calls (`models.asr_zh`), when `asr` is English-only.
+    pub asr_zh: Option<AsrPool>,
     pub nlu: Nlu,
     pub tts: Tts,
     pub anger: Arc<crate::prosody::AngerModel>,
     pub store: Arc<crate::store::Store>,
     pub shop: crate::dialog::ShopServices,
     pub asr_model: LoadedModel,
+    pub asr_zh_model: Option<LoadedModel>,
     pub vad_model: LoadedModel,
     vads: vad::VadSpares,
 }
@@ -91,8 +94,14 @@ impl Engines {
                 language: config.asr.language.clone(),
             },
         )?;
+        let (asr_zh, asr_zh_model) = match Self::load_chinese(&config, &manifest, &resolver, &asr, cores)? {
+            Some((pool, model)) => (Some(pool), Some(model)),
+            None => (None, None),
+        };
         Ok(Arc::new(Self {
             asr_model: loaded(asr_spec, asr_found.path, asr_found.origin),
+            asr_zh,
+            asr_zh_model,
             vad_model: loaded(vad_spec, vad_path, vad_found.origin),
             asr,
             nlu,
@@ -103,6 +112,40 @@ impl Engines {
             vads,
             config,
         }))
+    }
+
+    /// The Chinese recogniser beside an English-only one: one worker for turn-ending
+    /// transcripts and one for partial ones, detecting the language of each utterance (so a
+    /// caller who turns to English is followed). None when `asr` is multilingual already, when
+    /// none is configured, or when its file is not found: Chinese calls then use `asr`.
+    fn load_chinese(config: &Config, manifest: &Manifest, resolver: &ModelResolver, asr: &AsrPool, cores: usize) -> Result<Option<(AsrPool, LoadedModel)>> {
+        let name = config.models.asr_zh.trim();
+        if name.is_empty() || asr.model.multilingual {
+            return Ok(None);
+        }
+        let spec = spec_of_kind(manifest, name, "whisper")?;
+        let found = match resolver.resolve(spec) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("Chinese calls use {} until {} is found: {e}", config.models.asr, spec.file);
+                return Ok(None);
+            }
+        };
+        let model = Arc::new(WhisperModel::load(&found.path)?);
+        if !model.multilingual {
+            return Err(Error::Config(format!("models.asr_zh: `{name}` is English-only; name a multilingual Whisper model such as whisper-base-q8_0")));
+        }
+        let options = DecodeOptions { language: "auto".into(), ..asr.options.clone() };
+        let pool = AsrPool::start(model, 1, cores, config.asr.nice, options)?;
+        Ok(Some((pool, loaded(spec, found.path, found.origin))))
+    }
+
+    /// The recogniser for a call in `lang`.
+    pub fn asr_for(&self, lang: &str) -> &AsrPool {
+        match (&self.asr_zh, lang) {
+            (Some(zh), "zh") => zh,
+            _ => &self.asr,
+        }
     }
 
     /// A fresh dialog for one call (or chat session). `dry_run` (a listen-only replay): it
@@ -137,6 +180,7 @@ impl Engines {
                 "max_threads_per_decode": self.asr.options.threads,
                 "audio_ctx": self.config.asr.audio_ctx,
                 "queued": self.asr.queued(),
+                "chinese": self.asr_zh_model.as_ref().map(|m| serde_json::json!({ "model": m, "queued": self.asr_zh.as_ref().map(|p| p.queued()) })),
             },
             "vad": {
                 "model": self.vad_model,

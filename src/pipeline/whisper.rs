@@ -138,7 +138,7 @@ impl WhisperModel {
             language.to_owned()
         };
         Ok(Transcription {
-            text: clean_text(&decoded.text),
+            text: crate::nlu::script::simplified(&clean_text(&decoded.text)).into_owned(),
             lang,
             infer_ms: started.elapsed().as_millis() as u64,
             redecoded,
