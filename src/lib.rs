@@ -4,6 +4,7 @@
 //! shared NLU, the dialog and TTS; every stage reports what it did as [`events::Event`]s.
 //! See `../shared/DESIGN.md` for the architecture and the contracts.
 
+pub mod agents;
 pub mod audio;
 pub mod bench;
 pub mod call;

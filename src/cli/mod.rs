@@ -1,5 +1,6 @@
 //! The command line: argument definitions and dispatch. Each subcommand lives in its own file.
 
+mod agents_cmd;
 mod bench_cmd;
 mod calls_cmd;
 mod config_cmd;
@@ -68,6 +69,9 @@ pub enum Command {
     /// The knowledge base, and the questions the bot could not answer (`kb gaps`)
     #[command(subcommand)]
     Kb(kb_cmd::KbCommand),
+    /// The live agents handed-off calls go to: add, list, remove, set their state
+    #[command(subcommand)]
+    Agents(agents_cmd::AgentsCommand),
 }
 
 /// Runs the parsed command line.
@@ -76,11 +80,12 @@ pub fn run(cli: Cli) -> Result<()> {
     // Commands whose output is read by people and pipes (`calls --json | head`) stop quietly
     // when the reader goes away, as Unix tools do. Not the network ones: a peer closing a
     // socket must not end the gateway.
-    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_)) {
+    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_) | Command::Agents(_)) {
         restore_sigpipe();
     }
     match cli.command {
         Command::Serve(a) => serve_cmd::run(config, a),
+        Command::Agents(c) => agents_cmd::run(config, c),
         Command::Replay(a) => replay_cmd::run(config, a),
         Command::Calls(a) => calls_cmd::run(config, a),
         Command::Dial(a) => dial_cmd::run(config, a),

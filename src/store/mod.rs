@@ -49,6 +49,20 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    skills TEXT NOT NULL,
+    sip TEXT,
+    state TEXT NOT NULL,
+    state_since TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS agent_states (
+    agent TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
 CREATE TABLE IF NOT EXISTS events (
     call_id TEXT NOT NULL REFERENCES calls(id),
     seq INTEGER NOT NULL,
@@ -59,6 +73,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 ";
 
+mod agents;
 mod calls;
 pub use calls::CallRow;
 
