@@ -25,11 +25,22 @@ impl Scored {
     }
 }
 
-/// Scores `items` (one line, clean or phone), speaker by speaker. A speaker's calm utterances
-/// go through `Baseline::admit` in order until the baseline has `turns`: those it admits are the
-/// baseline and are not scored, nor is one the first-turn head refuses (a call shows no score
-/// before there is a baseline); one refused against the baseline is a calm turn flagged.
-pub fn score(model: &AngerModel, items: &[Item], turns: usize) -> Scored {
+/// How a speaker's baseline is built from their calm utterances, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baselines {
+    /// Through `Baseline::admit`, as the tracker does in a call: those it admits are the
+    /// baseline and are not scored, nor is one the first-turn head refuses (a call shows no
+    /// score before there is a baseline); one refused against the baseline is a calm turn
+    /// flagged.
+    AsInACall,
+    /// The first calm utterances, whatever the model makes of them (the research protocol:
+    /// what the model does when its baseline is right).
+    FirstCalm,
+}
+
+/// Scores `items` (one line, clean or phone), speaker by speaker, against baselines of `turns`
+/// calm utterances built as `how` says.
+pub fn score(model: &AngerModel, items: &[Item], turns: usize, how: Baselines) -> Scored {
     let mut out = Scored::default();
     let mut speakers: Vec<&str> = items.iter().map(|i| i.speaker).collect();
     speakers.dedup();
@@ -41,9 +52,13 @@ pub fn score(model: &AngerModel, items: &[Item], turns: usize) -> Scored {
             if baseline.len() >= turns {
                 break;
             }
+            used[k] = true;
+            if how == Baselines::FirstCalm {
+                baseline.add(it.stats);
+                continue;
+            }
             let warm = !baseline.is_empty();
             let anger = baseline.admit(model, turns, it.stats);
-            used[k] = true;
             if warm && anger >= 0.5 {
                 out.warm.push((CALM, anger));
             }
@@ -133,12 +148,18 @@ mod tests {
         let classes = [CALM, CALM, CALM, CALM, CALM, ANGRY, CALM];
         let items: Vec<Item> =
             s.iter().zip(classes).map(|(st, class)| Item { speaker: "a", corpus: "c", class, phone: false, stats: st }).collect();
-        let scored = score(&model(), &items, 2);
+        let scored = score(&model(), &items, 2, Baselines::AsInACall);
         let warm: Vec<(usize, bool)> = scored.warm.iter().map(|(c, p)| (*c, *p >= 0.5)).collect();
         assert_eq!(warm, [(CALM, true), (CALM, false), (ANGRY, true), (CALM, false)]);
         assert_eq!(scored.cold.len(), 7);
         let m = metrics(&scored.warm);
         assert_eq!((m.anger_recall, m.neutral_fpr, m.bacc, m.n), (1.0, 1.0 / 3.0, 1.0 - 1.0 / 6.0, 4));
         assert!((m.f1 - 2.0 * 0.5 * 1.0 / 1.5).abs() < 1e-12 && m.happy_flagged.is_none());
+
+        // The first two calm utterances (30 and 10, median 20) whatever the model says: the
+        // angry 20 is missed and every calm one passes.
+        let first = score(&model(), &items, 2, Baselines::FirstCalm);
+        let warm: Vec<(usize, bool)> = first.warm.iter().map(|(c, p)| (*c, *p >= 0.5)).collect();
+        assert_eq!(warm, [(CALM, false), (CALM, false), (CALM, false), (ANGRY, false), (CALM, false)]);
     }
 }
