@@ -116,7 +116,7 @@ fn train_anger(a: AngerArgs) -> Result<()> {
         clips.extend(c);
     }
     let data = crate::prosody::extract::extract(clips, true)?;
-    let keep = |c: &corpus::Clip| !a.hold_out.iter().any(|h| *h == c.speaker);
+    let keep = |c: &corpus::Clip| !a.hold_out.contains(&c.speaker);
     let all = crate::prosody::extract::both_lines(&data, &keep);
     for (class, name) in [(corpus::ANGRY, "angry"), (corpus::CALM, "calm (neutral)")] {
         if !all.iter().any(|i| i.class == class) {
