@@ -45,7 +45,7 @@ bench: build
 	$(RELEASE) bench nlu tests/data/nlu_test.tsv
 	$(RELEASE) bench latency audio-fixtures
 	$(RELEASE) bench calls
-	$(RELEASE) bench anger $(EMOTION)/emodb $(EMOTION)/casia
+	$(RELEASE) bench anger $(EMOTION)/emodb $(EMOTION)/casia $(EMOTION)/ravdess
 	$(RELEASE) bench anger $(EMOTION)/emodb --cross $(EMOTION)/casia
 	$(RELEASE) bench anger $(EMOTION)/casia --cross $(EMOTION)/emodb
 

@@ -39,7 +39,7 @@ fn build_call(parts: &[PathBuf], out: &Path, phone: bool) {
         call.extend(vec![0.0f32; SAMPLE_RATE as usize * 5 / 2]);
     }
     if phone {
-        call = voicegate::prosody::train::telephone(&call).expect("telephone line");
+        call = voicegate::prosody::extract::telephone(&call).expect("telephone line");
     }
     write_mono(out, &call, SAMPLE_RATE).expect("write the call");
 }

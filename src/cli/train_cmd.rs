@@ -24,7 +24,7 @@ pub enum TrainCommand {
 
 #[derive(Debug, Args)]
 pub struct AngerArgs {
-    /// Corpus folders, EmoDB or CASIA layout
+    /// Corpus folders, EmoDB layout or <speaker>/<emotion>/ as CASIA and RAVDESS
     #[arg(default_values = ["../shared/datasets/emotion/emodb", "../shared/datasets/emotion/casia"])]
     pub corpora: Vec<PathBuf>,
     /// Where anger.json goes
@@ -115,9 +115,17 @@ fn train_anger(a: AngerArgs) -> Result<()> {
         eprintln!("{}: {} clips, {} speakers", dir.display(), c.len(), corpus::speakers(&c).len());
         clips.extend(c);
     }
-    let data = train::extract(clips, true)?;
-    let keep = |s: &str| !a.hold_out.iter().any(|h| h == s);
-    let all: Vec<_> = train::items(&data, false, &keep).into_iter().chain(train::items(&data, true, &keep)).collect();
+    let data = crate::prosody::extract::extract(clips, true)?;
+    let keep = |c: &corpus::Clip| !a.hold_out.contains(&c.speaker);
+    let all = crate::prosody::extract::both_lines(&data, &keep);
+    for (class, name) in [(corpus::ANGRY, "angry"), (corpus::CALM, "calm (neutral)")] {
+        if !all.iter().any(|i| i.class == class) {
+            return Err(InputError::Invalid(format!(
+                "no {name} utterance with enough voiced speech to train on (after --hold-out): give corpora with angry and neutral speech"
+            ))
+            .into());
+        }
+    }
     let names: Vec<String> = a
         .corpora
         .iter()

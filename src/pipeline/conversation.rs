@@ -835,8 +835,9 @@ fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The turn's anger from the voice and the words. The voice counts half until the caller's
-/// calm turns give a baseline (the population's stands in before that, and fits fewer people).
+/// The turn's anger from the voice and the words. The tracker scores the voice only against
+/// the caller's own calm turns (no voice before that: the words alone); a score made without a
+/// baseline would count half.
 pub fn fuse(prosody_weight: f32, voice: Option<&ProsodyScore>, words: f32) -> f32 {
     let Some(v) = voice else { return words };
     let wv = if v.against_baseline { prosody_weight } else { prosody_weight / 2.0 };

@@ -1,10 +1,16 @@
-//! Emotional speech corpora on disk: Berlin EmoDB (one folder, the emotion in each file name)
-//! and CASIA (<speaker>/<emotion>/*.flac). Only the four classes of the anger model are kept.
+//! Emotional speech corpora on disk: Berlin EmoDB (one folder, the emotion in each file name),
+//! and CASIA or RAVDESS (<speaker>/<emotion>/*.flac). Anger and calm speech train the anger
+//! model; happy and sad speech are kept to show how often they pass for anger.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{InputError, Result};
-use crate::prosody::model::CLASSES;
+
+/// The emotions kept, by class index.
+pub const CLASSES: [&str; 4] = ["angry", "neutral", "happy", "sad"];
+pub const ANGRY: usize = 0;
+/// Calm speech: EmoDB's and CASIA's neutral, RAVDESS's neutral and calm.
+pub const CALM: usize = 1;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clip {
@@ -17,7 +23,10 @@ pub struct Clip {
 }
 
 fn class_index(name: &str) -> Option<usize> {
-    CLASSES.iter().position(|c| *c == name)
+    match name {
+        "calm" => Some(CALM),
+        _ => CLASSES.iter().position(|c| *c == name),
+    }
 }
 
 /// EmoDB's emotion letters (German): W Wut, N neutral, F Freude, T Trauer.
@@ -62,7 +71,7 @@ pub fn load(dir: &Path) -> Result<Vec<Clip>> {
             }
         }
     }
-    // CASIA: <speaker>/<emotion>/*.
+    // CASIA and RAVDESS: <speaker>/<emotion>/*.
     for speaker in entries.iter().filter(|p| p.is_dir()) {
         for emotion in list(speaker)?.into_iter().filter(|p| p.is_dir()) {
             let Some(class) = emotion.file_name().and_then(|n| n.to_str()).and_then(class_index) else {
@@ -76,7 +85,7 @@ pub fn load(dir: &Path) -> Result<Vec<Clip>> {
     }
     if clips.is_empty() {
         return Err(InputError::Invalid(format!(
-            "{}: no emotional speech found (expected EmoDB files such as 03a01Wa.flac, or <speaker>/<emotion>/*.flac as in CASIA, with emotions {})",
+            "{}: no emotional speech found (expected EmoDB files such as 03a01Wa.flac, or <speaker>/<emotion>/*.flac as in CASIA and RAVDESS, with emotions {}, calm)",
             dir.display(),
             CLASSES.join(", ")
         ))
@@ -91,4 +100,29 @@ pub fn speakers(clips: &[Clip]) -> Vec<String> {
     let mut s: Vec<String> = clips.iter().map(|c| c.speaker.clone()).collect();
     s.dedup();
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_layouts_and_counts_calm_as_neutral() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let touch = |p: &str| {
+            let p = dir.path().join(p);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, b"").expect("write");
+        };
+        for f in ["03a01Wa.flac", "03a01Nc.flac", "10b02Ab.flac", "notes.txt"] {
+            touch(f);
+        }
+        for f in ["Actor_01/calm/a.flac", "Actor_01/neutral/b.flac", "Actor_01/angry/c.flac", "Actor_01/fear/d.flac"] {
+            touch(f);
+        }
+        let clips = load(dir.path()).expect("clips");
+        let got: Vec<(&str, usize)> = clips.iter().map(|c| (c.speaker.as_str(), c.class)).collect();
+        assert_eq!(got, [("Actor_01", ANGRY), ("Actor_01", CALM), ("Actor_01", CALM), ("emodb-03", CALM), ("emodb-03", ANGRY)]);
+        assert!(load(&dir.path().join("Actor_01/fear")).is_err());
+    }
 }

@@ -1,5 +1,7 @@
 //! Prosodic features of the telephone-band signal every 10 ms: loudness, pitch with voicing,
-//! spectral centroid, tilt (alpha ratio) and flux.
+//! spectral flux, the low band's share of the energy, and the fine spectral shape (mel-cepstral
+//! coefficients 7-12), whose change from frame to frame is the anger model's most
+//! language-independent cue.
 
 use std::sync::Arc;
 
@@ -15,8 +17,17 @@ pub const HOP_MS: u64 = 10;
 const FFT: usize = 256;
 /// YIN integrates over 20 ms.
 const YIN_WINDOW: usize = 160;
-/// Below this level a frame is silence whatever else it looks like (-70 dBFS).
-const FLOOR_DB: f32 = -70.0;
+/// Below this level a frame is silence whatever else it looks like (-70 dBFS): it gets no pitch
+/// and no spectrum.
+pub const FLOOR_DB: f32 = -70.0;
+/// The telephone band, where every spectral feature is measured.
+const BAND_HZ: (f32, f32) = (300.0, 3400.0);
+/// Mel bands over the telephone band.
+const MEL_BANDS: usize = 20;
+/// The cepstral coefficients kept (7 to 12): the fine spectral shape, which tracks the
+/// articulation's speed without the speaker's pitch or the line's gain and tilt.
+pub const CEPS: std::ops::RangeInclusive<usize> = 7..=12;
+pub const N_CEPS: usize = 6;
 
 /// One 10 ms step of the caller's audio.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -28,16 +39,77 @@ pub struct FrameFeatures {
     /// 0 when unvoiced.
     pub f0_hz: f32,
     pub periodicity: f32,
-    pub centroid_hz: f32,
-    /// Energy above 1 kHz over energy below, in dB: higher in tense, shouted voice.
-    pub alpha_db: f32,
     /// Change of the normalised spectrum from the previous step.
     pub flux: f32,
+    /// The share of the band's energy below 1 kHz, in dB: lower in tense, shouted voice.
+    pub low_share_db: f32,
+    /// Mel-frequency cepstral coefficients `CEPS` (orthonormal DCT-II of 20 log10 mel powers).
+    pub cep: [f32; N_CEPS],
 }
 
 impl FrameFeatures {
     pub fn voiced(&self) -> bool {
         self.f0_hz > 0.0
+    }
+
+    /// Whether the frame was loud enough for its spectrum to be analysed.
+    pub fn analysed(&self) -> bool {
+        self.energy_db >= FLOOR_DB
+    }
+}
+
+/// The mel filterbank and the DCT rows of the kept cepstral coefficients, computed once.
+struct Cepstrum {
+    /// Per mel band: its first FFT bin and the triangle's weights from there.
+    bands: Vec<(usize, Vec<f32>)>,
+    dct: [[f32; MEL_BANDS]; N_CEPS],
+}
+
+impl Cepstrum {
+    /// Triangles of peak 1 (no area normalisation) on the HTK mel scale, their 22 edges evenly
+    /// spaced in mel from 300 to 3400 Hz.
+    fn new() -> Self {
+        let mel = |f: f64| 2595.0 * (1.0 + f / 700.0).log10();
+        let hz = |m: f64| 700.0 * (10f64.powf(m / 2595.0) - 1.0);
+        let (lo, hi) = (mel(BAND_HZ.0 as f64), mel(BAND_HZ.1 as f64));
+        let edges: Vec<f64> = (0..MEL_BANDS + 2).map(|i| hz(lo + (hi - lo) * i as f64 / (MEL_BANDS + 1) as f64)).collect();
+        let bin_hz = RATE as f64 / FFT as f64;
+        let bands = (0..MEL_BANDS)
+            .map(|b| {
+                let (l, c, r) = (edges[b], edges[b + 1], edges[b + 2]);
+                let w: Vec<(usize, f32)> = (0..=FFT / 2)
+                    .filter_map(|k| {
+                        let f = k as f64 * bin_hz;
+                        let v = ((f - l) / (c - l)).min((r - f) / (r - c));
+                        (v > 0.0).then_some((k, v as f32))
+                    })
+                    .collect();
+                let first = w.first().map(|(k, _)| *k).unwrap_or(0);
+                (first, w.into_iter().map(|(_, v)| v).collect())
+            })
+            .collect();
+        let mut dct = [[0f32; MEL_BANDS]; N_CEPS];
+        for (row, j) in dct.iter_mut().zip(CEPS) {
+            for (b, v) in row.iter_mut().enumerate() {
+                let angle = std::f64::consts::PI * j as f64 * (2 * b + 1) as f64 / (2 * MEL_BANDS) as f64;
+                *v = ((2.0 / MEL_BANDS as f64).sqrt() * angle.cos()) as f32;
+            }
+        }
+        Self { bands, dct }
+    }
+
+    /// The kept coefficients of one power spectrum.
+    fn of(&self, power: &[f32]) -> [f32; N_CEPS] {
+        let mut logmel = [0f32; MEL_BANDS];
+        for (l, (first, w)) in logmel.iter_mut().zip(&self.bands) {
+            let e: f32 = power[*first..].iter().zip(w).map(|(p, t)| p * t).sum();
+            *l = (e + 1e-10).log10();
+        }
+        let mut out = [0f32; N_CEPS];
+        for (o, row) in out.iter_mut().zip(&self.dct) {
+            *o = row.iter().zip(&logmel).map(|(a, b)| a * b).sum();
+        }
+        out
     }
 }
 
@@ -56,6 +128,7 @@ pub struct FrameAnalyzer {
     scratch_in: Vec<f32>,
     spectrum: Vec<realfft::num_complex::Complex<f32>>,
     previous: Vec<f32>,
+    cepstrum: Cepstrum,
 }
 
 impl FrameAnalyzer {
@@ -75,6 +148,7 @@ impl FrameAnalyzer {
             fft,
             window,
             previous: vec![0.0; FFT / 2 + 1],
+            cepstrum: Cepstrum::new(),
         }
     }
 
@@ -116,22 +190,19 @@ impl FrameAnalyzer {
         }
         let bin_hz = RATE as f32 / FFT as f32;
         let mags: Vec<f32> = self.spectrum.iter().map(|c| c.norm_sqr()).collect();
-        let (mut total, mut weighted, mut low, mut high) = (0.0f32, 0.0f32, 1e-12f32, 1e-12f32);
+        let (mut total, mut low) = (0.0f32, 0.0f32);
         for (k, m) in mags.iter().enumerate() {
             let hz = k as f32 * bin_hz;
-            if !(300.0..=3400.0).contains(&hz) {
+            if !(BAND_HZ.0..=BAND_HZ.1).contains(&hz) {
                 continue;
             }
             total += m;
-            weighted += m * hz;
             if hz < 1000.0 {
                 low += m;
-            } else {
-                high += m;
             }
         }
-        f.centroid_hz = if total > 0.0 { weighted / total } else { 0.0 };
-        f.alpha_db = 10.0 * (high / low).log10();
+        f.low_share_db = 10.0 * (low / (total + 1e-12) + 1e-12).log10();
+        f.cep = self.cepstrum.of(&mags);
         // Flux between amplitude spectra scaled to unit length, so loudness alone is no change.
         let amp: Vec<f32> = mags.iter().map(|m| m.sqrt()).collect();
         let norm = amp.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-9);

@@ -4,7 +4,10 @@
 
 pub mod band;
 pub mod corpus;
+pub mod evaluate;
+pub mod extract;
 pub mod frames;
+pub mod logistic;
 pub mod model;
 pub mod pitch;
 pub mod stats;

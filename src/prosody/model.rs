@@ -1,45 +1,36 @@
-//! The anger model: two multinomial logistic regressions over prosodic statistics, one for
-//! utterances measured against the speaker's baseline (their own calm turns, shrunk towards a
-//! population prior), one for a first turn, before there is a baseline. Stored as JSON in
-//! models/anger/anger.json.
+//! The anger model: two small logistic regressions (anger against calm speech) over a few
+//! utterance statistics. One reads an utterance's rise over the caller's own calm turns; the
+//! other, for a first turn, its distance from the population's calm voice, and only decides
+//! whether that turn may become the caller's baseline. Stored as JSON in models/anger/anger.json.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
-use crate::prosody::stats::{UtteranceStats, FEATURE_NAMES, GAIN_DEPENDENT, N_FEATURES};
+use crate::prosody::stats::{index, UtteranceStats, FEATURE_NAMES, GAIN_DEPENDENT, N_FEATURES};
 
-/// The classes the model tells apart; the anger score is the probability of the first.
-pub const CLASSES: [&str; 4] = ["angry", "neutral", "happy", "sad"];
-pub const ANGRY: usize = 0;
-pub const NEUTRAL: usize = 1;
 pub const FILE: &str = "anger.json";
-/// The statistics the model reads against the caller's own calm turns (indices into
-/// `FEATURE_NAMES`): the rise in pitch (mean and percentiles) and shimmer, the cues that anger
-/// shows alike in German (EmoDB) and Mandarin (CASIA). Spectral brightness and flux rise far
-/// more in EmoDB's anger than in CASIA's; pitch range, jitter, tempo and pauses go opposite
-/// ways in the two languages (Mandarin's tones); EmoDB's level is normalised. Left out, the
-/// model transfers across languages; they are still computed, for the events and for people.
-pub const USED: [usize; 4] = [0, 2, 3, 11];
-/// The statistics of a caller's first turn, read against the population's calm voice: there
-/// pitch level says little on its own (people differ by an octave), so brightness, spectral
-/// tilt and flux, which differ less between people, join in.
-pub const USED_FIRST_TURN: [usize; 7] = [0, 2, 3, 11, 12, 14, 16];
-/// How many utterances' worth of weight the population prior has in a baseline.
-const PRIOR_WEIGHT: f32 = 1.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AngerModel {
-    pub classes: Vec<String>,
+    /// The statistics, in the order of `calm_mean` and `calm_spread` (`stats::FEATURE_NAMES`).
     pub features: Vec<String>,
-    /// Mean statistics of calm (neutral) speech over the training speakers.
-    pub prior: Vec<f32>,
-    /// The spread of each statistic, to put them on one scale.
-    pub scale: Vec<f32>,
-    /// Scores an utterance against the caller's calm turns (`USED`).
+    /// The population's calm voice: over the training speakers, the mean of each one's calm
+    /// utterances. A first turn is measured against it.
+    pub calm_mean: Vec<f32>,
+    /// How much one speaker's calm utterances vary around their own mean (pooled standard
+    /// deviation): the unit every rise is counted in.
+    pub calm_spread: Vec<f32>,
+    /// Statistics whose fall says nothing about anger and only their rise counts: a quieter
+    /// line or a handset held further away is no calm, and a peak-normalised corpus (EmoDB)
+    /// even makes anger quieter, while a louder voice than the caller's own is evidence.
+    pub rise_only: Vec<String>,
+    /// Each rise is clipped to this many spreads either way, so one odd statistic cannot decide.
+    pub clip: f32,
+    /// Scores an utterance against the caller's calm turns.
     pub against_baseline: Head,
-    /// Scores an utterance before the caller has calm turns (`USED_FIRST_TURN`).
+    /// Scores an utterance before the caller has calm turns: whether it may join the baseline.
     pub first_turn: Head,
     /// What it was trained on, for people.
     pub trained_on: String,
@@ -48,44 +39,46 @@ pub struct AngerModel {
     pub held_out: Vec<String>,
 }
 
-/// One logistic regression over the normalised statistics.
+/// One logistic regression over the rises of the statistics it names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Head {
-    /// Per class: one weight per feature.
-    pub weights: Vec<Vec<f32>>,
-    pub bias: Vec<f32>,
-    /// The anger probability above which an utterance counts as angry.
+    pub features: Vec<String>,
+    pub weights: Vec<f32>,
+    pub bias: f32,
+    /// The regression's value (log-odds) at which an utterance counts as angry, set on the
+    /// training speakers so that it flags few of their calm utterances.
     pub threshold: f32,
-    /// How steeply the anger score rises through the threshold (Platt scaling, fitted on anger
-    /// against calm speech): the four classes share the probability, so an angry voice that
-    /// might also be happy gets a modest one, while the score says how sure anger-versus-calm is.
+    /// How steeply the score rises through the threshold (Platt scaling on anger against calm
+    /// speech): the score is `sigmoid(slope * (value - threshold))`, so 0.5 is the threshold
+    /// whatever the corpus and a clearly angry turn scores near 1.
     pub slope: f32,
 }
 
 impl Head {
-    fn fits(&self, n: usize) -> bool {
-        self.bias.len() == CLASSES.len()
-            && self.weights.len() == CLASSES.len()
-            && self.weights.iter().all(|w| w.len() == n)
-            && self.threshold > 0.0
-            && self.threshold < 1.0
-            && self.slope.is_finite()
-            && self.slope > 0.0
+    /// The regression's value of the rises `z` (in the order of `features`).
+    pub fn value(&self, z: &[f32]) -> f32 {
+        self.bias + self.weights.iter().zip(z).map(|(w, x)| w * x).sum::<f32>()
     }
 
-    pub fn probs(&self, z: &[f32]) -> [f32; 4] {
-        probs_of(&self.weights, &self.bias, z)
+    /// The anger score, 0 to 1, with the head's threshold at 0.5.
+    pub fn score(&self, z: &[f32]) -> f32 {
+        sigmoid(self.slope * (self.value(z) - self.threshold))
     }
 
-    /// How far the anger probability lies past the threshold, in log-odds.
-    pub fn margin(&self, p: f32) -> f32 {
-        logit(p) - logit(self.threshold)
-    }
-
-    /// The anger score: the probability of anger against calm speech, with the head's decision
-    /// threshold at 0.5, which makes scores comparable with the words' and between the heads.
-    pub fn calibrated(&self, p: f32) -> f32 {
-        sigmoid(self.slope * self.margin(p))
+    fn check(&self, name: &str, first_turn: bool) -> std::result::Result<(), String> {
+        let finite = self.weights.iter().chain([&self.bias, &self.threshold, &self.slope]).all(|v| v.is_finite());
+        if self.features.is_empty() || self.weights.len() != self.features.len() || !finite || self.slope <= 0.0 {
+            return Err(format!("{name}: its weights, threshold or slope are missing or not numbers"));
+        }
+        for f in &self.features {
+            if index(f).is_none() {
+                return Err(format!("{name}: no statistic {f}"));
+            }
+            if first_turn && GAIN_DEPENDENT.contains(&f.as_str()) {
+                return Err(format!("{name}: {f} depends on the line's gain and means nothing without the caller's own turns"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -93,33 +86,54 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-fn logit(x: f32) -> f32 {
-    let x = x.clamp(1e-6, 1.0 - 1e-6);
-    (x / (1.0 - x)).ln()
-}
-
 /// A speaker's calm turns so far: the reference their anger is measured against.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Baseline {
-    sum: Vec<f32>,
-    pub n: usize,
+    turns: Vec<[f32; N_FEATURES]>,
 }
 
 impl Baseline {
     pub fn add(&mut self, s: &UtteranceStats) {
-        if self.sum.is_empty() {
-            self.sum = vec![0.0; N_FEATURES];
-        }
-        for (a, v) in self.sum.iter_mut().zip(s.values) {
-            *a += v;
-        }
-        self.n += 1;
+        self.turns.push(s.values);
     }
 
     pub fn from_stats<'a>(stats: impl IntoIterator<Item = &'a UtteranceStats>) -> Self {
         let mut b = Self::default();
         stats.into_iter().for_each(|s| b.add(s));
         b
+    }
+
+    pub fn len(&self) -> usize {
+        self.turns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.turns.is_empty()
+    }
+
+    /// Scores a caller's finished utterance against this baseline and lets it join when the
+    /// baseline has fewer than `turns` utterances and the score is under 0.5: the first turn is
+    /// judged by the first-turn head, the second against the first. Returns the score. A call's
+    /// tracker and the benchmark build baselines alike with this.
+    pub fn admit(&mut self, model: &AngerModel, turns: usize, s: &UtteranceStats) -> f32 {
+        let anger = model.judge(s, self);
+        if self.len() < turns && anger < 0.5 {
+            self.add(s);
+        }
+        anger
+    }
+
+    /// The median of the turns' values of statistic `i` (with an even count, the mean of the
+    /// middle two): with three turns, one atypical calm turn (a quiet, flat opening) does not
+    /// move the reference.
+    pub fn reference(&self, i: usize) -> f32 {
+        let mut v: Vec<f32> = self.turns.iter().map(|t| t[i]).collect();
+        v.sort_by(f32::total_cmp);
+        match v.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        }
     }
 }
 
@@ -148,15 +162,15 @@ impl AngerModel {
         let retrain = "; rebuild it with `voicegate train anger`";
         let m: Self = serde_json::from_str(text).map_err(|e| format!("{e}{retrain}"))?;
         let n = FEATURE_NAMES.len();
-        if m.classes != CLASSES
-            || m.features != FEATURE_NAMES
-            || m.prior.len() != n
-            || m.scale.len() != n
-            || !m.against_baseline.fits(n)
-            || !m.first_turn.fits(n)
-        {
-            return Err(format!("not a voicegate anger model for these features and classes{retrain}"));
+        let positive = m.calm_spread.iter().all(|s| s.is_finite() && *s > 0.0) && m.clip.is_finite() && m.clip > 0.0;
+        if m.features != FEATURE_NAMES || m.calm_mean.len() != n || m.calm_spread.len() != n || !positive {
+            return Err(format!("not a voicegate anger model for these statistics{retrain}"));
         }
+        if let Some(f) = m.rise_only.iter().find(|f| index(f).is_none()) {
+            return Err(format!("rise_only: no statistic {f}{retrain}"));
+        }
+        m.against_baseline.check("against_baseline", false).map_err(|e| format!("{e}{retrain}"))?;
+        m.first_turn.check("first_turn", true).map_err(|e| format!("{e}{retrain}"))?;
         Ok(m)
     }
 
@@ -164,54 +178,111 @@ impl AngerModel {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
     }
 
-    /// The model's input: the statistics in `used`, each relative to the speaker's baseline,
-    /// on a common scale. Without a baseline the population prior stands in, and gain-dependent
-    /// statistics say nothing.
-    pub fn normalise(prior: &[f32], scale: &[f32], used: &[usize], s: &UtteranceStats, b: &Baseline) -> [f32; N_FEATURES] {
-        let mut z = [0f32; N_FEATURES];
-        for &i in used {
-            if i >= N_FEATURES || (b.n == 0 && GAIN_DEPENDENT.contains(&i)) {
-                continue;
-            }
-            let reference = if b.n == 0 {
-                prior[i]
-            } else {
-                (b.sum[i] + PRIOR_WEIGHT * prior[i]) / (b.n as f32 + PRIOR_WEIGHT)
-            };
-            z[i] = ((s.values[i] - reference) / scale[i].max(1e-6)).clamp(-6.0, 6.0);
-        }
-        z
-    }
-
-    /// The head that scores an utterance with this baseline, and the statistics it reads.
-    pub fn head(&self, b: &Baseline) -> (&Head, &'static [usize]) {
-        if b.n == 0 {
-            (&self.first_turn, &USED_FIRST_TURN)
+    /// The head that scores an utterance with this baseline.
+    pub fn head(&self, b: &Baseline) -> &Head {
+        if b.is_empty() {
+            &self.first_turn
         } else {
-            (&self.against_baseline, &USED)
+            &self.against_baseline
         }
     }
 
-    /// Class probabilities of an utterance, and its anger score: the anger probability moved
-    /// so that the decision threshold lies at 0.5.
-    pub fn judge(&self, s: &UtteranceStats, b: &Baseline) -> ([f32; 4], f32) {
-        let (head, used) = self.head(b);
-        let p = head.probs(&Self::normalise(&self.prior, &self.scale, used, s, b));
-        (p, head.calibrated(p[ANGRY]))
+    /// The head's input: each statistic it reads, relative to the caller's baseline (the
+    /// population's calm voice without one), in calm spreads, clipped; rise-only ones from 0 up.
+    pub fn rises(&self, head: &Head, s: &UtteranceStats, b: &Baseline) -> Vec<f32> {
+        head.features
+            .iter()
+            .map(|name| {
+                let Some(i) = index(name) else { return 0.0 };
+                let reference = if b.is_empty() { self.calm_mean[i] } else { b.reference(i) };
+                let z = ((s.values[i] - reference) / self.calm_spread[i].max(1e-9)).clamp(-self.clip, self.clip);
+                if self.rise_only.iter().any(|r| r == name) {
+                    z.max(0.0)
+                } else {
+                    z
+                }
+            })
+            .collect()
+    }
+
+    /// The anger score of an utterance, 0 to 1, with the decision threshold at 0.5.
+    pub fn judge(&self, s: &UtteranceStats, b: &Baseline) -> f32 {
+        let head = self.head(b);
+        head.score(&self.rises(head, s, b))
     }
 }
 
-pub fn probs_of(weights: &[Vec<f32>], bias: &[f32], z: &[f32]) -> [f32; 4] {
-    let mut out = [0f32; 4];
-    for (k, o) in out.iter_mut().enumerate() {
-        *o = bias[k] + weights[k].iter().zip(z).map(|(w, x)| w * x).sum::<f32>();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(values: [f32; N_FEATURES]) -> UtteranceStats {
+        UtteranceStats { values, voiced_ms: 1000 }
     }
-    let m = out.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for o in out.iter_mut() {
-        *o = (*o - m).exp();
-        sum += *o;
+
+    fn model() -> AngerModel {
+        let head = |features: &[&str], weights: Vec<f32>| Head {
+            features: features.iter().map(|s| s.to_string()).collect(),
+            weights,
+            bias: 0.0,
+            threshold: 1.0,
+            slope: 2.0,
+        };
+        AngerModel {
+            features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+            calm_mean: vec![10.0, 0.2, 0.3, -30.0, -1.0],
+            calm_spread: vec![2.0, 0.01, 0.03, 3.0, 0.3],
+            rise_only: vec!["loud_power_db".into()],
+            clip: 6.0,
+            against_baseline: head(&["f0_mean_st", "loud_power_db"], vec![1.0, 1.0]),
+            first_turn: head(&["dm_7_13", "b1_v"], vec![1.0, -1.0]),
+            trained_on: "test".into(),
+            held_out: vec![],
+        }
     }
-    out.iter_mut().for_each(|o| *o /= sum);
-    out
+
+    #[test]
+    fn the_baseline_is_the_median_of_the_calm_turns() {
+        let b = Baseline::from_stats(&[stats([10.0; 5]), stats([14.0; 5]), stats([30.0; 5])]);
+        assert_eq!(b.reference(0), 14.0);
+        let b = Baseline::from_stats(&[stats([10.0; 5]), stats([14.0; 5])]);
+        assert_eq!(b.reference(0), 12.0);
+    }
+
+    #[test]
+    fn rises_are_counted_in_calm_spreads_clipped_and_a_quieter_voice_is_no_evidence() {
+        let m = model();
+        let b = Baseline::from_stats(&[stats([10.0, 0.2, 0.3, -30.0, -1.0])]);
+        let z = m.rises(&m.against_baseline, &stats([14.0, 0.2, 0.3, -36.0, -1.0]), &b);
+        assert_eq!(z, vec![2.0, 0.0]);
+        let z = m.rises(&m.against_baseline, &stats([40.0, 0.2, 0.3, -27.0, -1.0]), &b);
+        assert_eq!(z, vec![6.0, 1.0]);
+        // 0.5 is the threshold: value 1.0 scores 0.5, more scores higher.
+        assert!((m.judge(&stats([12.0, 0.2, 0.3, -30.0, -1.0]), &b) - 0.5).abs() < 1e-6);
+        assert!(m.judge(&stats([16.0, 0.2, 0.3, -30.0, -1.0]), &b) > 0.98);
+    }
+
+    #[test]
+    fn a_first_turn_is_read_against_the_population_with_its_own_head() {
+        let m = model();
+        let z = m.rises(&m.first_turn, &stats([99.0, 0.23, 0.3, 0.0, -1.6]), &Baseline::default());
+        assert!((z[0] - 3.0).abs() < 1e-4 && (z[1] + 2.0).abs() < 1e-4, "{z:?}");
+    }
+
+    #[test]
+    fn a_model_that_does_not_fit_is_refused_with_how_to_rebuild_it() {
+        let good = model().to_json();
+        assert_eq!(AngerModel::from_json(&good), Ok(model()));
+        for (from, to) in [
+            ("\"b1_v\"\n  ],\n  \"calm_mean\"", "\"b1\"\n  ],\n  \"calm_mean\""),
+            ("\"slope\": 2.0", "\"slope\": -2.0"),
+            ("\"dm_7_13\",\n      \"b1_v\"", "\"loud_power_db\",\n      \"b1_v\""),
+        ] {
+            assert!(good.contains(from), "{from}");
+            let err = AngerModel::from_json(&good.replacen(from, to, 1)).expect_err(from);
+            assert!(err.contains("voicegate train anger"), "{err}");
+        }
+        let old = r#"{"classes": ["angry", "neutral", "happy", "sad"], "features": []}"#;
+        assert!(AngerModel::from_json(old).expect_err("old format").contains("voicegate train anger"));
+    }
 }

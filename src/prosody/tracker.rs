@@ -1,5 +1,7 @@
 //! One call's prosody, streamed: the caller's 16 kHz frames in, anger scores of the utterance
-//! in progress and of each finished one out, against the caller's own calm turns.
+//! in progress and of each finished one out, against the caller's own calm turns. Until the
+//! caller has a calm turn the voice is not scored for anyone: the first-turn head only decides
+//! whether a turn may become their baseline.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -7,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::prosody::band::TelephoneBand;
 use crate::prosody::frames::{FrameAnalyzer, FrameFeatures};
-use crate::prosody::model::{AngerModel, Baseline, CLASSES};
+use crate::prosody::model::{AngerModel, Baseline};
 use crate::prosody::stats::UtteranceStats;
 
 /// 30 s of 10 ms steps: longer than any utterance the segmenter lets through.
@@ -18,11 +20,12 @@ const KEEP_FRAMES: usize = 3000;
 pub struct ProsodyScore {
     /// How angry the voice sounds, 0 to 1, with the model's decision threshold at 0.5.
     pub anger: f32,
-    /// The likeliest of the model's classes, and its probability.
+    /// `angry` from 0.5 up, else `neutral`, and how sure: the score or its complement.
     pub label: &'static str,
     pub confidence: f32,
     pub voiced_ms: u64,
-    /// Whether the caller's own calm turns were the reference (false: the population's).
+    /// Whether the caller's own calm turns were the reference. Always true: before there is
+    /// one the tracker gives no score.
     pub against_baseline: bool,
 }
 
@@ -74,37 +77,38 @@ impl AngerTracker {
         UtteranceStats::from_frames(&span)
     }
 
-    fn judge(&self, s: &UtteranceStats) -> ProsodyScore {
-        let (p, anger) = self.model.judge(s, &self.baseline);
-        let best = (0..p.len()).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap_or(0);
+    fn score(&self, s: &UtteranceStats, anger: f32) -> ProsodyScore {
+        let angry = anger >= 0.5;
         ProsodyScore {
             anger,
-            label: CLASSES[best],
-            confidence: p[best],
+            label: if angry { "angry" } else { "neutral" },
+            confidence: if angry { anger } else { 1.0 - anger },
             voiced_ms: s.voiced_ms,
-            against_baseline: self.baseline.n > 0,
+            against_baseline: true,
         }
     }
 
-    /// The utterance so far (`start_ms` to `now_ms`), or None with too little voiced speech.
+    /// The utterance so far (`start_ms` to `now_ms`), or None with too little voiced speech or
+    /// no calm turn of the caller's yet.
     pub fn partial(&mut self, start_ms: u64, now_ms: u64) -> Option<ProsodyScore> {
+        if self.baseline.is_empty() {
+            return None;
+        }
         let t = Instant::now();
-        let r = self.stats(start_ms, now_ms).map(|s| self.judge(&s));
+        let r = self.stats(start_ms, now_ms).map(|s| self.score(&s, self.model.judge(&s, &self.baseline)));
         self.cpu += t.elapsed();
         r
     }
 
     /// A finished utterance. One the model does not find angry joins the caller's baseline
-    /// while the baseline has fewer than `baseline_turns` utterances.
+    /// while the baseline has fewer than `baseline_turns` utterances (`Baseline::admit`). Its score, or
+    /// None with too little voiced speech or when it was scored without a baseline.
     pub fn finish(&mut self, start_ms: u64, end_ms: u64) -> Option<ProsodyScore> {
         let t = Instant::now();
         let s = self.stats(start_ms, end_ms)?;
-        let score = self.judge(&s);
-        if self.baseline.n < self.baseline_turns && score.anger < 0.5 {
-            self.baseline.add(&s);
-        }
+        let warm = !self.baseline.is_empty();
+        let anger = self.baseline.admit(&self.model, self.baseline_turns, &s);
         self.cpu += t.elapsed();
-        Some(score)
+        warm.then(|| self.score(&s, anger))
     }
-
 }
