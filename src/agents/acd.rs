@@ -199,13 +199,8 @@ impl Acd {
             }
             Input::CallerGone { call } => {
                 let i = self.index(&call)?;
-                let w = self.queue.remove(i);
-                if let Some(agent) = w.offered_to {
-                    out.push(Action::Withdraw { call: call.clone(), agent: agent.clone(), why: "caller_gone" });
-                    self.back_to_available(&agent, false, now_ms, &mut out);
-                }
-                out.push(Action::Abandoned { call, waited_ms: now_ms.saturating_sub(w.queued_ms) });
-                self.dispatch(now_ms, &mut out);
+                let waited_ms = self.leave_queue(i, now_ms, &mut out);
+                out.push(Action::Abandoned { call, waited_ms });
             }
             Input::Accepted { call, agent } => {
                 let i = self.index(&call)?;
@@ -279,12 +274,8 @@ impl Acd {
         let gave_up: Vec<String> = self.queue.iter().filter(|w| w.queued_ms + self.config.max_wait_ms <= now_ms).map(|w| w.req.call.clone()).collect();
         for call in gave_up {
             if let Ok(i) = self.index(&call) {
-                let w = self.queue.remove(i);
-                if let Some(agent) = w.offered_to {
-                    out.push(Action::Withdraw { call: call.clone(), agent: agent.clone(), why: "caller_gone" });
-                    self.back_to_available(&agent, false, now_ms, &mut out);
-                }
-                out.push(Action::GiveUp { call, waited_ms: now_ms.saturating_sub(w.queued_ms) });
+                let waited_ms = self.leave_queue(i, now_ms, &mut out);
+                out.push(Action::GiveUp { call, waited_ms });
             }
         }
         self.dispatch(now_ms, &mut out);
@@ -298,6 +289,17 @@ impl Acd {
             }
         }
         out
+    }
+
+    /// The call at `i` leaves the queue before anyone took it; an offer ringing for it is
+    /// withdrawn and the agent keeps their place in the idle line. How long it waited.
+    fn leave_queue(&mut self, i: usize, now_ms: u64, out: &mut Vec<Action>) -> u64 {
+        let w = self.queue.remove(i);
+        if let Some(agent) = w.offered_to {
+            out.push(Action::Withdraw { call: w.req.call.clone(), agent: agent.clone(), why: "caller_gone" });
+            self.back_to_available(&agent, false, now_ms, out);
+        }
+        now_ms.saturating_sub(w.queued_ms)
     }
 
     fn slot(&self, agent: &str) -> Result<&Slot, String> {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::Result;
 use crate::prosody::corpus::{self, Clip};
-use crate::prosody::evaluate::{metrics, score, Baselines, Metrics, Scored, BASELINE_TURNS};
+use crate::prosody::evaluate::{metrics, metrics_at, score, Baselines, Metrics, Scored, BASELINE_TURNS, CURVE};
 use crate::prosody::extract::{both_lines, extract, items, Extracted};
 use crate::prosody::model::AngerModel;
 use crate::prosody::train::train;
@@ -78,7 +78,20 @@ fn report(json_lines: bool, kind: &str, name: &str, f: &Fold) -> serde_json::Val
     print(json_lines, &line(kind, &format!("{name}, 8k"), &p));
     print(json_lines, &line(kind, &format!("{name}, first calm"), &first));
     print(json_lines, &line(kind, &format!("{name}, first turn"), &cold));
-    json!({"bacc": round3(m.bacc), "anger_recall": round3(m.anger_recall), "neutral_fpr": round3(m.neutral_fpr), "f1": round3(m.f1),
+    // The trade-off an operator chooses `escalation.anger_enter` on: anger caught against calm
+    // turns flagged, at 16 kHz and through the phone line.
+    let curve: Vec<serde_json::Value> = CURVE
+        .iter()
+        .map(|t| {
+            let (c, p) = (metrics_at(&f.clean.warm, *t), metrics_at(&f.phone.warm, *t));
+            json!({"anger_enter": round3(*t as f64), "anger_recall": round3(c.anger_recall), "neutral_fpr": round3(c.neutral_fpr), "anger_recall_8k": round3(p.anger_recall), "neutral_fpr_8k": round3(p.neutral_fpr)})
+        })
+        .collect();
+    if !json_lines {
+        let points: Vec<String> = curve.iter().map(|p| format!("{}: {:.1}%/{:.1}%", p["anger_enter"], 100.0 * p["anger_recall"].as_f64().unwrap_or(0.0), 100.0 * p["neutral_fpr"].as_f64().unwrap_or(0.0))).collect();
+        println!("  {kind:<6} {:<22} anger_enter: caught/calm flagged  {}", format!("{name}, curve"), points.join("  "));
+    }
+    json!({"curve": curve,"bacc": round3(m.bacc), "anger_recall": round3(m.anger_recall), "neutral_fpr": round3(m.neutral_fpr), "f1": round3(m.f1),
            "bacc_8k": round3(p.bacc), "anger_recall_8k": round3(p.anger_recall), "neutral_fpr_8k": round3(p.neutral_fpr),
            "bacc_first_calm": round3(first.bacc), "anger_recall_first_calm": round3(first.anger_recall),
            "neutral_fpr_first_calm": round3(first.neutral_fpr),

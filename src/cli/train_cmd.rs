@@ -17,15 +17,15 @@ pub enum TrainCommand {
     /// Rebuild the intent and emotion models (models/nlu/*.vgm) from models/nlu/data and the
     /// Bitext sample; the same inputs give the same files
     Nlu(NluArgs),
-    /// Rebuild the anger model (models/anger/anger.json) from emotional speech corpora (EmoDB
-    /// and CASIA by default); the same inputs give the same file
+    /// Rebuild the anger model (models/anger/anger.json) from emotional speech corpora (EmoDB,
+    /// CASIA and RAVDESS by default); the same inputs give the same file
     Anger(AngerArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct AngerArgs {
     /// Corpus folders, EmoDB layout or <speaker>/<emotion>/ as CASIA and RAVDESS
-    #[arg(default_values = ["../shared/datasets/emotion/emodb", "../shared/datasets/emotion/casia"])]
+    #[arg(default_values = ["../shared/datasets/emotion/emodb", "../shared/datasets/emotion/casia", "../shared/datasets/emotion/ravdess"])]
     pub corpora: Vec<PathBuf>,
     /// Where anger.json goes
     #[arg(long, default_value = "models/anger")]

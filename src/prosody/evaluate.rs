@@ -91,8 +91,16 @@ pub struct Metrics {
 
 /// Scores are anger scores with the decision threshold at 0.5.
 pub fn metrics(scored: &[(usize, f32)]) -> Metrics {
+    metrics_at(scored, 0.5)
+}
+
+/// The operating points an operator can choose `escalation.anger_enter` from.
+pub const CURVE: [f32; 7] = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+/// As `metrics`, with utterances scoring `threshold` or more counted as angry.
+pub fn metrics_at(scored: &[(usize, f32)], threshold: f32) -> Metrics {
     let flagged = |class: usize| -> Option<f64> {
-        let of: Vec<bool> = scored.iter().filter(|(y, _)| *y == class).map(|(_, p)| *p >= 0.5).collect();
+        let of: Vec<bool> = scored.iter().filter(|(y, _)| *y == class).map(|(_, p)| *p >= threshold).collect();
         (!of.is_empty()).then(|| of.iter().filter(|f| **f).count() as f64 / of.len() as f64)
     };
     let count = |class: usize| scored.iter().filter(|(y, _)| *y == class).count();
@@ -140,20 +148,33 @@ mod tests {
     }
 
     #[test]
+    fn a_higher_operating_point_flags_fewer_of_both() {
+        let scored = [(ANGRY, 0.95), (ANGRY, 0.55), (ANGRY, 0.3), (CALM, 0.45), (CALM, 0.1), (CALM, 0.05), (CALM, 0.65), (CALM, 0.0)];
+        let at = |t| {
+            let m = metrics_at(&scored, t);
+            (m.anger_recall, m.neutral_fpr)
+        };
+        assert_eq!(at(0.2), (1.0, 0.4));
+        assert_eq!(at(0.5), (2.0 / 3.0, 0.2));
+        assert_eq!(at(0.7), (1.0 / 3.0, 0.0));
+        assert_eq!(metrics(&scored), metrics_at(&scored, 0.5));
+    }
+
+    #[test]
     fn the_baseline_is_built_as_in_a_call_and_not_scored() {
         let s: Vec<UtteranceStats> = [30.0, 10.0, 17.0, 12.0, 11.0, 20.0, 9.0].map(stats).into();
         // calm 30 (refused by the first-turn head, unscored), calm 10 (baseline), calm 17
-        // (flagged against 10: a calm turn flagged), calm 12 (baseline, median 11), then calm
-        // 11 and 9 and angry 20 scored against 11.
+        // (flagged against 10, a calm turn flagged, but calm against the population: it joins,
+        // median 13.5), then calm 12, 11 and 9 and angry 20 scored against 13.5.
         let classes = [CALM, CALM, CALM, CALM, CALM, ANGRY, CALM];
         let items: Vec<Item> =
             s.iter().zip(classes).map(|(st, class)| Item { speaker: "a", corpus: "c", class, phone: false, stats: st }).collect();
         let scored = score(&model(), &items, 2, Baselines::AsInACall);
         let warm: Vec<(usize, bool)> = scored.warm.iter().map(|(c, p)| (*c, *p >= 0.5)).collect();
-        assert_eq!(warm, [(CALM, true), (CALM, false), (ANGRY, true), (CALM, false)]);
+        assert_eq!(warm, [(CALM, true), (CALM, false), (CALM, false), (ANGRY, true), (CALM, false)]);
         assert_eq!(scored.cold.len(), 7);
         let m = metrics(&scored.warm);
-        assert_eq!((m.anger_recall, m.neutral_fpr, m.bacc, m.n), (1.0, 1.0 / 3.0, 1.0 - 1.0 / 6.0, 4));
+        assert_eq!((m.anger_recall, m.neutral_fpr, m.bacc, m.n), (1.0, 0.25, 0.875, 5));
         assert!((m.f1 - 2.0 * 0.5 * 1.0 / 1.5).abs() < 1e-12 && m.happy_flagged.is_none());
 
         // The first two calm utterances (30 and 10, median 20) whatever the model says: the

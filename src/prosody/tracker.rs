@@ -100,9 +100,9 @@ impl AngerTracker {
         r
     }
 
-    /// A finished utterance. One the model does not find angry joins the caller's baseline
-    /// while the baseline has fewer than `baseline_turns` utterances (`Baseline::admit`). Its score, or
-    /// None with too little voiced speech or when it was scored without a baseline.
+    /// A finished utterance. One that sounds calm against the population's calm voice joins the
+    /// caller's baseline while it has fewer than `baseline_turns` utterances (`Baseline::admit`).
+    /// Its score, or None with too little voiced speech or when it was scored without a baseline.
     pub fn finish(&mut self, start_ms: u64, end_ms: u64) -> Option<ProsodyScore> {
         let t = Instant::now();
         let s = self.stats(start_ms, end_ms)?;
