@@ -35,7 +35,10 @@ impl StreamScreen {
         if !conn.is_reliable() {
             return Some(event);
         }
-        let rejection = screen::screen_request(req, &self.policy)?;
+        // Nothing to refuse it for: the stack serves it.
+        let Some(rejection) = screen::screen_request(req, &self.policy) else {
+            return Some(event);
+        };
         let ack = req.method == Method::Ack;
         {
             let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());

@@ -53,11 +53,11 @@ async fn malformed_requests_over_tcp_get_the_screens_answers() {
     }
     let mut stream = stream.expect("the TCP listener is up");
     let port = stream.local_addr().unwrap().port();
-    // Only the screen's answers come back on this connection: the stack sends a transaction's
-    // response to the Via's address (tests/sip_calls.rs runs SIPp over TCP for those).
     for (n, version, extra, code) in [
         (1, "SIP/7.0", "", 505),
         (2, "SIP/2.0", "Require: 100rel, foo\r\n", 420),
+        (3, "SIP/2.0", "Require: timer\r\n", 200),
+        (4, "SIP/2.0", "", 200),
     ] {
         stream
             .write_all(options(port, n, version, extra).as_bytes())
