@@ -175,7 +175,7 @@ async fn run(ctx: Arc<InApp>, _slot: CallSlot, handle: Arc<CallHandle>, io: Sess
     let _ = speaker.await;
     let _ = forward.await;
     let _ = to_page.send(ToPage::Hangup { reason: ended.reason.clone() });
-    let recorded_ms = lock(&recorder).take().map(|r| r.finish());
+    let recorded_ms = lock(&recorder).take().map(|r| r.finish_until(ended.duration_ms));
     let s = lock(&stats).clone();
     lock(&ctx.totals).media.add(crate::live::MediaFigures { rx_packets: s.rx_packets, rx_lost: s.rx_lost, rx_dtmf: s.rx_dtmf, tx_packets: s.tx_packets, tx_late: s.tx_late, tx_max_late_ms: s.tx_max_late_ms });
     info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, recorded_ms = ?recorded_ms.and_then(|r| r.ok()), rx = s.rx_packets, lost = s.rx_lost, tx = s.tx_packets, late = s.tx_late, "in-app call ended");

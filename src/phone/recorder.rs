@@ -73,8 +73,15 @@ impl CallRecorder {
     }
 
     /// Writes what is left and closes the file; the recording's length in milliseconds.
-    pub fn finish(mut self) -> Result<u64> {
-        let end = self.pending.keys().next_back().map(|s| s + 1).unwrap_or(self.written);
+    pub fn finish(self) -> Result<u64> {
+        self.finish_until(0)
+    }
+
+    /// As `finish`, the recording running at least to `call_ms`, the call's end: a caller whose
+    /// packets stopped before the hang-up (silence suppression, a stalled sender) is silent
+    /// there, not cut off.
+    pub fn finish_until(mut self, call_ms: u64) -> Result<u64> {
+        let end = self.pending.keys().next_back().map(|s| s + 1).unwrap_or(self.written).max(call_ms / 20);
         self.write_before(end)?;
         let ms = self.wav.duration_ms();
         self.wav.finish()?;
@@ -112,5 +119,16 @@ mod tests {
         assert!(left[50 * 160..].iter().all(|x| *x == 0.0));
         assert!(right[..58 * 160].iter().all(|x| *x == 0.0));
         assert!(right[58 * 160..98 * 160].iter().all(|x| (*x - 0.122).abs() < 0.01));
+    }
+
+    #[test]
+    fn the_recording_runs_to_the_end_of_the_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = CallRecorder::create(&dir.path().join("c.wav")).unwrap();
+        for slot in 0..50 {
+            r.caller(slot, &[100; SLOT_SAMPLES]).unwrap();
+        }
+        // The caller's packets stopped at 1 s; the call ended at 1.5 s.
+        assert_eq!(r.finish_until(1500).unwrap(), 1500);
     }
 }
