@@ -57,6 +57,9 @@ pub struct AsrConfig {
     pub nice: i32,
     pub audio_ctx: AudioCtx,
     pub language: String,
+    /// Calls that tell no language have their first utterance's language detected.
+    #[serde(default)]
+    pub identify_language: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

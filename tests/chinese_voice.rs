@@ -39,3 +39,22 @@ fn the_gateway_loads_both_recognisers_and_english_calls_stay_on_the_english_one(
     assert!(transcript(&events).to_lowercase().contains("where is my order"), "{events:?}");
     assert!(finals(&events).iter().all(|f| f["lang"] == "en"));
 }
+
+#[test]
+fn with_identification_on_a_call_that_tells_no_language_is_heard_in_the_one_it_speaks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("identify.toml");
+    std::fs::write(&config, "[asr]\nidentify_language = true\n").expect("config");
+    let config = config.to_str().expect("utf-8 path");
+    // No --lang: the first utterance's language decides.
+    let (out, events) = replay_events(&shared("datasets/asr/zh/TEST_NET_Y0000000000_-KTKHdZ2fb8_S00000.flac"), &["--config", config, "--listen-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let heard = finals(&events);
+    assert!(heard.iter().any(|f| f["lang"] == "zh"), "{heard:?}");
+    assert!(transcript(&events).contains("说不清楚"), "{events:?}");
+    // An English caller is heard in English.
+    let (out, events) = replay_events(&fixture("en_order_status.wav"), &["--config", config, "--listen-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(transcript(&events).to_lowercase().contains("where is my order"), "{events:?}");
+    assert!(finals(&events).iter().all(|f| f["lang"] == "en"), "{events:?}");
+}

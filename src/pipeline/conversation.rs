@@ -75,6 +75,9 @@ pub struct Conversation {
     spec: CallSpec,
     /// The language the caller speaks now ("en", "zh"): it picks the recogniser.
     lang: String,
+    /// The call told no language: its transcripts that end a turn go to the Chinese
+    /// recogniser, which detects the language, until one has words.
+    identify: bool,
     sink: EventSink,
     dialog: Box<dyn Dialog>,
     vad: VoiceDetector,
@@ -147,6 +150,7 @@ impl Conversation {
             _seat: engines.asr.seat(),
             engines: engines.clone(),
             lang: spec.lang.clone().filter(|l| l == "zh").unwrap_or_else(|| "en".into()),
+            identify: spec.lang.is_none() && engines.asr_zh.is_some() && engines.config.asr.identify_language,
             spec,
             sink,
             dialog,
@@ -564,7 +568,7 @@ impl Conversation {
         let engines = self.engines.clone();
         let call_id = self.sink.call_id().to_string();
         let mode = if req.kind == AsrKind::Partial { DecodeMode::Preview } else { DecodeMode::Utterance };
-        let lang = self.lang.clone();
+        let lang = if self.identify && req.kind != AsrKind::Partial { "zh".to_string() } else { self.lang.clone() };
         let job = async move { engines.asr_for(&lang).transcribe_cancellable(&call_id, samples, mode, cancel, realtime).await };
         match self.spec.pacing {
             Pacing::Simulated => {
@@ -613,6 +617,7 @@ impl Conversation {
                 };
                 if req.kind != AsrKind::Partial {
                     self.follow_language(&text, &lang);
+                    self.identify &= text.trim().is_empty();
                 }
                 let complete = req.kind == AsrKind::Speculative && self.is_complete(&text);
                 let heard = Heard { text: text.clone(), lang: lang.clone(), complete, ready_ms: done.at_ms, queue_ms, asr_ms };
