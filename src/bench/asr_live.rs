@@ -13,7 +13,7 @@ use voicegate_sip::client::SipClient;
 use voicegate_sip::media::Outbound;
 
 use crate::audio::{self, g711};
-use crate::bench::calls::{get, start_gateway};
+use crate::bench::calls::{get, start_gateway, talk};
 use crate::bench::dataset::Item;
 use crate::bench::wer::word_errors;
 use crate::config::Config;
@@ -79,20 +79,7 @@ async fn call(
         .call(target, None, (20000, 60000), 3)
         .await
         .map_err(Error::internal)?;
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let end = Instant::now() + Duration::from_millis(frames.len() as u64 * 20) + listen;
-    let mut i = 0;
-    while Instant::now() < end {
-        tokio::select! {
-            _ = tick.tick() => {
-                if let Some(f) = frames.get(i) {
-                    let _ = call.media.outbound.send(Outbound { due: None, payload: f.clone() }).await;
-                    i += 1;
-                }
-            }
-            item = call.media.inbound.recv() => if item.is_none() { break },
-        }
-    }
+    talk(frames, listen, &call.media.outbound, |payload| Outbound { due: None, payload }, &mut call.media.inbound).await;
     call.hangup().await;
     Ok(())
 }

@@ -153,7 +153,7 @@ pub(crate) fn get(url: &str) -> Result<serde_json::Value> {
 
 /// Speaks `frames` (one per 20 ms), then listens for `listen`; what the bot says is heard and
 /// dropped. Until then, or until the call's media stops.
-async fn talk<O, I>(frames: &[Vec<u8>], listen: Duration, out: &tokio::sync::mpsc::Sender<O>, wrap: impl Fn(Vec<u8>) -> O, inbound: &mut tokio::sync::mpsc::Receiver<I>) {
+pub(crate) async fn talk<O, I>(frames: &[Vec<u8>], listen: Duration, out: &tokio::sync::mpsc::Sender<O>, wrap: impl Fn(Vec<u8>) -> O, inbound: &mut tokio::sync::mpsc::Receiver<I>) {
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let end = Instant::now() + Duration::from_millis(frames.len() as u64 * 20) + listen;
     let mut i = 0;
