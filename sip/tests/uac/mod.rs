@@ -68,8 +68,8 @@ pub fn body(msg: &str) -> &str {
     msg.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("")
 }
 
-/// The first final response that reaches `sock` within `wait` (1xx skipped).
-pub async fn first_final(sock: &UdpSocket, wait: Duration) -> Option<String> {
+/// The first datagram that reaches `sock` within `wait` and that `wanted` accepts.
+async fn next_matching(sock: &UdpSocket, wait: Duration, wanted: impl Fn(&[u8]) -> bool) -> Option<String> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut buf = vec![0; 65_535];
     loop {
@@ -77,25 +77,20 @@ pub async fn first_final(sock: &UdpSocket, wait: Duration) -> Option<String> {
             .await
             .ok()?
             .ok()?;
-        if status(&buf[..n]).is_some_and(|c| c >= 200) {
+        if wanted(&buf[..n]) {
             return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
         }
     }
 }
 
+/// The first final response that reaches `sock` within `wait` (1xx skipped).
+pub async fn first_final(sock: &UdpSocket, wait: Duration) -> Option<String> {
+    next_matching(sock, wait, |m| status(m).is_some_and(|c| c >= 200)).await
+}
+
 /// The next request (not a response) that reaches `sock` within `wait`.
 pub async fn next_request(sock: &UdpSocket, wait: Duration) -> Option<String> {
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut buf = vec![0; 65_535];
-    loop {
-        let (n, _) = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf))
-            .await
-            .ok()?
-            .ok()?;
-        if !buf.starts_with(b"SIP/") {
-            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-    }
+    next_matching(sock, wait, |m| !m.starts_with(b"SIP/")).await
 }
 
 /// Everything that reaches `sock` within `wait`.
