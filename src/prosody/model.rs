@@ -126,8 +126,12 @@ impl Baseline {
     /// baselines alike with this.
     pub fn admit(&mut self, model: &AngerModel, turns: usize, s: &UtteranceStats) -> f32 {
         let anger = model.judge(s, self);
-        if self.len() < turns && model.judge(s, &Baseline::default()) < ADMIT_BELOW {
-            self.add(s);
+        if self.len() < turns {
+            // Without a baseline the score is the population's already.
+            let against_population = if self.is_empty() { anger } else { model.judge(s, &Baseline::default()) };
+            if against_population < ADMIT_BELOW {
+                self.add(s);
+            }
         }
         anger
     }
