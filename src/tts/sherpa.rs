@@ -102,13 +102,6 @@ pub fn check_voice(kind: SherpaVoiceKind, dir: &Path) -> Result<VoiceFiles> {
             "voices that phonemise with espeak-ng inside sherpa-onnx (Piper, Kokoro, Matcha with espeak-ng-data/) cannot run in this build yet: its espeak-ng clashes with the libespeak-ng voicegate links for its built-in voice; use a voice with lexicon.txt, or tts.engine = \"espeak\"".into(),
         ));
     }
-    if let Some(d) = &data_dir {
-        for f in ["phontab", "phonindex", "phondata", "intonations"] {
-            if !d.join(f).is_file() {
-                return Err(bad(dir, format!("espeak-ng-data lacks {f}")));
-            }
-        }
-    }
     let lexicon = file("lexicon.txt");
     let onnx = onnx_files(dir);
     let pick = |pred: &dyn Fn(&str) -> bool| {
