@@ -21,6 +21,7 @@ pub struct Config {
     pub nlu: NluConfig,
     pub anger: AngerConfig,
     pub escalation: EscalationConfig,
+    pub agents: AgentsConfig,
     pub store: StoreConfig,
     pub orders: OrdersConfig,
     pub kb: KbConfig,
@@ -192,6 +193,33 @@ pub struct OrderFields {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AgentsConfig {
+    pub ring_timeout_s: u64,
+    pub wrap_up_s: u64,
+    pub announce_every_s: u64,
+    pub max_wait_s: u64,
+    pub handle_time_s: u64,
+    pub hold_audio: PathBuf,
+    pub priorities: BTreeMap<String, u32>,
+    pub skills: BTreeMap<String, String>,
+}
+
+impl AgentsConfig {
+    /// The distributor's settings.
+    pub fn acd(&self) -> crate::agents::acd::AcdConfig {
+        crate::agents::acd::AcdConfig {
+            ring_timeout_ms: self.ring_timeout_s * 1000,
+            wrap_up_ms: self.wrap_up_s * 1000,
+            announce_every_ms: self.announce_every_s * 1000,
+            max_wait_ms: self.max_wait_s * 1000,
+            handle_time_ms: self.handle_time_s * 1000,
+            priorities: self.priorities.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KbConfig {
     pub dir: PathBuf,
     pub min_similarity: f32,
@@ -312,6 +340,13 @@ impl Config {
         }
         if v.min_speech_ms < 32 || v.min_silence_ms < 32 {
             return bad("vad.min_speech_ms/min_silence_ms", "must be at least one 32 ms VAD window");
+        }
+        let a = &self.agents;
+        if !(1..=600).contains(&a.ring_timeout_s) {
+            return bad("agents.ring_timeout_s", "must lie between 1 and 600");
+        }
+        if a.announce_every_s == 0 || a.max_wait_s == 0 {
+            return bad("agents.announce_every_s/max_wait_s", "must be at least 1");
         }
         let sip = &self.sip;
         if sip.listen.parse::<std::net::SocketAddr>().is_err() {

@@ -96,6 +96,28 @@ pub enum EventKind {
     TtsInterrupted { reply_id: u64, played_ms: u64, dropped_ms: u64 },
     /// The caller put the call on hold (`held: true`) or took it off hold.
     Hold { held: bool },
+    /// The handed-off call waits for an agent: its place in the queue (1 = next) and the wait
+    /// expected, as the caller is told.
+    Queued { position: usize, wait_estimate_ms: u64 },
+    /// An agent is offered the call (their phone rings, their desktop shows the context).
+    AgentOffered { agent: String },
+    AgentAnswered { agent: String },
+    /// The agent refused the offer (a 486/603, the desktop's decline).
+    AgentDeclined { agent: String, #[serde(default, skip_serializing_if = "String::is_empty")] why: String },
+    /// The offer rang out, or the agent could not be reached.
+    AgentNoAnswer { agent: String },
+    /// The summary the agent heard before the caller was put through (the caller did not).
+    WhisperPlayed { agent: String, text: String, played_ms: u64 },
+    /// Caller and agent hear each other.
+    Bridged { agent: String, waited_ms: u64 },
+    /// The agent's leg is gone: `agent_hangup`, `caller_hangup` (we hung them up), `lost`.
+    AgentLeft { agent: String, reason: String },
+    /// The caller hung up while waiting for an agent.
+    Abandoned { waited_ms: u64 },
+    /// The caller asked to be called back instead of waiting; the ticket keeps the context.
+    CallbackRequested { ticket: i64, number: String },
+    /// The agent's state after the call.
+    WrapUp { agent: String },
     /// The call is over.
     CallEnded { reason: String, duration_ms: u64 },
 }
@@ -118,6 +140,17 @@ impl EventKind {
             EventKind::Dtmf { .. } => "dtmf",
             EventKind::Handoff { .. } => "handoff",
             EventKind::Hold { .. } => "hold",
+            EventKind::Queued { .. } => "queued",
+            EventKind::AgentOffered { .. } => "agent_offered",
+            EventKind::AgentAnswered { .. } => "agent_answered",
+            EventKind::AgentDeclined { .. } => "agent_declined",
+            EventKind::AgentNoAnswer { .. } => "agent_no_answer",
+            EventKind::WhisperPlayed { .. } => "whisper_played",
+            EventKind::Bridged { .. } => "bridged",
+            EventKind::AgentLeft { .. } => "agent_left",
+            EventKind::Abandoned { .. } => "abandoned",
+            EventKind::CallbackRequested { .. } => "callback_requested",
+            EventKind::WrapUp { .. } => "wrap_up",
         }
     }
 }

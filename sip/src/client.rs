@@ -31,6 +31,26 @@ pub struct SipClient {
     cancel: CancellationToken,
 }
 
+/// Why a call we placed was not answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// A final answer other than 2xx (486 Busy Here, 603 Decline, ...).
+    Refused(u16, String),
+    /// We withdrew it while it rang.
+    Cancelled,
+    /// No answer, a transport error, an answer we cannot use.
+    Failed(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Refused(_, m) | CallError::Failed(m) => f.write_str(m),
+            CallError::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
 /// A call we placed, answered.
 pub struct OutgoingCall {
     pub media: MediaSession,
@@ -44,6 +64,25 @@ impl OutgoingCall {
     pub async fn hangup(&self) {
         let _ = self.dialog.hangup().await;
         self.media.cancel.cancel();
+    }
+
+    /// The media, the codec, what hangs the call up, and the far end's hang-up.
+    pub fn into_parts(self) -> (MediaSession, u8, CallHangup, oneshot::Receiver<String>) {
+        let hangup = CallHangup { dialog: self.dialog, cancel: self.media.cancel.clone() };
+        (self.media, self.codec, hangup, self.ended)
+    }
+}
+
+/// Hangs up a call we placed (a BYE) and stops its media.
+pub struct CallHangup {
+    dialog: InviteDialog,
+    cancel: CancellationToken,
+}
+
+impl CallHangup {
+    pub async fn hangup(&self) {
+        let _ = self.dialog.hangup().await;
+        self.cancel.cancel();
     }
 }
 
@@ -106,13 +145,20 @@ impl SipClient {
 
     /// Calls `target` (a `sip:` URI); returns once answered, with its media running.
     pub async fn call(&self, target: &str, credential: Option<(String, String)>, rtp_ports: (u16, u16), jitter_depth: usize) -> Result<OutgoingCall, String> {
+        self.call_as("voicegate-dial", target, credential, rtp_ports, jitter_depth, &CancellationToken::new()).await.map_err(|e| e.to_string())
+    }
+
+    /// Calls `target` as `user`; returns once answered, with its media running. `cancel`
+    /// withdraws the INVITE while it rings (a CANCEL; a 2xx that crosses it is ended with a BYE).
+    pub async fn call_as(&self, user: &str, target: &str, credential: Option<(String, String)>, rtp_ports: (u16, u16), jitter_depth: usize, cancel: &CancellationToken) -> Result<OutgoingCall, CallError> {
+        let failed = CallError::Failed;
         let ip: IpAddr = if self.local.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { self.local.ip() };
-        let (rtp, rtcp) = media::bind_pair(ip, rtp_ports).await.map_err(|e| e.to_string())?;
-        let port = rtp.local_addr().map_err(|e| e.to_string())?.port();
+        let (rtp, rtcp) = media::bind_pair(ip, rtp_ports).await.map_err(|e| failed(e.to_string()))?;
+        let port = rtp.local_addr().map_err(|e| failed(e.to_string()))?.port();
         let offer = sdp::offer(&ip.to_string(), port, crate::random_u64() >> 1);
-        let callee: rsipstack::sip::Uri = target.try_into().map_err(|e| format!("{target} is not a SIP URI: {e:?}"))?;
+        let callee: rsipstack::sip::Uri = target.try_into().map_err(|e| failed(format!("{target} is not a SIP URI: {e:?}")))?;
         let me = SocketAddr::new(ip, self.local.port());
-        let caller: rsipstack::sip::Uri = format!("sip:voicegate-dial@{me}").as_str().try_into().map_err(|e| format!("{e:?}"))?;
+        let caller: rsipstack::sip::Uri = format!("sip:{user}@{me}").as_str().try_into().map_err(|e| failed(format!("{e:?}")))?;
         let opt = InviteOption {
             caller: caller.clone(),
             callee,
@@ -122,15 +168,37 @@ impl SipClient {
             credential: credential.map(|(username, password)| Credential { username, password, realm: None, auth_username: None }),
             ..Default::default()
         };
-        let (dialog, resp) = self.layer.do_invite(opt, self.state_tx.clone()).await.map_err(|e| format!("INVITE failed: {e}"))?;
-        let resp = resp.ok_or("no answer to the INVITE")?;
+        let (dialog, mut pending) = self.layer.do_invite_async(opt, self.state_tx.clone()).map_err(|e| failed(format!("INVITE failed: {e}")))?;
+        let outcome = tokio::select! {
+            r = &mut pending => r,
+            _ = cancel.cancelled() => {
+                let _ = dialog.cancel().await;
+                // The 487 (or a 2xx that crossed the CANCEL, which is ended with a BYE).
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut pending).await;
+                pending.abort();
+                return Err(CallError::Cancelled);
+            }
+        };
+        let (_, resp) = outcome.map_err(|e| failed(format!("INVITE failed: {e}")))?.map_err(|e| failed(format!("INVITE failed: {e}")))?;
+        let resp = resp.ok_or_else(|| failed("no answer to the INVITE".into()))?;
         if resp.status_code.kind() != rsipstack::sip::StatusCodeKind::Successful {
             let warning = resp.headers.iter().find(|h| h.to_string().starts_with("Warning")).map(|h| format!(" ({h})")).unwrap_or_default();
-            return Err(format!("the call was refused: {}{warning}", resp.status_code));
+            return Err(CallError::Refused(u16::from(resp.status_code.clone()), format!("the call was refused: {}{warning}", resp.status_code)));
         }
         let answer = String::from_utf8_lossy(&resp.body).to_string();
-        let n = AudioOffer::parse(&answer).and_then(|o| sdp::negotiate(&o)).map_err(|e| format!("bad SDP answer: {e}"))?;
-        let remote_ip: IpAddr = n.remote.0.parse().map_err(|_| format!("SDP answer address {:?}", n.remote.0))?;
+        let bad_answer = |e: String| {
+            let d = dialog.clone();
+            tokio::spawn(async move { d.hangup().await });
+            failed(format!("bad SDP answer: {e}"))
+        };
+        let n = match AudioOffer::parse(&answer).and_then(|o| sdp::negotiate(&o)) {
+            Ok(n) => n,
+            Err(e) => return Err(bad_answer(e.to_string())),
+        };
+        let remote_ip: IpAddr = match n.remote.0.parse() {
+            Ok(ip) => ip,
+            Err(_) => return Err(bad_answer(format!("address {:?}", n.remote.0))),
+        };
         // The far end of a call keeps sending (silence too) while the call is up: ten seconds
         // of nothing means it is gone.
         let params = MediaParams { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), send: true, jitter_depth, timeout: Some(std::time::Duration::from_secs(10)) };

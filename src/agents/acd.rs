@@ -128,6 +128,10 @@ impl Acd {
         self.agents.get(agent).map(|s| s.state)
     }
 
+    pub fn agent_ids(&self) -> Vec<String> {
+        self.agents.keys().cloned().collect()
+    }
+
     /// The calls waiting (or ringing), in the order they are served.
     pub fn waiting(&self) -> Vec<&CallRequest> {
         self.queue.iter().map(|w| &w.req).collect()

@@ -3,6 +3,9 @@
 //! calls and offers them to agents. The agents themselves live in the store (`store::agents`).
 
 pub mod acd;
+pub mod desk;
+pub mod leg;
+pub mod prompts;
 
 use serde::{Deserialize, Serialize};
 

@@ -11,6 +11,59 @@
 /// Why a call ends, as the store and the events name it.
 pub type Reason = String;
 
+/// An audio track a participant may hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Track {
+    /// The bot's voice (answers, announcements).
+    Bot,
+    /// Hold audio while the caller waits; the bot's announcements play over it.
+    Hold,
+    Caller,
+    Agent,
+    /// The summary spoken to the agent before the caller is put through.
+    Whisper,
+}
+
+/// Who hears whom: the table call control wants; the IO around it makes it so. The recording
+/// is what the caller hears on the right channel, so a whisper to the agent is not in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hearing {
+    pub caller: Vec<Track>,
+    pub agent: Vec<Track>,
+}
+
+impl Hearing {
+    /// The bot has the call.
+    pub fn bot() -> Self {
+        Self { caller: vec![Track::Bot], agent: vec![] }
+    }
+    /// Waiting for an agent: hold audio, with the bot's announcements.
+    pub fn queue() -> Self {
+        Self { caller: vec![Track::Bot, Track::Hold], agent: vec![] }
+    }
+    /// The agent hears the summary; the caller still hears hold (and the end of what the bot
+    /// was saying).
+    pub fn whisper() -> Self {
+        Self { caller: vec![Track::Bot, Track::Hold], agent: vec![Track::Whisper] }
+    }
+    /// Caller and agent hear each other.
+    pub fn bridged() -> Self {
+        Self { caller: vec![Track::Agent], agent: vec![Track::Caller] }
+    }
+}
+
+/// Why a call leaves the queue before an agent takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftQueue {
+    /// The caller hung up.
+    Abandoned,
+    /// The caller asked to be called back (or waited too long and is called back).
+    Callback,
+}
+
+/// The key a waiting caller presses to be called back instead.
+pub const CALLBACK_KEY: char = '1';
+
 /// Something that happened to the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallInput {
@@ -23,6 +76,18 @@ pub enum CallInput {
     BotDone,
     /// The pipeline failed.
     PipelineFailed,
+    /// The escalation policy handed the call to a person: it goes to the agents' queue.
+    HandedOff { reason: String, lang: String, skill: Option<String> },
+    /// The caller pressed a key.
+    Key(char),
+    /// The queue put an agent through (they answered the offer).
+    AgentConnected { agent: String },
+    /// The whisper to the agent has played.
+    WhisperDone,
+    /// The agent's leg is gone (`agent_hangup`, `lost`, ...).
+    AgentLeft { reason: Reason },
+    /// The queue gave up on the call (maximum wait, closed): a callback instead.
+    QueueGaveUp,
 }
 
 /// What the IO around call control must do, in order.
@@ -37,6 +102,21 @@ pub enum CallAction {
     HangUpCaller,
     /// The call is on hold (true) or off it.
     Hold(bool),
+    /// Put the call in the agents' queue.
+    Enqueue { reason: String, lang: String, skill: Option<String> },
+    /// Take it out of the queue (an offer ringing for it is withdrawn).
+    LeaveQueue(LeftQueue),
+    /// Make a callback ticket with the call's context, tell the caller, and let the bot end
+    /// the call.
+    Callback,
+    /// Who hears whom from now on.
+    Hear(Hearing),
+    /// Speak the call's summary to the agent (then `WhisperDone`).
+    PlayWhisper { agent: String },
+    /// Hang up the agent's leg.
+    HangUpAgent,
+    /// The agent is done with this call (wrap-up).
+    AgentDone { agent: String },
     /// The call is over: the last event, with the real duration.
     End { reason: Reason, duration_ms: u64 },
 }
@@ -45,6 +125,12 @@ pub enum CallAction {
 enum Phase {
     /// The bot has the call.
     Bot { held: bool },
+    /// Waiting for an agent (the bot still listens and announces).
+    Queued { held: bool, request: (String, String, Option<String>) },
+    /// An agent answered and hears the summary.
+    Whisper { agent: String, request: (String, String, Option<String>) },
+    /// Caller and agent talk.
+    Bridged { agent: String },
     Ended { reason: Reason },
 }
 
@@ -68,6 +154,19 @@ impl CallControl {
         }
     }
 
+    /// The agent the call is with (whisper or bridged).
+    pub fn agent(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Whisper { agent, .. } | Phase::Bridged { agent } => Some(agent),
+            _ => None,
+        }
+    }
+
+    /// Whether the call waits in the agents' queue.
+    pub fn queued(&self) -> bool {
+        matches!(self.phase, Phase::Queued { .. })
+    }
+
     fn end(&mut self, reason: &str, now_ms: u64, hang_up: bool) -> Vec<CallAction> {
         self.phase = Phase::Ended { reason: reason.to_owned() };
         let mut actions = vec![CallAction::StopPipeline, CallAction::StopRecording];
@@ -80,24 +179,86 @@ impl CallControl {
 
     /// What to do about `input`, at `now_ms`.
     pub fn handle(&mut self, input: CallInput, now_ms: u64) -> Vec<CallAction> {
-        let Phase::Bot { held } = self.phase.clone() else {
+        match (self.phase.clone(), input) {
             // Over: nothing happens to a call after its end.
-            return Vec::new();
-        };
-        match input {
-            CallInput::LegEnded { reason } => self.end(&reason, now_ms, false),
-            CallInput::BotDone => self.end("bot_hangup", now_ms, true),
-            CallInput::PipelineFailed => self.end("error", now_ms, true),
-            CallInput::Held(h) if h != held => {
+            (Phase::Ended { .. }, _) => Vec::new(),
+            (_, CallInput::PipelineFailed) => {
+                let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
+                a.extend(self.end("error", now_ms, true));
+                a
+            }
+            (Phase::Bot { .. }, CallInput::LegEnded { reason }) => self.end(&reason, now_ms, false),
+            (Phase::Bot { .. }, CallInput::BotDone) => self.end("bot_hangup", now_ms, true),
+            (Phase::Bot { held }, CallInput::Held(h)) if h != held => {
                 self.phase = Phase::Bot { held: h };
                 vec![CallAction::Hold(h)]
             }
-            CallInput::Held(_) => Vec::new(),
+            (Phase::Bot { held }, CallInput::HandedOff { reason, lang, skill }) => {
+                self.phase = Phase::Queued { held, request: (reason.clone(), lang.clone(), skill.clone()) };
+                vec![CallAction::Enqueue { reason, lang, skill }, CallAction::Hear(Hearing::queue())]
+            }
+            (Phase::Queued { held, request }, CallInput::Held(h)) if h != held => {
+                self.phase = Phase::Queued { held: h, request };
+                vec![CallAction::Hold(h)]
+            }
+            (Phase::Queued { .. }, CallInput::Key(CALLBACK_KEY)) | (Phase::Queued { .. }, CallInput::QueueGaveUp) => {
+                self.phase = Phase::Bot { held: false };
+                vec![CallAction::LeaveQueue(LeftQueue::Callback), CallAction::Hear(Hearing::bot()), CallAction::Callback]
+            }
+            (Phase::Queued { .. }, CallInput::LegEnded { reason }) => {
+                let mut a = vec![CallAction::LeaveQueue(LeftQueue::Abandoned)];
+                a.extend(self.end(&reason, now_ms, false));
+                a
+            }
+            (Phase::Queued { request, .. }, CallInput::AgentConnected { agent }) => {
+                self.phase = Phase::Whisper { agent: agent.clone(), request };
+                vec![CallAction::Hear(Hearing::whisper()), CallAction::PlayWhisper { agent }]
+            }
+            (Phase::Whisper { agent, .. }, CallInput::WhisperDone) => {
+                self.phase = Phase::Bridged { agent };
+                vec![CallAction::Hear(Hearing::bridged())]
+            }
+            // The agent went before the caller was put through: the caller waits for the next.
+            (Phase::Whisper { agent, request }, CallInput::AgentLeft { .. }) => {
+                let (reason, lang, skill) = request.clone();
+                self.phase = Phase::Queued { held: false, request };
+                vec![CallAction::AgentDone { agent }, CallAction::Enqueue { reason, lang, skill }, CallAction::Hear(Hearing::queue())]
+            }
+            (Phase::Bridged { agent }, CallInput::AgentLeft { .. }) => {
+                let mut a = vec![CallAction::AgentDone { agent }];
+                a.extend(self.end("agent_hangup", now_ms, true));
+                a
+            }
+            (Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::LegEnded { reason }) => {
+                let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
+                a.extend(self.end(&reason, now_ms, false));
+                a
+            }
+            (Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::Held(h)) => vec![CallAction::Hold(h)],
+            // The pipeline stopped without the leg's end (its audio closed): over.
+            (Phase::Queued { .. } | Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::BotDone) => {
+                let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
+                a.extend(self.end("closed", now_ms, true));
+                a
+            }
+            _ => Vec::new(),
         }
     }
 
-    /// The next time call control wants to be asked again (no timers yet: the queue and the
-    /// agents bring them).
+    /// The agent's leg is hung up (`hang_up`) and they are done with the call.
+    fn let_agent_go(&self, hang_up: Option<CallAction>) -> Vec<CallAction> {
+        match &self.phase {
+            Phase::Whisper { agent, .. } | Phase::Bridged { agent } => {
+                let mut a: Vec<CallAction> = hang_up.into_iter().collect();
+                a.push(CallAction::AgentDone { agent: agent.clone() });
+                a
+            }
+            Phase::Queued { .. } => vec![CallAction::LeaveQueue(LeftQueue::Abandoned)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The next time call control wants to be asked again (none: the queue keeps the clock).
     pub fn poll_timeout(&self) -> Option<u64> {
         None
     }
@@ -140,5 +301,68 @@ mod tests {
         let mut c = CallControl::new(0);
         let a = c.handle(CallInput::LegEnded { reason: "rtp_timeout".into() }, 31_000);
         assert_eq!(a.last(), Some(&CallAction::End { reason: "rtp_timeout".into(), duration_ms: 31_000 }));
+    }
+
+    fn handed_off(c: &mut CallControl) {
+        let a = c.handle(CallInput::HandedOff { reason: "anger".into(), lang: "en".into(), skill: Some("returns".into()) }, 5_000);
+        assert_eq!(a, vec![CallAction::Enqueue { reason: "anger".into(), lang: "en".into(), skill: Some("returns".into()) }, CallAction::Hear(Hearing::queue())]);
+        assert!(c.queued());
+    }
+
+    #[test]
+    fn a_handed_off_call_waits_then_the_agent_hears_the_whisper_then_both_talk() {
+        let mut c = CallControl::new(0);
+        handed_off(&mut c);
+        // Keys other than the callback key are not call control.
+        assert!(c.handle(CallInput::Key('5'), 6_000).is_empty());
+        let a = c.handle(CallInput::AgentConnected { agent: "alice".into() }, 20_000);
+        assert_eq!(a, vec![CallAction::Hear(Hearing::whisper()), CallAction::PlayWhisper { agent: "alice".into() }]);
+        assert!(Hearing::whisper().caller.contains(&Track::Hold) && !Hearing::whisper().caller.contains(&Track::Whisper), "the caller does not hear the whisper");
+        assert_eq!(c.handle(CallInput::WhisperDone, 23_000), vec![CallAction::Hear(Hearing::bridged())]);
+        assert_eq!(c.agent(), Some("alice"));
+        // The agent hangs up: the call is over, the caller hung up by us, the agent wraps up.
+        let a = c.handle(CallInput::AgentLeft { reason: "agent_hangup".into() }, 60_000);
+        assert_eq!(a[0], CallAction::AgentDone { agent: "alice".into() });
+        assert!(a.contains(&CallAction::HangUpCaller));
+        assert_eq!(a.last(), Some(&CallAction::End { reason: "agent_hangup".into(), duration_ms: 60_000 }));
+    }
+
+    #[test]
+    fn the_caller_hanging_up_lets_the_agent_go_or_abandons_the_queue() {
+        let mut c = CallControl::new(0);
+        handed_off(&mut c);
+        let a = c.handle(CallInput::LegEnded { reason: "caller_hangup".into() }, 9_000);
+        assert_eq!(a[0], CallAction::LeaveQueue(LeftQueue::Abandoned));
+        assert!(!a.contains(&CallAction::HangUpCaller));
+        let mut c = CallControl::new(0);
+        handed_off(&mut c);
+        c.handle(CallInput::AgentConnected { agent: "bob".into() }, 10_000);
+        c.handle(CallInput::WhisperDone, 12_000);
+        let a = c.handle(CallInput::LegEnded { reason: "caller_hangup".into() }, 30_000);
+        assert_eq!(&a[..2], &[CallAction::HangUpAgent, CallAction::AgentDone { agent: "bob".into() }]);
+        assert_eq!(a.last(), Some(&CallAction::End { reason: "caller_hangup".into(), duration_ms: 30_000 }));
+        assert!(c.handle(CallInput::AgentLeft { reason: "agent_hangup".into() }, 30_100).is_empty(), "nothing after the end");
+    }
+
+    #[test]
+    fn an_agent_gone_during_the_whisper_puts_the_caller_back_in_the_queue() {
+        let mut c = CallControl::new(0);
+        handed_off(&mut c);
+        c.handle(CallInput::AgentConnected { agent: "alice".into() }, 10_000);
+        let a = c.handle(CallInput::AgentLeft { reason: "agent_hangup".into() }, 11_000);
+        assert_eq!(a, vec![CallAction::AgentDone { agent: "alice".into() }, CallAction::Enqueue { reason: "anger".into(), lang: "en".into(), skill: Some("returns".into()) }, CallAction::Hear(Hearing::queue())]);
+        assert!(c.queued() && c.ended().is_none());
+    }
+
+    #[test]
+    fn the_callback_key_or_a_queue_giving_up_leaves_the_queue_for_a_callback() {
+        for input in [CallInput::Key(CALLBACK_KEY), CallInput::QueueGaveUp] {
+            let mut c = CallControl::new(0);
+            handed_off(&mut c);
+            let a = c.handle(input, 15_000);
+            assert_eq!(a, vec![CallAction::LeaveQueue(LeftQueue::Callback), CallAction::Hear(Hearing::bot()), CallAction::Callback]);
+            // The bot says so and ends the call.
+            assert!(c.handle(CallInput::BotDone, 20_000).contains(&CallAction::HangUpCaller));
+        }
     }
 }

@@ -105,7 +105,7 @@ pub struct EmotionAt {
 }
 
 /// What the agent's screen shows when the call arrives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HandoffContext {
     pub summary: String,
     pub transcript: Vec<Line>,

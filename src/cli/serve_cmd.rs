@@ -58,6 +58,14 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         let live = std::sync::Arc::new(crate::live::LiveCalls::default());
         let sip = crate::phone::start(engines.clone(), live.clone(), args.sip).await?;
         let inapp = crate::inapp::InApp::start(engines.clone(), live.clone())?;
+        // The agents' desk: handed-off calls queue there; SIP agents are called from beside
+        // the SIP listener.
+        let agents_from = sip.as_ref().map(|(s, _)| {
+            let ip = if s.local.ip().is_unspecified() { voicegate_sip::outward_ip() } else { s.local.ip() };
+            SocketAddr::new(ip, 0)
+        });
+        let rtp = engines.config.sip.rtp_ports;
+        live.set_desk(crate::agents::desk::Desk::start(engines.config.agents.acd(), engines.store.clone(), agents_from, (rtp[0], rtp[1])).await);
         // HTTPS beside plain HTTP, on the same routes.
         let https = match tls_listen {
             Some(at) => {

@@ -8,6 +8,7 @@
 //! no transcription, reply or synthesis runs for a caller who is gone.
 
 pub mod registry;
+pub mod room;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,11 +21,13 @@ use tracing::{info, warn};
 use crate::audio::AudioFrame;
 use crate::events::{Event, EventKind};
 use crate::pipeline::playout::BotFrame;
-use crate::call::control::{CallAction, CallControl, CallInput};
+use crate::agents::desk::DeskNote;
+use crate::call::control::{CallAction, CallControl, CallInput, Hearing, LeftQueue};
 use crate::pipeline::{run_call, CallSpec, Engines, Pacing, PipelineControl};
 use crate::store::Store;
 
 pub use registry::{LiveCall, LiveCallInfo, LiveCalls};
+use room::{HoldAudio, Room};
 
 /// A short id for a call: time and a few random hex digits.
 pub fn new_call_id() -> String {
@@ -149,6 +152,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         warn!(error = %e, "call not stored");
     }
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
+    let desk = live.desk();
 
     // Events: to the store as they come, on a blocking thread (a write may wait for the disk,
     // which the threads pacing call audio must not), and to whoever watches the call. The
@@ -179,14 +183,26 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     let LegIo { caller, bot, mut notes, hangup } = io;
     let mut control = CallControl::new(0);
     let (pipe_tx, pipe_rx) = mpsc::unbounded_channel();
+    // The room between the pipeline and the leg: who hears whom once agents come in.
+    let room = Room::new();
+    let hold = HoldAudio::load(&engines.config.agents.hold_audio).unwrap_or_else(|e| {
+        warn!(error = %e, "hold audio not read: the chime instead");
+        HoldAudio::chime()
+    });
+    let (bot_tx, bot_rx) = mpsc::channel::<BotFrame>(64);
+    let caller_ear = room.caller_ear(bot_rx, bot, started, hold);
+    let caller = room.tee_caller(caller);
+    // The pipeline's events pass through here on their way to the store: call control sees
+    // the handoff and the caller's keys.
+    let (pipe_ev_tx, mut pipe_ev_rx) = mpsc::unbounded_channel::<Event>();
     let call = {
-        let (engines, ev_tx, id, info) = (engines.clone(), ev_tx.clone(), id.clone(), info.clone());
+        let (engines, ev_tx, id, info) = (engines.clone(), pipe_ev_tx, id.clone(), info.clone());
         async move {
             if info.pipeline {
                 let spec = CallSpec { call_id: id.clone(), source: info.source.clone(), pacing: Pacing::RealTime, respond: true, greet: info.greet, live: true, lang: info.who.lang.clone() };
                 let mut dialog = engines.new_dialog(false);
                 dialog.know_caller(info.who.order.as_deref(), info.who.lang.as_deref());
-                run_call(engines.clone(), spec, dialog, caller, Some(bot), ev_tx.clone(), started, Some(pipe_rx)).await.map(|_| ())
+                run_call(engines.clone(), spec, dialog, caller, Some(bot_tx), ev_tx.clone(), started, Some(pipe_rx)).await.map(|_| ())
             } else {
                 // Media and recording only: the caller is heard and recorded, nobody answers.
                 let _ = ev_tx.send(Event::new(&id, 0, EventKind::CallStarted { source: info.source.clone() }));
@@ -198,7 +214,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                         c = pipe_rx.recv() => if matches!(c, Some(PipelineControl::Stop) | None) { break },
                     }
                 }
-                drop(bot);
+                drop(bot_tx);
                 Ok(())
             }
         }
@@ -210,6 +226,9 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         LegNote::Resumed => CallInput::Held(false),
         LegNote::Ended { reason } => CallInput::LegEnded { reason },
     };
+    let mut transfer = Transfer { desk, ..Transfer::default() };
+    let (desk_tx, mut desk_rx) = mpsc::unbounded_channel::<DeskNote>();
+    let (own_tx, mut own_rx) = mpsc::unbounded_channel::<CallInput>();
     // Call control decides; this loop carries its actions out, until the call's end.
     let mut hangup = Some(hangup);
     let mut pipeline_done = false;
@@ -218,6 +237,9 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         let inputs: Vec<CallInput> = tokio::select! {
             r = &mut call, if !pipeline_done => {
                 pipeline_done = true;
+                while let Ok(ev) = pipe_ev_rx.try_recv() {
+                    let _ = ev_tx.send(ev);
+                }
                 // The pipeline stops by itself when the caller's audio stops (the leg's end
                 // note is in by then: a leg sends it before it closes the frames), or when the
                 // bot is done with the call (its goodbye played).
@@ -232,7 +254,27 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                 }
                 queued
             }
+            Some(ev) = pipe_ev_rx.recv() => {
+                let input = transfer.on_event(&ev, &engines.config.agents.skills);
+                let _ = ev_tx.send(ev);
+                input.into_iter().collect()
+            }
             Some(n) = notes.recv() => vec![input_of(n)],
+            Some(note) = desk_rx.recv() => transfer.on_desk(note, &id, now(), &room, &ev_tx, &own_tx, &pipe_tx),
+            Some(input) = own_rx.recv() => {
+                if let CallInput::AgentLeft { reason } = &input {
+                    if let Some(agent) = control.agent() {
+                        let _ = ev_tx.send(Event::new(&id, now(), EventKind::AgentLeft { agent: agent.to_string(), reason: reason.clone() }));
+                    }
+                    // Gone without a BYE (their media stopped): they get one.
+                    if let Some(h) = transfer.agent_hangup.take() {
+                        if reason != "agent_hangup" {
+                            h().await;
+                        }
+                    }
+                }
+                vec![input]
+            }
             else => vec![CallInput::LegEnded { reason: "closed".into() }],
         };
         for input in inputs {
@@ -251,15 +293,87 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                         let _ = ev_tx.send(Event::new(&id, now(), EventKind::Hold { held: h }));
                     }
                     CallAction::End { reason, duration_ms } => ended = Some(Ended { reason, duration_ms }),
+                    CallAction::Enqueue { reason, lang, skill } => {
+                        transfer.queued_at = now();
+                        let req = crate::agents::acd::CallRequest { call: id.clone(), lang: lang.clone(), skill, reason };
+                        match transfer.desk.as_ref().map(|d| d.enqueue(req, desk_tx.clone())) {
+                            Some(Ok((position, wait_estimate_ms))) => drop(ev_tx.send(Event::new(&id, now(), EventKind::Queued { position, wait_estimate_ms }))),
+                            Some(Err(e)) => warn!(call = %id, error = %e, "not queued"),
+                            // Nobody to hand the call to: a callback.
+                            None => drop(own_tx.send(CallInput::QueueGaveUp)),
+                        }
+                    }
+                    CallAction::LeaveQueue(why) => {
+                        let waited_ms = transfer.desk.as_ref().and_then(|d| d.caller_gone(&id)).unwrap_or_else(|| now().saturating_sub(transfer.queued_at));
+                        if why == LeftQueue::Abandoned {
+                            let _ = ev_tx.send(Event::new(&id, now(), EventKind::Abandoned { waited_ms }));
+                        }
+                    }
+                    CallAction::Callback => {
+                        let lang = transfer.lang();
+                        let context = transfer.handoff.as_ref().map(|(_, c)| serde_json::to_string(c).unwrap_or_default()).unwrap_or_default();
+                        match store.add_callback(&id, &info.caller, &lang, &context) {
+                            Ok(ticket) => drop(ev_tx.send(Event::new(&id, now(), EventKind::CallbackRequested { ticket, number: info.caller.clone() }))),
+                            Err(e) => warn!(call = %id, error = %e, "callback ticket not stored"),
+                        }
+                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::callback_booked(&lang)));
+                    }
+                    CallAction::Hear(h) => {
+                        if h == Hearing::bridged() {
+                            if let Some(agent) = control.agent() {
+                                let _ = ev_tx.send(Event::new(&id, now(), EventKind::Bridged { agent: agent.to_string(), waited_ms: transfer.waited_ms }));
+                            }
+                        }
+                        room.hear(h);
+                    }
+                    CallAction::PlayWhisper { agent } => {
+                        let (reason, ctx) = transfer.handoff.clone().unwrap_or_default();
+                        let text = crate::agents::prompts::whisper(&reason, &ctx, transfer.waited_ms);
+                        let (engines, room, ev_tx, own_tx, id) = (engines.clone(), room.clone(), ev_tx.clone(), own_tx.clone(), id.clone());
+                        let lang = transfer.lang();
+                        tokio::spawn(async move {
+                            let played_ms = match engines.tts.say(&text, &lang).await {
+                                Ok(audio) => room.whisper(&audio).await,
+                                Err(e) => {
+                                    warn!(call = %id, error = %e, "whisper not synthesised");
+                                    0
+                                }
+                            };
+                            let _ = ev_tx.send(Event::new(&id, started.elapsed().as_millis() as u64, EventKind::WhisperPlayed { agent, text, played_ms }));
+                            let _ = own_tx.send(CallInput::WhisperDone);
+                        });
+                    }
+                    CallAction::HangUpAgent => {
+                        if let Some(h) = transfer.agent_hangup.take() {
+                            if let Some(agent) = control.agent().map(str::to_string).or_else(|| transfer.agent.clone()) {
+                                let _ = ev_tx.send(Event::new(&id, now(), EventKind::AgentLeft { agent, reason: "hung_up".into() }));
+                            }
+                            h().await;
+                        }
+                    }
+                    CallAction::AgentDone { agent } => {
+                        room.leave_agent();
+                        transfer.agent_hangup = None;
+                        if let Some(d) = &transfer.desk {
+                            d.call_done(&agent);
+                        }
+                        if engines.config.agents.wrap_up_s > 0 {
+                            let _ = ev_tx.send(Event::new(&id, now(), EventKind::WrapUp { agent }));
+                        }
+                    }
                 }
             }
         }
     }
     let ended = ended.unwrap_or(Ended { reason: "error".into(), duration_ms: now() });
-    // The pipeline winds down (its jobs are cancelled); what it still emits is not stored.
+    // The pipeline winds down (its jobs are cancelled).
     if !pipeline_done {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut call).await;
     }
+    while let Ok(ev) = pipe_ev_rx.try_recv() {
+        let _ = ev_tx.send(ev);
+    }
+    caller_ear.abort();
     let _ = ev_tx.send(Event::new("", ended.duration_ms, EventKind::CallEnded { reason: ended.reason.clone(), duration_ms: ended.duration_ms }));
     drop(ev_tx);
     let _ = writer.await;
@@ -268,6 +382,65 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     }
     info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, "call ended");
     ended
+}
+
+/// A call's side of the transfer to an agent: the handoff it was given, the agent's leg.
+#[derive(Default)]
+struct Transfer {
+    desk: Option<std::sync::Arc<crate::agents::desk::Desk>>,
+    /// The handoff's reason and context.
+    handoff: Option<(String, crate::call::HandoffContext)>,
+    queued_at: u64,
+    waited_ms: u64,
+    agent: Option<String>,
+    agent_hangup: Option<Hangup>,
+}
+
+impl Transfer {
+    fn lang(&self) -> String {
+        self.handoff.as_ref().map(|(_, c)| c.lang.clone()).filter(|l| !l.is_empty()).unwrap_or_else(|| "en".into())
+    }
+
+    /// What the pipeline's event means to call control: the handoff, a key.
+    fn on_event(&mut self, ev: &Event, skills: &std::collections::BTreeMap<String, String>) -> Option<CallInput> {
+        match &ev.kind {
+            EventKind::Handoff { reason, context } => {
+                self.handoff = Some((reason.clone(), context.clone()));
+                let skill = context.intents.iter().rev().find_map(|i| skills.get(&i.intent)).cloned();
+                Some(CallInput::HandedOff { reason: reason.clone(), lang: self.lang(), skill })
+            }
+            EventKind::Dtmf { digit, .. } => digit.chars().next().map(CallInput::Key),
+            _ => None,
+        }
+    }
+
+    /// What the desk says happened to the call in the queue: events, and inputs to control.
+    #[allow(clippy::too_many_arguments)]
+    fn on_desk(&mut self, note: DeskNote, id: &str, now: u64, room: &Room, ev_tx: &mpsc::UnboundedSender<Event>, own_tx: &mpsc::UnboundedSender<CallInput>, pipe_tx: &mpsc::UnboundedSender<PipelineControl>) -> Vec<CallInput> {
+        let event = |k: EventKind| drop(ev_tx.send(Event::new(id, now, k)));
+        match note {
+            DeskNote::Offered { agent } => event(EventKind::AgentOffered { agent }),
+            DeskNote::Declined { agent, why } => event(EventKind::AgentDeclined { agent, why }),
+            DeskNote::NoAnswer { agent } => event(EventKind::AgentNoAnswer { agent }),
+            DeskNote::Announce { position, wait_estimate_ms } => drop(pipe_tx.send(PipelineControl::Say(crate::agents::prompts::position(&self.lang(), position, wait_estimate_ms)))),
+            DeskNote::GaveUp => return vec![CallInput::QueueGaveUp],
+            DeskNote::Connected { leg } => {
+                let crate::agents::leg::AgentLeg { agent, voice, ear, ended, hangup } = leg;
+                self.waited_ms = now.saturating_sub(self.queued_at);
+                event(EventKind::AgentAnswered { agent: agent.clone() });
+                room.join_agent(ear, voice);
+                self.agent = Some(agent.clone());
+                self.agent_hangup = Some(hangup);
+                let own = own_tx.clone();
+                tokio::spawn(async move {
+                    let reason = ended.await.unwrap_or_else(|_| "lost".into());
+                    let _ = own.send(CallInput::AgentLeft { reason });
+                });
+                return vec![CallInput::AgentConnected { agent }];
+            }
+        }
+        Vec::new()
+    }
 }
 
 /// Calls a previous gateway process left unfinished (it was killed mid-call): each is closed

@@ -32,6 +32,8 @@ pub struct LiveCallInfo {
 #[derive(Default)]
 pub struct LiveCalls {
     calls: Mutex<HashMap<String, Entry>>,
+    /// The agents' desk handed-off calls queue at (none: nobody to hand them to).
+    desk: std::sync::OnceLock<Arc<crate::agents::desk::Desk>>,
 }
 
 impl LiveCalls {
@@ -49,6 +51,14 @@ impl LiveCalls {
     /// The call's events from now on, while it is up.
     pub fn watch(&self, id: &str) -> Option<broadcast::Receiver<Event>> {
         self.lock().get(id).map(|e| e.events.subscribe())
+    }
+
+    pub fn set_desk(&self, desk: Arc<crate::agents::desk::Desk>) {
+        let _ = self.desk.set(desk);
+    }
+
+    pub fn desk(&self) -> Option<Arc<crate::agents::desk::Desk>> {
+        self.desk.get().cloned()
     }
 
     pub fn count(&self) -> usize {
@@ -76,6 +86,10 @@ pub struct LiveCall {
 impl LiveCall {
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    pub fn desk(&self) -> Option<Arc<crate::agents::desk::Desk>> {
+        self.registry.desk()
     }
 
     /// Tells the call's watchers (nobody watching is fine).

@@ -228,6 +228,12 @@ impl Conversation {
                 Some(c) = control.recv() => match c {
                     PipelineControl::Stop => break,
                     PipelineControl::Hold(h) => self.hold(h),
+                    PipelineControl::Say(r) => {
+                        if self.spec.respond {
+                            let t = self.event_ms();
+                            self.reply(r, None, t).await;
+                        }
+                    }
                 },
             }
             if self.over {

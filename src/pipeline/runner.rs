@@ -88,13 +88,16 @@ impl CallSpec {
 }
 
 /// What call control tells a running pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PipelineControl {
     /// The call is over: stop now (a live call's jobs are cancelled).
     Stop,
     /// The caller put the call on hold (true), or took it off hold: the bot stops talking
     /// while it is held.
     Hold(bool),
+    /// Call control speaks to the caller through the bot (the queue's announcements, a
+    /// callback's confirmation), also after the handoff, when the bot answers no more.
+    Say(crate::dialog::Reply),
 }
 
 /// Runs one call on caller frames from `frames`; bot frames go to `bot_out` as they play;

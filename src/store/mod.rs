@@ -63,6 +63,15 @@ CREATE TABLE IF NOT EXISTS agent_states (
     state TEXT NOT NULL,
     at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+CREATE TABLE IF NOT EXISTS callbacks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    context TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    done_at TEXT
+);
 CREATE TABLE IF NOT EXISTS events (
     call_id TEXT NOT NULL REFERENCES calls(id),
     seq INTEGER NOT NULL,
@@ -126,6 +135,21 @@ impl Store {
         let v = make();
         self.conn().execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)", (key, &v)).map_err(|e| db_err(&self.path, e))?;
         Ok(self.setting(key)?.unwrap_or(v))
+    }
+
+    /// A callback ticket: the caller's number and the call's context (JSON); its id.
+    pub fn add_callback(&self, call_id: &str, number: &str, lang: &str, context: &str) -> Result<i64> {
+        let conn = self.conn();
+        conn.execute("INSERT INTO callbacks (call_id, number, lang, context) VALUES (?1, ?2, ?3, ?4)", (call_id, number, lang, context)).map_err(|e| db_err(&self.path, e))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Open callback tickets, oldest first: (id, call, number, language, context, created).
+    pub fn callbacks(&self) -> Result<Vec<(i64, String, String, String, String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id, call_id, number, lang, context, created_at FROM callbacks WHERE done_at IS NULL ORDER BY id").map_err(|e| db_err(&self.path, e))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))).map_err(|e| db_err(&self.path, e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
     }
 
     /// Counts a question the bot could not answer.
