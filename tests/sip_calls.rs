@@ -6,18 +6,13 @@ mod common;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use common::sip::*;
 use serde_json::Value;
-use voicegate_sip::pcap::{rtp_pcap, udp_datagrams};
 use voicegate::audio::frame::rms;
-use voicegate_sip::rtp::RtpPacket;
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sip/scenarios").join(name)
-}
 
 /// A gateway on loopback with its store and recordings in `dir`, and `extra` config lines.
 fn gateway(dir: &Path, extra: &str) -> (Gateway, PathBuf) {
@@ -50,77 +45,6 @@ fn assert_passes(o: &Output, what: &str) {
     assert!(o.status.success(), "SIPp {what} failed ({}):\n{}\n{}", o.status, stdout(o), stderr(o));
 }
 
-/// RTP (PCMU, 20 ms packets) of an audio fixture, as a pcap SIPp plays.
-fn caller_pcap(fixture_name: &str, out: &Path) {
-    let audio = voicegate::audio::load_for_pipeline(&fixture(fixture_name), None).unwrap();
-    let narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
-    let payloads = voicegate::audio::g711::encode_slots(0, &narrow);
-    let pcap = rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap());
-    std::fs::write(out, pcap).unwrap();
-}
-
-
-/// The loudest second of `x` (8 kHz).
-fn loudest_second(x: &[f32]) -> f32 {
-    x.chunks(8000).map(rms).fold(0.0, f32::max)
-}
-
-/// tcpdump on loopback, capturing what the gateway's media ports send.
-struct Capture {
-    child: Child,
-    file: PathBuf,
-}
-
-fn capture(dir: &Path) -> Capture {
-    let file = dir.join("bot.pcap");
-    let root = Command::new("id").arg("-u").output().map(|o| stdout(&o).trim() == "0").unwrap_or(false);
-    let mut cmd = if root { Command::new("tcpdump") } else {
-        let mut c = Command::new("sudo");
-        c.args(["-n", "tcpdump"]);
-        c
-    };
-    let mut child = cmd
-        .args(["-i", "lo", "-U", "-n", "-w"])
-        .arg(&file)
-        .args(["udp and src portrange 20000-30000"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tcpdump runs (Debian package tcpdump; make setup installs it)");
-    // Capturing starts when tcpdump says it listens.
-    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    use std::io::BufRead;
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("listening"), "tcpdump did not start: {line}");
-    std::thread::spawn(move || for _ in err.lines() {});
-    Capture { child, file }
-}
-
-impl Capture {
-    /// The PCMU payloads the gateway sent, decoded.
-    fn bot_audio(mut self, to_port_not: u16) -> (usize, Vec<f32>) {
-        std::thread::sleep(Duration::from_millis(500));
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-        let bytes = std::fs::read(&self.file).unwrap();
-        let mut packets = 0;
-        let mut audio = Vec::new();
-        for d in udp_datagrams(&bytes) {
-            if d.dst.port() == to_port_not {
-                continue;
-            }
-            if let Ok(p) = RtpPacket::parse(&d.payload) {
-                if p.payload_type == 0 && p.payload.len() == 160 {
-                    packets += 1;
-                    audio.extend(p.payload.iter().map(|b| voicegate::audio::g711::ulaw_decode(*b)));
-                }
-            }
-        }
-        (packets, audio)
-    }
-}
-
 fn of<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == ty).collect()
 }
@@ -147,7 +71,7 @@ fn a_caller_speaks_hears_the_bot_and_the_call_is_recorded_and_replayable() {
     assert!(call["caller"].as_str().unwrap().contains("sip:caller@127.0.0.1"), "{call}");
 
     // The bot's RTP reached SIPp, and carried speech.
-    let (packets, bot) = cap.bot_audio(sip.port());
+    let (packets, bot) = cap.audio(|to| to.port() != sip.port());
     assert!(packets > 300, "only {packets} RTP packets from the gateway");
     assert!(loudest_second(&bot) > 0.03, "the bot's RTP is silent (loudest second {})", loudest_second(&bot));
 

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 
+pub mod sip;
+
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -1,0 +1,125 @@
+//! Warm transfer to a live agent, with real peers: `voicegate dial` is the caller (speaking an
+//! escalation fixture over SIP/RTP), SIPp plays the agent's desk phone (answers, speaks a
+//! fixture), tcpdump hears what the gateway sends the agent, and the real models run.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::sip::*;
+use common::*;
+use serde_json::Value;
+
+/// A gateway on loopback with its store and recordings in `dir`, agents added first.
+fn gateway_with_agents(dir: &Path, agents: &[&[&str]]) -> Gateway {
+    let config = dir.join("voicegate.toml");
+    let text = format!(
+        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\n[agents]\nwrap_up_s = 1\nring_timeout_s = 4\n",
+        dir.join("db.sqlite").display(),
+        dir.join("recordings").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    for a in agents {
+        let mut args = vec!["--config", config.to_str().unwrap(), "agents", "add"];
+        args.extend_from_slice(a);
+        let o = run(&args);
+        assert!(o.status.success(), "agents add {a:?}: {}", stderr(&o));
+    }
+    let g = start_with(&["--config", config.to_str().unwrap()]);
+    assert!(g.sip.is_some(), "the gateway listens for SIP");
+    g
+}
+
+/// SIPp as an agent's phone on `port`, from `dir` (where agent.pcap is).
+fn agent_phone(dir: &Path, scenario_name: &str, port: u16, media_port: u16) -> Child {
+    Command::new("sipp")
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(scenario(scenario_name))
+        .args(["-m", "1", "-nostdin", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-timeout", "90", "-timeout_error", "-trace_err"])
+        .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs (Debian package sip-tester; make setup installs it)")
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().filter_map(|e| e["type"].as_str()).collect()
+}
+
+/// The caller's audio: `first`, `gap_s` of silence, then `second` (8 kHz WAV).
+fn two_turns(first: &str, gap_s: f32, second: &str, out: &Path) {
+    let a = voicegate::audio::load_for_pipeline(&fixture(first), None).unwrap().samples;
+    let b = voicegate::audio::load_for_pipeline(&fixture(second), None).unwrap().samples;
+    let mut all = a;
+    all.extend(std::iter::repeat_n(0.0, (gap_s * 16_000.0) as usize));
+    all.extend(b);
+    voicegate::audio::wav::write_wav(out, &[&all], 16_000).unwrap();
+}
+
+#[test]
+fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    // The agent speaks a fixture of their own once the whisper is over.
+    let audio = voicegate::audio::load_for_pipeline(&fixture("en_refund.wav"), None).unwrap();
+    let mut narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
+    // A phone keeps sending while the call is up: silence after the words, to the end.
+    narrow.extend(std::iter::repeat_n(0.0, 8_000 * 30));
+    let payloads = voicegate::audio::g711::encode_slots(0, &narrow);
+    std::fs::write(dir.path().join("agent.pcap"), voicegate_sip::pcap::rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap())).unwrap();
+    let g = gateway_with_agents(dir.path(), &[&["ann", "--languages", "en", "--sip", "sip:ann@127.0.0.1:5391"]]);
+    let phone = agent_phone(dir.path(), "agent_answers.xml", 5391, 16400);
+    let cap = capture(dir.path());
+    // The caller asks for a person, waits, and speaks again once put through.
+    let caller_wav = dir.path().join("caller.wav");
+    two_turns("en_human_agent.wav", 16.0, "en_order_status.wav", &caller_wav);
+    let heard = dir.path().join("dial.wav");
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--record", heard.to_str().unwrap(), "--listen", "3"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let (call, events) = ended_call(&g, None);
+    let t = types(&events);
+    let phone_out = phone.wait_with_output().unwrap();
+    assert!(phone_out.status.success(), "the agent's phone (SIPp) failed: {}\n{}\nevents: {:?}", String::from_utf8_lossy(&phone_out.stdout), String::from_utf8_lossy(&phone_out.stderr), of_type(&events, "agent_left"));
+    // The transfer, in order.
+    let order = ["handoff", "queued", "agent_offered", "agent_answered", "whisper_played", "bridged"];
+    let at: Vec<usize> = order.iter().map(|ty| t.iter().position(|x| x == ty).unwrap_or_else(|| panic!("no {ty} event: {t:?}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "out of order: {order:?} at {at:?} in {t:?}");
+    let whisper = of_type(&events, "whisper_played")[0];
+    assert!(whisper["text"].as_str().unwrap().starts_with("Caller asked for a person"), "{whisper}");
+    assert!(whisper["played_ms"].as_u64().unwrap() > 1000, "{whisper}");
+    assert_eq!(of_type(&events, "agent_answered")[0]["agent"], "ann");
+    let bridged_ms = of_type(&events, "bridged")[0]["t_ms"].as_u64().unwrap();
+    // The caller went on being heard after the bridge (their second turn).
+    let after: Vec<&Value> = finals(&events).into_iter().filter(|e| e["start_ms"].as_u64().unwrap() > bridged_ms).collect();
+    assert!(!after.is_empty(), "no caller transcript after the bridge at {bridged_ms} ms: {events:?}");
+    assert!(words(after.iter().map(|e| e["text"].as_str().unwrap()).collect::<Vec<_>>().join(" ").as_str()).contains(&"order".to_string()), "{after:?}");
+    // The caller hung up: the agent was hung up and wraps up.
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    assert!(t.contains(&"agent_left") && t.contains(&"wrap_up"), "{t:?}");
+    // The recording: the caller left; on the right, after the bridge, the agent's voice.
+    let rec = call["recording"].as_str().unwrap();
+    let right = voicegate::audio::decode::decode_file(Path::new(rec), Some(1)).unwrap().samples;
+    let from = (bridged_ms as usize) * 8;
+    assert!(right.len() > from + 8000, "recording too short");
+    let agent_in_recording = loudest_second(&right[from..]);
+    assert!(agent_in_recording > 0.03, "the agent's voice is not in the recording after the bridge (loudest second {agent_in_recording})");
+    // What the caller's phone heard after the bridge: the agent.
+    let dial_heard = voicegate::audio::decode::decode_file(&heard, Some(1)).unwrap().samples;
+    assert!(loudest_second(&dial_heard[from.min(dial_heard.len())..]) > 0.03, "the caller did not hear the agent");
+    // What the agent's phone got: the whisper, then the caller's second turn.
+    let (packets, to_agent) = cap.audio(|to: SocketAddr| to.port() == 16400);
+    assert!(packets > 200, "{packets} packets to the agent");
+    let whisper_end = (whisper["played_ms"].as_u64().unwrap() as usize + 1500) * 8;
+    assert!(to_agent.len() > whisper_end, "the agent's stream ended early");
+    assert!(loudest_second(&to_agent[..whisper_end]) > 0.03, "the agent did not hear the whisper");
+    assert!(loudest_second(&to_agent[whisper_end..]) > 0.03, "the agent did not hear the caller");
+    // Nothing left over: no live call; the agent back from wrap-up.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(get_json(&format!("{}/health", g.base))["live_calls"], 0);
+    let agents = run(&["--config", dir.path().join("voicegate.toml").to_str().unwrap(), "agents", "list", "--json"]);
+    assert!(stdout(&agents).contains("\"state\":\"available\""), "{}", stdout(&agents));
+}
