@@ -123,3 +123,63 @@ fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller()
     let agents = run(&["--config", dir.path().join("voicegate.toml").to_str().unwrap(), "agents", "list", "--json"]);
     assert!(stdout(&agents).contains("\"state\":\"available\""), "{}", stdout(&agents));
 }
+
+#[test]
+fn a_busy_agent_and_one_who_lets_it_ring_pass_the_call_on_then_the_caller_asks_for_a_callback_or_hangs_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = gateway_with_agents(dir.path(), &[&["bob", "--languages", "en", "--sip", "sip:bob@127.0.0.1:5392"], &["cat", "--languages", "en,zh", "--sip", "sip:cat@127.0.0.1:5393"]]);
+    let config = dir.path().join("voicegate.toml");
+    let busy = agent_phone(dir.path(), "agent_busy.xml", 5392, 16420);
+    let rings = agent_phone(dir.path(), "agent_rings_out.xml", 5393, 16440);
+    // Asks for a person, waits in the queue, then presses 1 for a callback.
+    let caller_wav = dir.path().join("caller.wav");
+    two_turns("en_human_agent.wav", 13.0, "silence.wav", &caller_wav);
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--dtmf", "1", "--listen", "15"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("far end hung up"), "the gateway ends the call after booking the callback: {}", stdout(&o));
+    let (call, events) = ended_call(&g, None);
+    for (phone, what) in [(busy, "busy"), (rings, "rings out")] {
+        let out = phone.wait_with_output().unwrap();
+        assert!(out.status.success(), "the agent's phone that {what} (SIPp) failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let offered: Vec<&str> = of_type(&events, "agent_offered").iter().map(|e| e["agent"].as_str().unwrap()).collect();
+    assert!(offered.contains(&"bob") && offered.contains(&"cat"), "{offered:?}");
+    let declined = of_type(&events, "agent_declined");
+    assert_eq!((declined.len(), &declined[0]["agent"], &declined[0]["why"]), (1, &Value::from("bob"), &Value::from("486")), "{declined:?}");
+    assert_eq!(of_type(&events, "agent_no_answer")[0]["agent"], "cat");
+    assert!(of_type(&events, "agent_answered").is_empty());
+    // Told where they stand, then the key: a ticket with the caller's number and the context.
+    let replies: Vec<&str> = of_type(&events, "bot_reply").iter().filter_map(|e| e["text"].as_str()).collect();
+    assert!(replies.iter().any(|r| r.starts_with("You are number 1 in line") && r.contains("press 1")), "{replies:?}");
+    assert!(replies.last().unwrap().contains("call you back"), "{replies:?}");
+    let ticket = of_type(&events, "callback_requested");
+    assert_eq!(ticket.len(), 1, "{events:?}");
+    assert!(ticket[0]["number"].as_str().unwrap().contains("voicegate-dial"), "{}", ticket[0]);
+    assert_eq!(call["end_reason"], "bot_hangup", "{call}");
+    let db = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    let (number, context): (String, String) = db.query_row("SELECT number, context FROM callbacks WHERE id = ?1", [ticket[0]["ticket"].as_i64().unwrap()], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert!(number.contains("voicegate-dial"));
+    let context: Value = serde_json::from_str(&context).unwrap();
+    assert!(context["transcript"].as_array().is_some_and(|t| !t.is_empty()), "the ticket keeps what was said: {context}");
+    // The agent who let it ring went away; the busy one is free again.
+    let list = stdout(&run(&["--config", config.to_str().unwrap(), "agents", "list", "--json"]));
+    assert!(list.lines().any(|l| l.contains("\"id\":\"cat\"") && l.contains("\"state\":\"away\"")), "{list}");
+    assert!(list.lines().any(|l| l.contains("\"id\":\"bob\"") && l.contains("\"state\":\"available\"")), "{list}");
+
+    // With nobody free, a caller who hangs up while waiting has abandoned the queue.
+    assert!(run(&["--config", config.to_str().unwrap(), "agents", "state", "bob", "away"]).status.success());
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let o = run(&["dial", &uri, "--play", fixture("en_human_agent.wav").to_str().unwrap(), "--listen", "9"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let calls = get_json(&format!("{}/v1/calls", g.base));
+    let id = calls["calls"][0]["id"].as_str().unwrap().to_string();
+    let (call, events) = ended_call(&g, Some(&id));
+    assert_eq!(call["end_reason"], "caller_hangup");
+    assert!(of_type(&events, "agent_offered").is_empty(), "{events:?}");
+    let t = types(&events);
+    let (q, a) = (t.iter().position(|x| *x == "queued"), t.iter().position(|x| *x == "abandoned"));
+    assert!(q.is_some() && a > q, "{t:?}");
+    assert!(of_type(&events, "abandoned")[0]["waited_ms"].as_u64().unwrap() > 1000);
+    assert_eq!(get_json(&format!("{}/health", g.base))["live_calls"], 0);
+}

@@ -109,6 +109,8 @@ struct Waiting {
     /// Agents who declined it or let it ring out: not offered it again.
     tried: Vec<String>,
     next_announce_ms: u64,
+    /// Told where they stand at least once.
+    announced: bool,
 }
 
 #[derive(Debug, Default)]
@@ -192,14 +194,8 @@ impl Acd {
                 }
                 let priority = self.config.priorities.get(&req.reason).copied().unwrap_or(0);
                 self.seq += 1;
-                let call = req.call.clone();
-                self.queue.push(Waiting { req, priority, queued_ms: now_ms, seq: self.seq, offered_to: None, tried: Vec::new(), next_announce_ms: now_ms + self.config.announce_every_ms });
+                self.queue.push(Waiting { req, priority, queued_ms: now_ms, seq: self.seq, offered_to: None, tried: Vec::new(), next_announce_ms: now_ms + self.config.announce_every_ms, announced: false });
                 self.queue.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.queued_ms.cmp(&b.queued_ms)).then(a.seq.cmp(&b.seq)));
-                self.dispatch(now_ms, &mut out);
-                // Told where they stand on entry, unless an agent is ringing for them already.
-                if let Some(a) = self.announcement(&call) {
-                    out.push(a);
-                }
             }
             Input::CallerGone { call } => {
                 let i = self.index(&call)?;
@@ -247,7 +243,23 @@ impl Acd {
             }
         }
         self.dispatch(now_ms, &mut out);
+        self.announce_new(now_ms, &mut out);
         Ok(out)
+    }
+
+    /// Callers waiting with no agent ringing for them are told where they stand the first
+    /// time they wait so: on entry, or when the offers made at once came to nothing.
+    fn announce_new(&mut self, now_ms: u64, out: &mut Vec<Action>) {
+        let due: Vec<String> = self.queue.iter().filter(|w| w.offered_to.is_none() && !w.announced).map(|w| w.req.call.clone()).collect();
+        for call in due {
+            if let Some(a) = self.announcement(&call) {
+                out.push(a);
+            }
+            if let Some(w) = self.queue.iter_mut().find(|w| w.req.call == call) {
+                w.announced = true;
+                w.next_announce_ms = now_ms + self.config.announce_every_ms;
+            }
+        }
     }
 
     /// What the clock at `now_ms` brings: offers that rang out, wrap-ups over, announcements,
@@ -283,6 +295,7 @@ impl Acd {
             }
         }
         self.dispatch(now_ms, &mut out);
+        self.announce_new(now_ms, &mut out);
         let due: Vec<String> = self.queue.iter().filter(|w| w.offered_to.is_none() && w.next_announce_ms <= now_ms).map(|w| w.req.call.clone()).collect();
         for call in due {
             if let Some(a) = self.announcement(&call) {
@@ -438,6 +451,20 @@ mod tests {
         let a = acd.handle(call("c4", "en", None, "unresolved"), 130).unwrap();
         assert!(offers(&a).is_empty());
         assert!(a.contains(&Action::Announce { call: "c4".into(), position: 1, wait_estimate_ms: 60_000 }), "{a:?}");
+    }
+
+    #[test]
+    fn a_caller_offered_at_once_is_told_where_they_stand_when_the_offers_come_to_nothing() {
+        let mut acd = Acd::new(AcdConfig::default());
+        join(&mut acd, agent("ann", &["en"], &[]), 0);
+        let a = acd.handle(call("c1", "en", None, "anger"), 100).unwrap();
+        assert_eq!(offers(&a), [offer("c1", "ann")]);
+        assert!(!a.iter().any(|x| matches!(x, Action::Announce { .. })), "ringing for them: no announcement {a:?}");
+        let a = acd.handle(Input::Declined { call: "c1".into(), agent: "ann".into() }, 2_000).unwrap();
+        assert!(a.iter().any(|x| matches!(x, Action::Announce { call, position: 1, .. } if call == "c1")), "{a:?}");
+        // Then every announce_every_ms, not at once again.
+        assert!(!acd.on_timeout(3_000).iter().any(|x| matches!(x, Action::Announce { .. })));
+        assert!(acd.on_timeout(32_000).iter().any(|x| matches!(x, Action::Announce { .. })));
     }
 
     #[test]
