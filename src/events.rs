@@ -35,6 +35,9 @@ pub enum EventKind {
         queue_ms: u64,
         /// Inference time.
         asr_ms: u64,
+        /// Who spoke: `caller`, or `agent` once a live agent is on the call.
+        #[serde(default = "caller")]
+        speaker: String,
     },
     /// What the caller wants, from the NLU on a final transcript.
     Intent {
@@ -159,6 +162,10 @@ fn yes() -> bool {
     true
 }
 
+fn caller() -> String {
+    "caller".into()
+}
+
 impl Event {
     pub fn new(call_id: &str, t_ms: u64, kind: EventKind) -> Self {
         Self {
@@ -192,6 +199,7 @@ mod tests {
                 end_ms: 1400,
                 queue_ms: 0,
                 asr_ms: 90,
+                speaker: "caller".into(),
             },
         );
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
@@ -203,6 +211,7 @@ mod tests {
         assert_eq!(v["lang"], "en");
         assert_eq!(v["start_ms"], 200);
         assert_eq!(v["end_ms"], 1400);
+        assert_eq!(v["speaker"], "caller");
         let back: Event = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
         assert_eq!(back.kind.name(), "transcript");

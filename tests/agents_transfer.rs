@@ -78,7 +78,7 @@ fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller()
     two_turns("en_human_agent.wav", 16.0, "en_order_status.wav", &caller_wav);
     let heard = dir.path().join("dial.wav");
     let uri = format!("sip:bot@{}", g.sip.unwrap());
-    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--record", heard.to_str().unwrap(), "--listen", "3"]);
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--record", heard.to_str().unwrap(), "--listen", "7"]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let (call, events) = ended_call(&g, None);
     let t = types(&events);
@@ -94,7 +94,12 @@ fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller()
     assert_eq!(of_type(&events, "agent_answered")[0]["agent"], "ann");
     let bridged_ms = of_type(&events, "bridged")[0]["t_ms"].as_u64().unwrap();
     // The caller went on being heard after the bridge (their second turn).
-    let after: Vec<&Value> = finals(&events).into_iter().filter(|e| e["start_ms"].as_u64().unwrap() > bridged_ms).collect();
+    let after: Vec<&Value> = finals(&events).into_iter().filter(|e| e["start_ms"].as_u64().unwrap() > bridged_ms && e["speaker"] == "caller").collect();
+    // The agent's words are transcribed too, on the call's clock, after the bridge.
+    let agent: Vec<&Value> = finals(&events).into_iter().filter(|e| e["speaker"] == "agent").collect();
+    let agent_text = agent.iter().map(|e| e["text"].as_str().unwrap()).collect::<Vec<_>>().join(" ");
+    assert!(words(&agent_text).contains(&"refund".to_string()), "the agent's words: {agent_text:?}");
+    assert!(agent.iter().all(|e| e["start_ms"].as_u64().unwrap() >= bridged_ms), "{agent:?}");
     assert!(!after.is_empty(), "no caller transcript after the bridge at {bridged_ms} ms: {events:?}");
     assert!(words(after.iter().map(|e| e["text"].as_str().unwrap()).collect::<Vec<_>>().join(" ").as_str()).contains(&"order".to_string()), "{after:?}");
     // The caller hung up: the agent was hung up and wraps up.

@@ -47,8 +47,9 @@ fn heard(events: &[Event]) -> String {
                 is_final: true,
                 text,
                 start_ms,
+                speaker,
                 ..
-            } => Some((*start_ms, text.clone())),
+            } if speaker == "caller" => Some((*start_ms, text.clone())),
             _ => None,
         })
         .collect();

@@ -203,7 +203,7 @@ mod tests {
         let ev = |t, kind| Event::new("c", t, kind);
         let events = vec![
             ev(1600, EventKind::SpeechEnded { start_ms: 100, end_ms: 1000, reason: "complete".into() }),
-            ev(1650, EventKind::Transcript { is_final: true, text: "hi".into(), lang: "en".into(), start_ms: 100, end_ms: 1000, queue_ms: 0, asr_ms: 230 }),
+            ev(1650, EventKind::Transcript { is_final: true, text: "hi".into(), lang: "en".into(), start_ms: 100, end_ms: 1000, queue_ms: 0, asr_ms: 230, speaker: "caller".into() }),
             ev(1660, EventKind::BotReply { reply_id: 7, text: "hello".into(), lang: "en".into(), in_reply_to_ms: Some(100), kb: None, actions: vec![] }),
             ev(1700, EventKind::TtsStarted { reply_id: 7 }),
         ];

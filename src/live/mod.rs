@@ -7,6 +7,7 @@
 //! timed out) the caller's frames stop, and the pipeline stops at once (`CallSpec::live`):
 //! no transcription, reply or synthesis runs for a caller who is gone.
 
+pub mod agent_voice;
 pub mod registry;
 pub mod room;
 
@@ -323,6 +324,10 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                             if let Some(agent) = control.agent() {
                                 let _ = ev_tx.send(Event::new(&id, now(), EventKind::Bridged { agent: agent.to_string(), waited_ms: transfer.waited_ms }));
                             }
+                            // The agent's words are transcribed from now on.
+                            let (tap, voice) = mpsc::channel(64);
+                            room.tap_agent(tap);
+                            transfer.transcribers.push(agent_voice::transcribe(engines.clone(), &id, &transfer.lang(), now(), voice, ev_tx.clone()));
                         }
                         room.hear(h);
                     }
@@ -374,6 +379,10 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         let _ = ev_tx.send(ev);
     }
     caller_ear.abort();
+    room.leave_agent();
+    for t in transfer.transcribers.drain(..) {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
+    }
     let _ = ev_tx.send(Event::new("", ended.duration_ms, EventKind::CallEnded { reason: ended.reason.clone(), duration_ms: ended.duration_ms }));
     drop(ev_tx);
     let _ = writer.await;
@@ -394,6 +403,8 @@ struct Transfer {
     waited_ms: u64,
     agent: Option<String>,
     agent_hangup: Option<Hangup>,
+    /// The agents' transcribers: their last words are awaited before the call's end.
+    transcribers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Transfer {

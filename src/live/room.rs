@@ -25,6 +25,8 @@ struct State {
     agent_ear: Option<mpsc::Sender<Vec<f32>>>,
     agent_voice: Option<mpsc::Receiver<Vec<f32>>>,
     agent_backlog: std::collections::VecDeque<Vec<f32>>,
+    /// Every frame of the agent's voice the caller is played, also for the agent's transcriber.
+    agent_tap: Option<mpsc::Sender<Vec<f32>>>,
 }
 
 #[derive(Clone, Default)]
@@ -63,6 +65,12 @@ impl Room {
         s.agent_ear = None;
         s.agent_voice = None;
         s.agent_backlog.clear();
+        s.agent_tap = None;
+    }
+
+    /// From now on the agent's voice also goes to `tap` (their transcriber).
+    pub fn tap_agent(&self, tap: mpsc::Sender<Vec<f32>>) {
+        lock(&self.state).agent_tap = Some(tap);
     }
 
     /// What the agent hears of the whisper: sent at the pace it plays, unless the agent no
@@ -163,9 +171,12 @@ impl Room {
     /// The agent's next 20 ms for the caller (silence when none came), its backlog kept short.
     fn agent_frame(&self) -> Option<Vec<f32>> {
         let mut s = lock(&self.state);
-        let State { agent_voice, agent_backlog, .. } = &mut *s;
+        let State { agent_voice, agent_backlog, agent_tap, .. } = &mut *s;
         let voice = agent_voice.as_mut()?;
         while let Ok(f) = voice.try_recv() {
+            if let Some(tap) = agent_tap {
+                let _ = tap.try_send(f.clone());
+            }
             agent_backlog.push_back(f);
         }
         while agent_backlog.len() > MAX_AGENT_BACKLOG {

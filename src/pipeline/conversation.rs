@@ -447,6 +447,7 @@ impl Conversation {
                             end_ms,
                             queue_ms: heard.queue_ms,
                             asr_ms: heard.asr_ms,
+                            speaker: "caller".into(),
                         },
                     );
                     if let Some(nlu) = self.understand(&heard.text, &heard.lang, start_ms, t) {
@@ -643,6 +644,7 @@ impl Conversation {
                             end_ms: req.end_ms,
                             queue_ms,
                             asr_ms,
+                            speaker: "caller".into(),
                         },
                     );
                 }

@@ -19,7 +19,8 @@ pub fn decisions(events: &[Event]) -> Vec<Decision> {
     let mut out = Vec::new();
     for e in events {
         let (kind, value) = match &e.kind {
-            EventKind::Transcript { is_final: true, text, .. } => ("heard", text.trim().to_string()),
+            // The caller's words: what a replay of the caller's channel hears again.
+            EventKind::Transcript { is_final: true, text, speaker, .. } if speaker == "caller" => ("heard", text.trim().to_string()),
             EventKind::Intent { intent, .. } => ("intent", intent.clone()),
             EventKind::BotReply { text, .. } => ("reply", text.clone()),
             EventKind::Handoff { reason, .. } => ("handoff", reason.clone()),
