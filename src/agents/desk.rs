@@ -46,6 +46,8 @@ pub struct Desk {
     /// Places calls to SIP agents.
     sip: Option<SipClient>,
     rtp_ports: (u16, u16),
+    /// Frames the agent's leg buffers against jitter (as the caller's leg: `sip.jitter_ms`).
+    jitter_depth: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -55,7 +57,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Desk {
     /// A desk with the agents in the store; `sip_bind` is where calls to SIP agents go out
     /// from (none: SIP agents cannot be reached).
-    pub async fn start(config: AcdConfig, store: Arc<Store>, sip_bind: Option<SocketAddr>, rtp_ports: (u16, u16)) -> Arc<Self> {
+    pub async fn start(config: AcdConfig, store: Arc<Store>, sip_bind: Option<SocketAddr>, rtp_ports: (u16, u16), jitter_depth: usize) -> Arc<Self> {
         let sip = match sip_bind {
             Some(b) => match SipClient::new(b).await {
                 Ok(c) => Some(c),
@@ -73,7 +75,7 @@ impl Desk {
                 let _ = store.set_agent_state(&r.agent.id, state);
             }
         }
-        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports });
+        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports, jitter_depth: jitter_depth.max(1) });
         desk.sync_agents();
         let d = desk.clone();
         tokio::spawn(async move { d.keep_time().await });
@@ -231,7 +233,7 @@ impl Desk {
             self.unreachable(&call, &agent, "no SIP user agent for agents".into());
             return;
         };
-        match sip.call_as("voicegate", &uri, None, self.rtp_ports, 3, &cancel).await {
+        match sip.call_as("voicegate", &uri, None, self.rtp_ports, self.jitter_depth, &cancel).await {
             Ok(answered) => {
                 let leg = sip_leg(&agent, answered);
                 let r = self.input(Input::Accepted { call: call.clone(), agent: agent.clone() }, self.now());

@@ -106,7 +106,19 @@ impl Drop for Gateway {
 /// A gateway of the bench's own: the configuration in effect, its own store and recordings, no
 /// greeting, no limits on calls or callers.
 pub(crate) fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
+    start_gateway_with(base, pipeline, &[])
+}
+
+/// As `start_gateway`, with `agents` in its store, available.
+pub(crate) fn start_gateway_with(base: &Config, pipeline: bool, agents: &[crate::agents::Agent]) -> Result<Gateway> {
     let dir = tempfile::tempdir().map_err(Error::internal)?;
+    if !agents.is_empty() {
+        use crate::agents::AgentStore;
+        let store = crate::store::Store::open(&dir.path().join("db.sqlite"))?;
+        for a in agents {
+            store.add_agent(a, crate::agents::AgentState::Available)?;
+        }
+    }
     let config = dir.path().join("voicegate.toml");
     let mut c = base.clone();
     c.store.path = dir.path().join("db.sqlite");

@@ -7,6 +7,7 @@ pub mod calls;
 pub mod dataset;
 pub mod latency;
 pub mod nlu;
+pub mod transfer;
 pub mod wer;
 
 /// The `q` quantile (0..=1) of sorted values, nearest rank; 0 for no values.

@@ -30,6 +30,21 @@ pub enum BenchCommand {
     /// falls behind real time (a bot frame over 40 ms late, ASR queue wait p95 over 500 ms);
     /// with the full pipeline, then media only
     Calls(CallsBenchArgs),
+    /// Warm transfer to a SIP agent: starts its own gateway with one SIP agent (a phone in
+    /// this process that answers at once), hands calls off (the caller presses 0), and
+    /// measures handoff to offer, answer to bridged (with the whisper) and the mouth-to-ear
+    /// delay the bridge adds, both ways
+    Transfer(TransferBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TransferBenchArgs {
+    /// Calls handed off, one after another
+    #[arg(short = 'n', long, default_value_t = 3)]
+    pub calls: usize,
+    /// One JSON line per call (the summary line ends the output either way)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +145,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Asr(a) => bench_asr(config, a),
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
+        BenchCommand::Transfer(a) => crate::bench::transfer::run(crate::bench::transfer::TransferBench { config, calls: a.calls, json: a.json }),
         BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }

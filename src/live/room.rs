@@ -16,7 +16,7 @@ use crate::pipeline::playout::BotFrame;
 const FRAME: usize = 320;
 /// The agent's voice waits at most this many frames for the caller's ear (a late leg's
 /// backlog is dropped rather than heard late).
-const MAX_AGENT_BACKLOG: usize = 3;
+const MAX_AGENT_BACKLOG: usize = 1;
 
 #[derive(Default)]
 struct State {
@@ -149,8 +149,12 @@ impl Room {
                     },
                     _ = tick.tick(), if ticking => {
                         // The slot after the one playing now: sent a frame ahead, as the bot's.
-                        let slot = (started.elapsed().as_millis() as u64 / FRAME_MS + 1) * FRAME_MS;
+                        let now_slot = started.elapsed().as_millis() as u64 / FRAME_MS * FRAME_MS;
+                        let mut slot = now_slot + FRAME_MS;
                         let frame = if hearing.caller.contains(&Track::Agent) {
+                            // The agent's voice has waited in their jitter buffer already: it
+                            // goes out on the slot playing now.
+                            slot = now_slot;
                             room.agent_frame()
                         } else if hearing.caller.contains(&Track::Hold) && slot >= bot_until + FRAME_MS {
                             Some(hold.next_frame())
