@@ -199,6 +199,8 @@ pub struct AgentsConfig {
     pub announce_every_s: u64,
     pub max_wait_s: u64,
     pub handle_time_s: u64,
+    pub survey: bool,
+    pub survey_timeout_s: u64,
     pub hold_audio: PathBuf,
     pub priorities: BTreeMap<String, u32>,
     pub skills: BTreeMap<String, String>,

@@ -121,6 +121,8 @@ pub enum EventKind {
     CallbackRequested { ticket: i64, number: String },
     /// The agent's state after the call.
     WrapUp { agent: String },
+    /// The caller's keypad rating of the call after the agent hung up, 1 (poor) to 5.
+    Survey { score: u8 },
     /// The call is over.
     CallEnded { reason: String, duration_ms: u64 },
 }
@@ -154,6 +156,7 @@ impl EventKind {
             EventKind::Abandoned { .. } => "abandoned",
             EventKind::CallbackRequested { .. } => "callback_requested",
             EventKind::WrapUp { .. } => "wrap_up",
+            EventKind::Survey { .. } => "survey",
         }
     }
 }

@@ -46,6 +46,10 @@ fn agent_phone(dir: &Path, scenario_name: &str, port: u16, media_port: u16) -> C
         .expect("sipp runs (Debian package sip-tester; make setup installs it)")
 }
 
+/// The tests here run one at a time: each runs real Whisper on two speakers in real time, and
+/// two at once on two cores would fall behind.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn types(events: &[Value]) -> Vec<&str> {
     events.iter().filter_map(|e| e["type"].as_str()).collect()
 }
@@ -62,6 +66,7 @@ fn two_turns(first: &str, gap_s: f32, second: &str, out: &Path) {
 
 #[test]
 fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     // The agent speaks a fixture of their own once the whisper is over.
     let audio = voicegate::audio::load_for_pipeline(&fixture("en_refund.wav"), None).unwrap();
@@ -78,7 +83,7 @@ fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller()
     two_turns("en_human_agent.wav", 16.0, "en_order_status.wav", &caller_wav);
     let heard = dir.path().join("dial.wav");
     let uri = format!("sip:bot@{}", g.sip.unwrap());
-    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--record", heard.to_str().unwrap(), "--listen", "7"]);
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--record", heard.to_str().unwrap(), "--listen", "10"]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let (call, events) = ended_call(&g, None);
     let t = types(&events);
@@ -131,6 +136,7 @@ fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller()
 
 #[test]
 fn a_busy_agent_and_one_who_lets_it_ring_pass_the_call_on_then_the_caller_asks_for_a_callback_or_hangs_up() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let g = gateway_with_agents(dir.path(), &[&["bob", "--languages", "en", "--sip", "sip:bob@127.0.0.1:5392"], &["cat", "--languages", "en,zh", "--sip", "sip:cat@127.0.0.1:5393"]]);
     let config = dir.path().join("voicegate.toml");
@@ -187,4 +193,30 @@ fn a_busy_agent_and_one_who_lets_it_ring_pass_the_call_on_then_the_caller_asks_f
     assert!(q.is_some() && a > q, "{t:?}");
     assert!(of_type(&events, "abandoned")[0]["waited_ms"].as_u64().unwrap() > 1000);
     assert_eq!(get_json(&format!("{}/health", g.base))["live_calls"], 0);
+}
+
+#[test]
+fn after_the_agent_hangs_up_the_caller_rates_the_call_on_the_keypad() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let g = gateway_with_agents(dir.path(), &[&["dee", "--languages", "en", "--sip", "sip:dee@127.0.0.1:5394"]]);
+    let phone = agent_phone(dir.path(), "agent_hangs_up.xml", 5394, 16460);
+    // Asks for a person, stays on while the agent talks and hangs up, then presses 4.
+    let caller_wav = dir.path().join("caller.wav");
+    two_turns("en_human_agent.wav", 14.0, "silence.wav", &caller_wav);
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--dtmf", "4", "--listen", "12"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let (call, events) = ended_call(&g, None);
+    let out = phone.wait_with_output().unwrap();
+    assert!(out.status.success(), "the agent's phone (SIPp) failed: {}", String::from_utf8_lossy(&out.stderr));
+    let t = types(&events);
+    let (left, rated) = (t.iter().position(|x| *x == "agent_left"), t.iter().position(|x| *x == "survey"));
+    assert!(left.is_some() && rated > left, "{t:?}");
+    assert_eq!(of_type(&events, "agent_left")[0]["reason"], "agent_hangup");
+    let replies: Vec<&str> = of_type(&events, "bot_reply").iter().filter_map(|e| e["text"].as_str()).collect();
+    assert!(replies.iter().any(|r| r.contains("Press 1 to 5")), "{replies:?}");
+    assert!(replies.last().unwrap().contains("Thank you for your feedback"), "{replies:?}");
+    assert_eq!(of_type(&events, "survey")[0]["score"], 4);
+    assert_eq!(call["end_reason"], "agent_hangup", "{call}");
 }

@@ -62,7 +62,7 @@ fn a_caller_speaks_hears_the_bot_and_the_call_is_recorded_and_replayable() {
 
     // What the caller said, understood and answered.
     let heard: String = of(&events, "transcript").iter().filter(|e| e["final"] == true).map(|e| e["text"].as_str().unwrap().to_lowercase()).collect();
-    assert!(heard.contains("where is my order"), "heard {heard:?}");
+    assert!(heard.contains("where is my order"), "heard {heard:?} in {:?}", events.iter().map(|e| format!("{} {} {}", e["t_ms"], e["type"], e["text"])).collect::<Vec<_>>());
     assert_eq!(of(&events, "intent")[0]["intent"], "track_order", "{events:?}");
     let replies = of(&events, "bot_reply");
     assert!(!replies.is_empty() && !of(&events, "tts_started").is_empty());

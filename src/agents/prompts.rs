@@ -30,6 +30,25 @@ pub fn callback_booked(lang: &str) -> Reply {
     r
 }
 
+/// After the agent hung up: a rating on the keypad.
+pub fn survey(lang: &str) -> Reply {
+    let text = if lang == "zh" { "感谢您的来电。请为本次服务评分，非常满意请按5，非常不满意请按1。" } else { "Thank you for calling. How satisfied were you with our agent? Press 1 to 5, where 5 is very satisfied." };
+    Reply::new(text, lang, Progress::Chat)
+}
+
+/// The rating is in (`Some`) or none came: the bot says goodbye and ends the call.
+pub fn survey_done(lang: &str, rated: bool) -> Reply {
+    let text = match (lang == "zh", rated) {
+        (true, true) => "感谢您的评价，再见。",
+        (true, false) => "再见。",
+        (false, true) => "Thank you for your feedback. Goodbye.",
+        (false, false) => "Goodbye.",
+    };
+    let mut r = Reply::new(text, lang, Progress::Chat);
+    r.end_call = true;
+    r
+}
+
 /// What the agent hears before the caller is put through: why, what about, how long they
 /// waited. Digits are spaced so that they are read one by one.
 pub fn whisper(reason: &str, ctx: &HandoffContext, waited_ms: u64) -> String {

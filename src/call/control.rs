@@ -88,6 +88,8 @@ pub enum CallInput {
     AgentLeft { reason: Reason },
     /// The queue gave up on the call (maximum wait, closed): a callback instead.
     QueueGaveUp,
+    /// Nobody pressed a key for the survey in time.
+    SurveyTimedOut,
 }
 
 /// What the IO around call control must do, in order.
@@ -117,6 +119,12 @@ pub enum CallAction {
     HangUpAgent,
     /// The agent is done with this call (wrap-up).
     AgentDone { agent: String },
+    /// Ask the caller to rate the call on the keypad (then a key, or `SurveyTimedOut`).
+    AskSurvey,
+    /// The caller's rating, 1 to 5: store it, thank them, let the bot end the call.
+    SurveyAnswered(u8),
+    /// No rating came: the bot says goodbye and ends the call.
+    SurveyGoodbye,
     /// The call is over: the last event, with the real duration.
     End { reason: Reason, duration_ms: u64 },
 }
@@ -131,6 +139,8 @@ enum Phase {
     Whisper { agent: String, request: (String, String, Option<String>) },
     /// Caller and agent talk.
     Bridged { agent: String },
+    /// The agent hung up; the caller is asked to rate the call.
+    Survey { answered: bool },
     Ended { reason: Reason },
 }
 
@@ -139,11 +149,19 @@ pub struct CallControl {
     phase: Phase,
     /// When the call was answered, on the call's clock.
     started_ms: u64,
+    /// After the agent hangs up, the caller is asked for a rating.
+    survey: bool,
 }
 
 impl CallControl {
     pub fn new(started_ms: u64) -> Self {
-        Self { phase: Phase::Bot { held: false }, started_ms }
+        Self { phase: Phase::Bot { held: false }, started_ms, survey: false }
+    }
+
+    /// With the keypad survey after the agent's part of the call.
+    pub fn with_survey(mut self, survey: bool) -> Self {
+        self.survey = survey;
+        self
     }
 
     /// Why the call ended, once it has.
@@ -226,9 +244,25 @@ impl CallControl {
             }
             (Phase::Bridged { agent }, CallInput::AgentLeft { .. }) => {
                 let mut a = vec![CallAction::AgentDone { agent }];
-                a.extend(self.end("agent_hangup", now_ms, true));
+                if self.survey {
+                    self.phase = Phase::Survey { answered: false };
+                    a.extend([CallAction::Hear(Hearing::bot()), CallAction::AskSurvey]);
+                } else {
+                    a.extend(self.end("agent_hangup", now_ms, true));
+                }
                 a
             }
+            (Phase::Survey { answered: false }, CallInput::Key(k)) if ('1'..='5').contains(&k) => {
+                self.phase = Phase::Survey { answered: true };
+                vec![CallAction::SurveyAnswered(k as u8 - b'0')]
+            }
+            (Phase::Survey { answered: false }, CallInput::SurveyTimedOut) => {
+                self.phase = Phase::Survey { answered: true };
+                vec![CallAction::SurveyGoodbye]
+            }
+            // The bot's thanks or goodbye has played.
+            (Phase::Survey { .. }, CallInput::BotDone) => self.end("agent_hangup", now_ms, true),
+            (Phase::Survey { .. }, CallInput::LegEnded { reason }) => self.end(&reason, now_ms, false),
             (Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::LegEnded { reason }) => {
                 let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
                 a.extend(self.end(&reason, now_ms, false));
@@ -364,5 +398,27 @@ mod tests {
             // The bot says so and ends the call.
             assert!(c.handle(CallInput::BotDone, 20_000).contains(&CallAction::HangUpCaller));
         }
+    }
+
+    #[test]
+    fn with_the_survey_the_caller_rates_the_call_after_the_agent_hangs_up() {
+        let mut c = CallControl::new(0).with_survey(true);
+        handed_off(&mut c);
+        c.handle(CallInput::AgentConnected { agent: "ann".into() }, 10_000);
+        c.handle(CallInput::WhisperDone, 12_000);
+        let a = c.handle(CallInput::AgentLeft { reason: "agent_hangup".into() }, 60_000);
+        assert_eq!(a, vec![CallAction::AgentDone { agent: "ann".into() }, CallAction::Hear(Hearing::bot()), CallAction::AskSurvey]);
+        assert!(c.handle(CallInput::Key('9'), 61_000).is_empty(), "not a rating");
+        assert_eq!(c.handle(CallInput::Key('4'), 62_000), vec![CallAction::SurveyAnswered(4)]);
+        assert!(c.handle(CallInput::Key('5'), 62_500).is_empty(), "one rating");
+        assert!(c.handle(CallInput::SurveyTimedOut, 70_000).is_empty());
+        assert_eq!(c.handle(CallInput::BotDone, 64_000).last(), Some(&CallAction::End { reason: "agent_hangup".into(), duration_ms: 64_000 }));
+        // No key: goodbye.
+        let mut c = CallControl::new(0).with_survey(true);
+        handed_off(&mut c);
+        c.handle(CallInput::AgentConnected { agent: "ann".into() }, 10_000);
+        c.handle(CallInput::WhisperDone, 12_000);
+        c.handle(CallInput::AgentLeft { reason: "agent_hangup".into() }, 20_000);
+        assert_eq!(c.handle(CallInput::SurveyTimedOut, 30_000), vec![CallAction::SurveyGoodbye]);
     }
 }

@@ -182,7 +182,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     };
 
     let LegIo { caller, bot, mut notes, hangup } = io;
-    let mut control = CallControl::new(0);
+    let mut control = CallControl::new(0).with_survey(engines.config.agents.survey);
     let (pipe_tx, pipe_rx) = mpsc::unbounded_channel();
     // The room between the pipeline and the leg: who hears whom once agents come in.
     let room = Room::new();
@@ -356,6 +356,20 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                             h().await;
                         }
                     }
+                    CallAction::AskSurvey => {
+                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::survey(&transfer.lang())));
+                        let (own, wait) = (own_tx.clone(), std::time::Duration::from_secs(engines.config.agents.survey_timeout_s));
+                        tokio::spawn(async move {
+                            // From the question's start: its own length plus the time to answer.
+                            tokio::time::sleep(wait + std::time::Duration::from_secs(6)).await;
+                            let _ = own.send(CallInput::SurveyTimedOut);
+                        });
+                    }
+                    CallAction::SurveyAnswered(score) => {
+                        let _ = ev_tx.send(Event::new(&id, now(), EventKind::Survey { score }));
+                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::survey_done(&transfer.lang(), true)));
+                    }
+                    CallAction::SurveyGoodbye => drop(pipe_tx.send(PipelineControl::Say(crate::agents::prompts::survey_done(&transfer.lang(), false)))),
                     CallAction::AgentDone { agent } => {
                         room.leave_agent();
                         transfer.agent_hangup = None;
