@@ -112,13 +112,15 @@ pub(crate) fn start_gateway(base: &Config, pipeline: bool) -> Result<Gateway> {
 /// As `start_gateway`, with `agents` in its store, available.
 pub(crate) fn start_gateway_with(base: &Config, pipeline: bool, agents: &[crate::agents::Agent]) -> Result<Gateway> {
     let dir = tempfile::tempdir().map_err(Error::internal)?;
-    if !agents.is_empty() {
+    // The bench reads the gateway's figures with a token of its own.
+    let token = {
         use crate::agents::AgentStore;
         let store = crate::store::Store::open(&dir.path().join("db.sqlite"))?;
         for a in agents {
             store.add_agent(a, crate::agents::AgentState::Available)?;
         }
-    }
+        store.add_token("bench", crate::auth::Role::Admin)?.1
+    };
     let config = dir.path().join("voicegate.toml");
     let mut c = base.clone();
     c.store.path = dir.path().join("db.sqlite");
@@ -153,13 +155,25 @@ pub(crate) fn start_gateway_with(base: &Config, pipeline: bool, agents: &[crate:
     let banner = crate::cli::read_banner(&mut lines).map_err(Error::internal)?;
     std::thread::spawn(move || for _ in lines {});
     match (banner.http, banner.sip) {
-        (Some(http), Some(sip)) => Ok(Gateway { child, http, sip, tokens, _dir: dir }),
+        (Some(http), Some(sip)) => {
+            lock_tokens().push((http.clone(), token));
+            Ok(Gateway { child, http, sip, tokens, _dir: dir })
+        }
         _ => Err(Error::internal("the gateway did not start (see `voicegate serve`)")),
     }
 }
 
+/// The API token of each gateway the bench started, by its base URL.
+static API_TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn lock_tokens() -> std::sync::MutexGuard<'static, Vec<(String, String)>> {
+    API_TOKENS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub(crate) fn get(url: &str) -> Result<serde_json::Value> {
-    let body = ureq::get(url).timeout(Duration::from_secs(30)).call().map_err(|e| Error::internal(format!("GET {url}: {e}")))?.into_string().map_err(Error::internal)?;
+    let token = lock_tokens().iter().rev().find(|(base, _)| url.starts_with(base.as_str())).map(|(_, t)| t.clone()).unwrap_or_default();
+    let body = ureq::get(url)
+        .set("Authorization", &format!("Bearer {token}")).timeout(Duration::from_secs(30)).call().map_err(|e| Error::internal(format!("GET {url}: {e}")))?.into_string().map_err(Error::internal)?;
     serde_json::from_str(&body).map_err(Error::internal)
 }
 

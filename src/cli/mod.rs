@@ -1,6 +1,7 @@
 //! The command line: argument definitions and dispatch. Each subcommand lives in its own file.
 
 mod agents_cmd;
+mod users_cmd;
 mod bench_cmd;
 mod calls_cmd;
 mod config_cmd;
@@ -72,6 +73,12 @@ pub enum Command {
     /// The live agents handed-off calls go to: add, list, remove, set their state
     #[command(subcommand)]
     Agents(agents_cmd::AgentsCommand),
+    /// The people who sign in to the pages, with their roles (agent, supervisor, admin)
+    #[command(subcommand)]
+    Users(users_cmd::UsersCommand),
+    /// API tokens for machine clients (the shop's backend, Prometheus): add, list, revoke
+    #[command(subcommand)]
+    Tokens(users_cmd::TokensCommand),
 }
 
 /// Runs the parsed command line.
@@ -80,12 +87,14 @@ pub fn run(cli: Cli) -> Result<()> {
     // Commands whose output is read by people and pipes (`calls --json | head`) stop quietly
     // when the reader goes away, as Unix tools do. Not the network ones: a peer closing a
     // socket must not end the gateway.
-    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_) | Command::Agents(_)) {
+    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_) | Command::Agents(_) | Command::Users(_) | Command::Tokens(_)) {
         restore_sigpipe();
     }
     match cli.command {
         Command::Serve(a) => serve_cmd::run(config, a),
         Command::Agents(c) => agents_cmd::run(config, c),
+        Command::Users(c) => users_cmd::users(config, c),
+        Command::Tokens(c) => users_cmd::tokens(config, c),
         Command::Replay(a) => replay_cmd::run(config, a),
         Command::Calls(a) => calls_cmd::run(config, a),
         Command::Dial(a) => dial_cmd::run(config, a),

@@ -79,13 +79,14 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
             }
             None => None,
         };
-        print_banner(&engines, addr, sip.as_ref().map(|(s, _)| s.local), inapp.as_deref(), https.as_ref().map(|(_, a, t)| (*a, t.self_signed.clone())));
+        let first_admin = first_admin(&engines.store)?;
+        print_banner(&engines, addr, sip.as_ref().map(|(s, _)| s.local), inapp.as_deref(), https.as_ref().map(|(_, a, t)| (*a, t.self_signed.clone())), first_admin.as_deref());
         let state = AppState::new(engines, live).with_inapp(inapp).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
         let app = router(state);
         let handle = axum_server::Handle::new();
         if let Some((l, _, tls)) = https {
             let server = axum_server::tls_rustls::from_tcp_rustls(l, tls.config).map_err(Error::internal)?.handle(handle.clone());
-            let app = app.clone();
+            let app = app.clone().layer(axum::Extension(crate::http::auth::Https));
             tokio::spawn(async move {
                 if let Err(e) = server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await {
                     tracing::warn!(error = %e, "HTTPS server stopped");
@@ -133,7 +134,18 @@ pub fn read_banner(lines: &mut impl Iterator<Item = std::io::Result<String>>) ->
 /// How long the banner's demo call link works.
 const DEMO_TOKEN_TTL_S: u64 = 12 * 3600;
 
-fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, inapp: Option<&crate::inapp::InApp>, https: Option<(SocketAddr, Option<std::path::PathBuf>)>) {
+/// With no users and no tokens yet, an admin with a new password, printed once in the banner.
+fn first_admin(store: &crate::store::Store) -> Result<Option<String>> {
+    if !store.users()?.is_empty() || !store.tokens()?.is_empty() {
+        return Ok(None);
+    }
+    let pw = crate::auth::new_password()?;
+    store.add_user("admin", crate::auth::Role::Admin, &pw)?;
+    store.audit("voicegate", "first_admin", "admin")?;
+    Ok(Some(pw))
+}
+
+fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, inapp: Option<&crate::inapp::InApp>, https: Option<(SocketAddr, Option<std::path::PathBuf>)>, first_admin: Option<&str>) {
     use std::fmt::Write as _;
     let mut o = String::new();
     let a = &engines.asr_model;
@@ -169,13 +181,17 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, in
         let _ = writeln!(o, "  WebRTC in-app calls on /v1/webrtc and /v1/whip, ICE on {}", ips.join(", "));
         format!("http://{host}:{}/call?token={}", addr.port(), c.tokens.mint(&claims))
     });
+    if let Some(pw) = first_admin {
+        let _ = writeln!(o, "  first sign-in: admin / {pw}   (shown this once; sign in at http://{addr}/login; more users: `voicegate users add NAME --role agent|supervisor|admin`)");
+    }
     let _ = writeln!(o, "try:");
     if let Some(url) = &call_url {
         let _ = writeln!(o, "  open {url}   (call the bot from a browser; the link works for 12 hours)");
     }
     let _ = writeln!(o, "  curl http://{addr}/health");
-    let _ = writeln!(o, "  curl --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
-    let _ = writeln!(o, "  curl -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");
+    let _ = writeln!(o, "  TOKEN=$({} tokens add --role supervisor --name me | tail -n1 | awk '{{print $NF}}')", this_command());
+    let _ = writeln!(o, "  curl -H \"Authorization: Bearer $TOKEN\" --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
+    let _ = writeln!(o, "  curl -H \"Authorization: Bearer $TOKEN\" -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");
     let _ = writeln!(o, "  {} replay audio-fixtures/conv_en_shop_address.wav --out call.wav", this_command());
     if let Some(s) = sip {
         let _ = writeln!(o, "  {} dial sip:bot@127.0.0.1:{} --play audio-fixtures/en_order_status.wav --record call.wav", this_command(), s.port());

@@ -3,7 +3,9 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
+
+use crate::auth::{Principal, Role};
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
@@ -13,16 +15,23 @@ pub struct ListQuery {
     limit: Option<usize>,
 }
 
-pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<serde_json::Value>, ApiError> {
-    let calls = s.engines.store.calls(q.limit.unwrap_or(100).min(10_000))?;
+/// The calls the signed-in person may see: every call for supervisors, an agent's own.
+pub async fn list(State(s): State<AppState>, Extension(who): Extension<Principal>, Query(q): Query<ListQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let calls = if who.role >= Role::Supervisor { s.engines.store.calls(limit)? } else { s.engines.store.calls_of_agent(&who.name, limit)? };
     Ok(Json(serde_json::json!({ "calls": calls })))
 }
 
-pub async fn one(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    let Some(call) = s.engines.store.call(&id)? else {
+pub async fn one(State(s): State<AppState>, Extension(who): Extension<Principal>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let call = s.engines.store.call(&id)?.filter(|_| who.role >= Role::Supervisor || s.engines.store.agent_took(&who.name, &id).unwrap_or(false));
+    // Another agent's call is as unknown as one that does not exist.
+    let Some(call) = call else {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no call {id:?}")));
     };
     let events = s.engines.store.events(&id)?;
+    if let Err(e) = s.engines.store.audit(&who.name, "view_call", &id) {
+        tracing::warn!(error = %e, "audit not written");
+    }
     Ok(Json(serde_json::json!({ "call": call, "events": events })))
 }
 

@@ -17,6 +17,7 @@ use crate::audio::{decode::decode_bytes, PipelineAudio};
 use crate::error::Error;
 use crate::pipeline::{run_file_call, CallSpec, Engines};
 
+pub mod auth;
 mod calls;
 mod chat;
 mod nlu;
@@ -69,21 +70,36 @@ impl AppState {
 pub const MAX_NLU_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/v1/replay", post(replay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+    use axum::middleware::from_fn_with_state;
+    // Anyone signed in (agents, the shop's backend with a token): chat, NLU, their calls.
+    let signed_in = Router::new()
+        .route("/v1/me", get(auth::me))
         .route("/v1/nlu", post(nlu::analyze).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
         .route("/v1/chat", post(chat::chat).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
         .route("/v1/calls", get(calls::list))
         .route("/v1/calls/{id}", get(calls::one))
+        .route_layer(from_fn_with_state(state.clone(), auth::signed_in));
+    // Supervisors and QA staff: every call, replays, live figures.
+    let supervisor = Router::new()
+        .route("/v1/replay", post(replay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/v1/sip", get(calls::sip_stats))
         .route("/v1/live", get(calls::live))
+        .route_layer(from_fn_with_state(state.clone(), auth::supervisor));
+    let admin = Router::new().route("/v1/audit", get(auth::audit)).route_layer(from_fn_with_state(state.clone(), auth::admin));
+    // Open: health, the caller page and its signalling (call tokens), the sign-in page.
+    Router::new()
+        .route("/health", get(health))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/v1/webrtc", get(webrtc::socket))
         .route("/v1/webrtc/tokens", post(webrtc::mint_token))
         .route("/v1/whip", post(webrtc::whip_offer).layer(DefaultBodyLimit::max(64 * 1024)))
         .route("/v1/whip/{id}", delete(webrtc::whip_delete).patch(webrtc::whip_patch))
         .route("/call", get(pages::call_page))
         .route("/assets/{name}", get(pages::asset))
+        .merge(signed_in)
+        .merge(supervisor)
+        .merge(admin)
         .with_state(state)
 }
 

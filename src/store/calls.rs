@@ -23,6 +23,9 @@ pub struct CallRow {
     pub events: i64,
 }
 
+/// The call (`c`) was answered by the agent `?1`.
+const AGENT_TOOK: &str = "EXISTS (SELECT 1 FROM events e WHERE e.call_id = c.id AND e.type = 'agent_answered' AND json_extract(e.json, '$.agent') = ?1)";
+
 const CALL_COLUMNS: &str = "c.id, c.started_at, c.source, c.caller, c.callee, c.sip_call_id, c.recording, c.ended_at, c.end_reason, c.duration_ms,
     (SELECT COUNT(*) FROM events e WHERE e.call_id = c.id)";
 
@@ -96,6 +99,21 @@ impl Store {
             .map_err(|e| db_err(&self.path, e))?;
         let rows = stmt.query_map([limit as i64], row).map_err(|e| db_err(&self.path, e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
+    }
+
+    /// The calls an agent took, newest first.
+    pub fn calls_of_agent(&self, agent: &str, limit: usize) -> Result<Vec<CallRow>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {CALL_COLUMNS} FROM calls c WHERE {AGENT_TOOK} ORDER BY c.started_at DESC, c.rowid DESC LIMIT ?2"))
+            .map_err(|e| db_err(&self.path, e))?;
+        let rows = stmt.query_map((agent, limit as i64), row).map_err(|e| db_err(&self.path, e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
+    }
+
+    /// Whether the agent took the call.
+    pub fn agent_took(&self, agent: &str, id: &str) -> Result<bool> {
+        self.conn().query_row(&format!("SELECT EXISTS (SELECT 1 FROM calls c WHERE c.id = ?2 AND {AGENT_TOOK})"), (agent, id), |r| r.get(0)).map_err(|e| db_err(&self.path, e))
     }
 
     pub fn call(&self, id: &str) -> Result<Option<CallRow>> {
