@@ -125,7 +125,9 @@ fn a_customer_interrupts_the_bot_from_the_page() {
     assert!(page["errors"].as_array().unwrap().is_empty(), "page errors: {page}");
     let id = page["call_id"].as_str().unwrap();
     let (_, events) = ended_call(&g, Some(id));
-    let stop = of_type(&events, "tts_interrupted");
+    // The caller's barge-in (what the queue says after the handoff may be cut by the hang-up).
+    let handed_off_ms = of_type(&events, "handoff").first().map(|h| h["t_ms"].as_u64().unwrap()).unwrap_or(u64::MAX);
+    let stop: Vec<&Value> = of_type(&events, "tts_interrupted").into_iter().filter(|e| e["t_ms"].as_u64().unwrap() <= handed_off_ms).collect();
     assert_eq!(stop.len(), 1, "the bot was not interrupted: {events:?}");
     assert!(stop[0]["played_ms"].as_u64().unwrap() >= 1000, "{}", stop[0]);
     // The interrupting words were heard and answered: a person was asked for.
@@ -133,4 +135,35 @@ fn a_customer_interrupts_the_bot_from_the_page() {
     assert_eq!(of_type(&events, "handoff")[0]["reason"], "caller_request");
     // The page shows the bot's first answer as cut off.
     assert!(page["captions"].as_array().unwrap().iter().filter(|c| c["speaker"] == "bot").count() >= 2, "{page}");
+}
+
+#[test]
+fn a_person_signs_in_on_the_sign_in_page_and_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = gateway(dir.path());
+    let config = dir.path().join("voicegate.toml");
+    let added = run(&["--config", config.to_str().unwrap(), "users", "add", "sue", "--role", "supervisor"]);
+    let password = stdout(&added).rsplit("password (shown once): ").next().unwrap().trim().to_string();
+    let shots = dir.path().join("shots");
+    let o = Command::new("node")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["tests/browser/login.mjs", "--url", &g.base, "--name", "sue", "--password", &password, "--out", shots.to_str().unwrap()])
+        .output()
+        .expect("node runs (make setup installs playwright-core)");
+    let line = stdout(&o);
+    let v: Value = serde_json::from_str(line.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {line} {}", stderr(&o)));
+    assert!(v["error"].is_null(), "{v}");
+    assert_eq!(v["title"], "Sign in · voicegate");
+    assert_eq!(v["wrong"], "Wrong name or password.");
+    assert_eq!(v["signed_in"], "Signed in as sue (supervisor).");
+    assert_eq!((v["sign_out_shown_before"].as_bool(), v["form_shown_after"].as_bool()), (Some(false), Some(false)), "each state shows its own form: {v}");
+    assert_eq!((v["cookie_http_only"].as_bool(), v["cookie_from_script"].as_bool()), (Some(true), Some(false)), "{v}");
+    assert_eq!((v["me"]["name"].as_str(), v["me"]["role"].as_str()), (Some("sue"), Some("supervisor")));
+    assert_eq!(v["after_sign_out"], 401);
+    assert!(shots.join("signed-in.png").exists());
+    if let Ok(keep) = std::env::var("VOICEGATE_SHOTS") {
+        for f in ["login.png", "signed-in.png"] {
+            let _ = std::fs::copy(shots.join(f), Path::new(&keep).join(f));
+        }
+    }
 }

@@ -20,7 +20,7 @@ fn health_reports_the_loaded_pipeline() {
 fn replay_endpoint_runs_uploaded_audio_through_the_pipeline() {
     let g = start();
     let audio = std::fs::read(fixture("en_order_status_8k.wav")).unwrap();
-    let body = ureq::post(&format!("{}/v1/replay", g.base))
+    let body = ureq::post(&format!("{}/v1/replay", g.base)).set("Authorization", &g.bearer())
         .send_bytes(&audio)
         .unwrap()
         .into_string()
@@ -36,7 +36,7 @@ fn replay_endpoint_runs_uploaded_audio_through_the_pipeline() {
 fn replay_endpoint_rejects_what_is_not_audio() {
     let g = start();
     for body in [&b"definitely not audio"[..], &b""[..]] {
-        match ureq::post(&format!("{}/v1/replay", g.base)).send_bytes(body) {
+        match ureq::post(&format!("{}/v1/replay", g.base)).set("Authorization", &g.bearer()).send_bytes(body) {
             Err(ureq::Error::Status(400, resp)) => {
                 let v: serde_json::Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
                 assert!(v["error"].as_str().unwrap().contains("upload"), "{v}");
@@ -47,7 +47,7 @@ fn replay_endpoint_rejects_what_is_not_audio() {
 }
 
 fn post_nlu(g: &Gateway, body: &[u8]) -> (u16, serde_json::Value) {
-    let resp = match ureq::post(&format!("{}/v1/nlu", g.base)).set("Content-Type", "application/json").send_bytes(body) {
+    let resp = match ureq::post(&format!("{}/v1/nlu", g.base)).set("Authorization", &g.bearer()).set("Content-Type", "application/json").send_bytes(body) {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
         Err(e) => panic!("{e}"),
@@ -129,4 +129,76 @@ fn https_serves_the_caller_page_with_a_self_signed_certificate_made_on_first_sta
     assert!(String::from_utf8_lossy(&page.stdout).contains("<html"), "not the page");
     // The banner also offers the caller page with a fresh demo token.
     assert!(lines.iter().any(|l| l.contains("/call?token=vg1.")), "{lines:?}");
+}
+
+/// A status and body, 4xx and 5xx included.
+fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, String) {
+    match r {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn every_route_but_the_open_ones_needs_a_token_or_a_session_with_the_right_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("voicegate.toml");
+    std::fs::write(&config, format!("[store]\npath = \"{}\"\n", dir.path().join("db.sqlite").display())).unwrap();
+    let cfg = config.to_str().unwrap();
+    // An agent with their own password; a supervisor with one made for them.
+    let mut add = bin().args(["--config", cfg, "users", "add", "ann", "--role", "agent", "--password-stdin"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    add.stdin.take().unwrap().write_all(b"ann-secret-1\n").unwrap();
+    assert!(add.wait_with_output().unwrap().status.success());
+    let sue = run(&["--config", cfg, "users", "add", "sue", "--role", "supervisor"]);
+    assert!(stdout(&sue).contains("password (shown once): "), "{}", stdout(&sue));
+    assert_eq!(run(&["--config", cfg, "users", "add", "bad name", "--role", "agent"]).status.code(), Some(2));
+    assert_eq!(run(&["--config", cfg, "users", "add", "x", "--role", "root"]).status.code(), Some(2));
+    let agent_token = make_token(&["--config", cfg], "agent");
+    let g = start_with(&["--no-sip", "--config", cfg]);
+    let url = |p: &str| format!("{}{p}", g.base);
+    // Open: health, the caller page, the sign-in page.
+    assert_eq!(answer(ureq::get(&url("/health")).call()).0, 200);
+    assert_eq!(answer(ureq::get(&url("/call")).call()).0, 200);
+    let (code, page) = answer(ureq::get(&url("/login")).call());
+    assert!(code == 200 && page.contains("Sign in"), "{page}");
+    // Closed without a token, with a forged one, or with too small a role.
+    for path in ["/v1/calls", "/v1/live", "/v1/sip", "/v1/me", "/v1/audit"] {
+        let (code, body) = answer(ureq::get(&url(path)).call());
+        assert!(code == 401 && body.contains("sign in"), "{path}: {code} {body}");
+        assert_eq!(answer(ureq::get(&url(path)).set("Authorization", "Bearer vgt_forged").call()).0, 401, "{path}");
+    }
+    assert_eq!(answer(ureq::post(&url("/v1/replay")).send_bytes(b"RIFF")).0, 401);
+    let agent = format!("Bearer {agent_token}");
+    assert_eq!(answer(ureq::get(&url("/v1/calls")).set("Authorization", &agent).call()), (200, r#"{"calls":[]}"#.into()));
+    assert_eq!(answer(ureq::get(&url("/v1/live")).set("Authorization", &agent).call()).0, 403);
+    assert_eq!(answer(ureq::get(&url("/v1/audit")).set("Authorization", &agent).call()).0, 403);
+    let (code, audit) = answer(ureq::get(&url("/v1/audit")).set("Authorization", &g.bearer()).call());
+    assert!(code == 200 && audit.contains("add_user") && audit.contains("sue (supervisor)"), "{audit}");
+    // A person signs in: a session cookie, the CSRF token for unsafe requests, sign-out.
+    let web = ureq::AgentBuilder::new().redirects(0).build();
+    let (code, page) = answer(web.post(&url("/login")).send_form(&[("name", "ann"), ("password", "wrong"), ("next", "/v1/me")]));
+    assert!(code == 401 && page.contains("Wrong name or password"), "{code}");
+    let r = web.post(&url("/login")).send_form(&[("name", "ann"), ("password", "ann-secret-1"), ("next", "https://evil.example/")]).unwrap();
+    assert_eq!((r.status(), r.header("location")), (303, Some("/login")), "only local pages after sign-in");
+    let set = r.header("set-cookie").unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let me: serde_json::Value = serde_json::from_str(&answer(web.get(&url("/v1/me")).set("Cookie", &cookie).call()).1).unwrap();
+    assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("ann"), Some("agent")));
+    let csrf = me["csrf"].as_str().unwrap().to_string();
+    let chat = r#"{"session_id":"s1","text":"where is order 48152"}"#;
+    assert_eq!(answer(web.post(&url("/v1/chat")).set("Cookie", &cookie).send_string(chat)).0, 403, "no CSRF token");
+    assert_eq!(answer(web.post(&url("/v1/chat")).set("Cookie", &cookie).set("X-CSRF-Token", "guess").send_string(chat)).0, 403);
+    assert_eq!(answer(web.post(&url("/v1/chat")).set("Cookie", &cookie).set("X-CSRF-Token", &csrf).send_string(chat)).0, 200);
+    assert_eq!(answer(web.get(&url("/v1/live")).set("Cookie", &cookie).call()).0, 403, "an agent sees no live figures");
+    assert_eq!(answer(web.post(&url("/logout")).set("Cookie", &cookie).call()).0, 303);
+    assert_eq!(answer(web.get(&url("/v1/me")).set("Cookie", &cookie).call()).0, 401, "signed out");
+    // A revoked token opens nothing.
+    let list = stdout(&run(&["--config", cfg, "tokens", "list", "--json"]));
+    let id = list.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|t| t["role"] == "agent").unwrap()["id"].as_i64().unwrap();
+    assert!(run(&["--config", cfg, "tokens", "revoke", &id.to_string()]).status.success());
+    assert_eq!(answer(ureq::get(&url("/v1/calls")).set("Authorization", &agent).call()).0, 401);
+    assert_eq!(run(&["--config", cfg, "tokens", "revoke", &id.to_string()]).status.code(), Some(2));
 }

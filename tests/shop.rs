@@ -21,7 +21,7 @@ fn gateway(dir: &Path, extra_toml: &str) -> (Gateway, PathBuf, PathBuf) {
 }
 
 fn say(g: &Gateway, session: &str, text: &str) -> Value {
-    let body = ureq::post(&format!("{}/v1/chat", g.base))
+    let body = ureq::post(&format!("{}/v1/chat", g.base)).set("Authorization", &g.bearer())
         .send_json(json!({ "session_id": session, "text": text }))
         .unwrap_or_else(|e| panic!("chat {text:?}: {e}"))
         .into_string()
@@ -230,7 +230,7 @@ fn bad_chat_requests_are_refused_with_a_reason() {
         (r#"{"session_id": "x", "text": "  "}"#, "empty"),
         (r#"{"session_id": "x", "text": "hi", "lang": "fr"}"#, "lang"),
     ] {
-        match ureq::post(&format!("{}/v1/chat", g.base)).send_string(body) {
+        match ureq::post(&format!("{}/v1/chat", g.base)).set("Authorization", &g.bearer()).send_string(body) {
             Err(ureq::Error::Status(400, r)) => {
                 let text = r.into_string().unwrap_or_default();
                 assert!(text.contains(why), "{body}: {text}");

@@ -117,6 +117,30 @@ pub struct Gateway {
     pub base: String,
     /// Where SIP listens (UDP and TCP), unless started with --no-sip.
     pub sip: Option<std::net::SocketAddr>,
+    /// An admin API token for this gateway's store (`voicegate tokens add`).
+    pub token: String,
+}
+
+impl Gateway {
+    /// `Authorization` with the gateway's admin token.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
+
+/// The admin token of the gateway each base URL belongs to (for `get_json`).
+static TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// A new API token with `role` for the store of the config in `args` (`--config X`), the
+/// last word `voicegate tokens add` prints.
+pub fn make_token(args: &[&str], role: &str) -> String {
+    let mut cmd = bin();
+    if let Some(i) = args.iter().position(|a| *a == "--config") {
+        cmd.args(["--config", args[i + 1]]);
+    }
+    let o = cmd.args(["tokens", "add", "--role", role, "--name", "tests"]).output().expect("voicegate runs");
+    assert!(o.status.success(), "tokens add: {}", stderr(&o));
+    stdout(&o).split_whitespace().last().expect("a token").to_string()
 }
 
 impl Drop for Gateway {
@@ -136,6 +160,7 @@ pub fn start_with(args: &[&str]) -> Gateway {
     let sip_args: &[&str] = if args.iter().any(|a| *a == "--sip" || *a == "--no-sip") { &[] } else { &["--sip", "127.0.0.1:0"] };
     // No HTTPS unless the test asks for it (a free port then).
     let tls_args: &[&str] = if args.contains(&"--tls-listen") { &[] } else { &["--tls-listen", "off"] };
+    let token = make_token(args, "admin");
     let mut child = bin()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(sip_args)
@@ -152,13 +177,15 @@ pub fn start_with(args: &[&str]) -> Gateway {
     let base = banner.http.unwrap_or_else(|| panic!("no HTTP address in the banner (SIP: {sip:?})"));
     // Keep draining the banner so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Gateway { child, base, sip }
+    TOKENS.lock().unwrap_or_else(|p| p.into_inner()).push((base.clone(), token.clone()));
+    Gateway { child, base, sip, token }
 }
 
 
 /// GET a JSON document from the gateway.
 pub fn get_json(url: &str) -> Value {
-    let body = ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap();
+    let token = TOKENS.lock().unwrap_or_else(|p| p.into_inner()).iter().rev().find(|(base, _)| url.starts_with(base.as_str())).map(|(_, t)| t.clone()).unwrap_or_default();
+    let body = ureq::get(url).set("Authorization", &format!("Bearer {token}")).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).into_string().unwrap();
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
 }
 
