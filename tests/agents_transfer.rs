@@ -178,9 +178,24 @@ fn a_busy_agent_and_one_who_lets_it_ring_pass_the_call_on_then_the_caller_asks_f
     assert!(list.lines().any(|l| l.contains("\"id\":\"cat\"") && l.contains("\"state\":\"away\"")), "{list}");
     assert!(list.lines().any(|l| l.contains("\"id\":\"bob\"") && l.contains("\"state\":\"available\"")), "{list}");
 
+    // The same over the API, for supervisors: tickets with their context, agents' states.
+    let tickets = get_json(&format!("{}/v1/callbacks", g.base));
+    assert_eq!(tickets["callbacks"][0]["ticket"], ticket[0]["ticket"], "{tickets}");
+    assert!(tickets["callbacks"][0]["context"]["transcript"].as_array().is_some_and(|t| !t.is_empty()), "{tickets}");
+    let agents = get_json(&format!("{}/v1/agents", g.base));
+    let state_of = |id: &str| agents["agents"].as_array().unwrap().iter().find(|a| a["id"] == id).map(|a| a["state"].clone());
+    assert_eq!((state_of("bob"), state_of("cat")), (Some("available".into()), Some("away".into())), "{agents}");
+    let post_state = |id: &str, body: &str| match ureq::post(&format!("{}/v1/agents/{id}/state", g.base)).set("Authorization", &g.bearer()).send_string(body) {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(post_state("bob", r#"{"state":"on_call"}"#).0, 400, "the gateway's state to set");
+    assert_eq!(post_state("nobody", r#"{"state":"away"}"#).0, 404);
+    let (code, body) = post_state("bob", r#"{"state":"away"}"#);
+    assert!(code == 200 && body.contains("\"state\":\"away\""), "{code} {body}");
+
     // With nobody free, a caller who hangs up while waiting has abandoned the queue.
-    assert!(run(&["--config", config.to_str().unwrap(), "agents", "state", "bob", "away"]).status.success());
-    std::thread::sleep(std::time::Duration::from_millis(2500));
     let o = run(&["dial", &uri, "--play", fixture("en_human_agent.wav").to_str().unwrap(), "--listen", "9"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let calls = get_json(&format!("{}/v1/calls", g.base));

@@ -193,6 +193,11 @@ fn every_route_but_the_open_ones_needs_a_token_or_a_session_with_the_right_role(
     assert_eq!(answer(web.post(&url("/v1/chat")).set("Cookie", &cookie).set("X-CSRF-Token", "guess").send_string(chat)).0, 403);
     assert_eq!(answer(web.post(&url("/v1/chat")).set("Cookie", &cookie).set("X-CSRF-Token", &csrf).send_string(chat)).0, 200);
     assert_eq!(answer(web.get(&url("/v1/live")).set("Cookie", &cookie).call()).0, 403, "an agent sees no live figures");
+    // An agent sets their own state only (ann is a user here, not an agent in the pool).
+    let set_state = |id: &str| answer(web.post(&url(&format!("/v1/agents/{id}/state"))).set("Cookie", &cookie).set("X-CSRF-Token", &csrf).send_string(r#"{"state":"away"}"#)).0;
+    assert_eq!(set_state("bob"), 403);
+    assert_eq!(set_state("ann"), 404);
+    assert_eq!(answer(web.get(&url("/v1/agents")).set("Cookie", &cookie).call()).0, 403);
     assert_eq!(answer(web.post(&url("/logout")).set("Cookie", &cookie).call()).0, 303);
     assert_eq!(answer(web.get(&url("/v1/me")).set("Cookie", &cookie).call()).0, 401, "signed out");
     // A revoked token opens nothing.

@@ -17,6 +17,7 @@ use crate::audio::{decode::decode_bytes, PipelineAudio};
 use crate::error::Error;
 use crate::pipeline::{run_file_call, CallSpec, Engines};
 
+mod agents;
 pub mod auth;
 mod calls;
 mod chat;
@@ -78,12 +79,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/chat", post(chat::chat).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
         .route("/v1/calls", get(calls::list))
         .route("/v1/calls/{id}", get(calls::one))
+        .route("/v1/agents/{id}/state", post(agents::set_state))
         .route_layer(from_fn_with_state(state.clone(), auth::signed_in));
     // Supervisors and QA staff: every call, replays, live figures.
     let supervisor = Router::new()
         .route("/v1/replay", post(replay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/v1/sip", get(calls::sip_stats))
         .route("/v1/live", get(calls::live))
+        .route("/v1/agents", get(agents::list))
+        .route("/v1/callbacks", get(agents::callbacks))
         .route_layer(from_fn_with_state(state.clone(), auth::supervisor));
     let admin = Router::new().route("/v1/audit", get(auth::audit)).route_layer(from_fn_with_state(state.clone(), auth::admin));
     // Open: health, the caller page and its signalling (call tokens), the sign-in page.
