@@ -134,7 +134,9 @@ impl Desk {
         let call = req.call.clone();
         lock(&self.inner).calls.insert(call.clone(), notes);
         info!(call = %req.call, reason = %req.reason, lang = %req.lang, skill = ?req.skill, "queued for an agent");
-        let actions = self.input(Input::Enqueue(req), self.now())?;
+        let actions = self.input(Input::Enqueue(req), self.now()).inspect_err(|_| {
+            lock(&self.inner).calls.remove(&call);
+        })?;
         let announced = actions.iter().find_map(|a| match a {
             Action::Announce { call: c, position, wait_estimate_ms } if *c == call => Some((*position, *wait_estimate_ms)),
             _ => None,

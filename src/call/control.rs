@@ -269,6 +269,9 @@ impl CallControl {
                 a
             }
             (Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::Held(h)) => vec![CallAction::Hold(h)],
+            // An agent answered as the caller left the queue (a callback, the survey): they
+            // are let go at once.
+            (Phase::Bot { .. } | Phase::Survey { .. }, CallInput::AgentConnected { agent }) => vec![CallAction::HangUpAgent, CallAction::AgentDone { agent }],
             // The pipeline stopped without the leg's end (its audio closed): over.
             (Phase::Queued { .. } | Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::BotDone) => {
                 let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
@@ -395,6 +398,8 @@ mod tests {
             handed_off(&mut c);
             let a = c.handle(input, 15_000);
             assert_eq!(a, vec![CallAction::LeaveQueue(LeftQueue::Callback), CallAction::Hear(Hearing::bot()), CallAction::Callback]);
+            // An agent who answered just then is let go.
+            assert_eq!(c.handle(CallInput::AgentConnected { agent: "ann".into() }, 15_100), vec![CallAction::HangUpAgent, CallAction::AgentDone { agent: "ann".into() }]);
             // The bot says so and ends the call.
             assert!(c.handle(CallInput::BotDone, 20_000).contains(&CallAction::HangUpCaller));
         }

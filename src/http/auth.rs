@@ -55,14 +55,22 @@ async fn check(s: AppState, mut req: Request, next: Next, need: Role) -> Respons
     }
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if let (true, Some(csrf)) = (unsafe_method, &who.csrf) {
-        let sent = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
-        if sent != Some(csrf.as_str()) {
+        let sent = req.headers().get("x-csrf-token").map(|v| v.as_bytes()).unwrap_or_default();
+        if !same(sent, csrf.as_bytes()) {
             return ApiError(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token for this session".into()).into_response();
         }
     }
     req.extensions_mut().insert(who);
     next.run(req).await
 }
+
+/// Equal, in a time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Password checks at once: argon2 takes memory and CPU, and sign-in is open to anyone.
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 pub async fn signed_in(State(s): State<AppState>, req: Request, next: Next) -> Response {
     check(s, req, next, Role::Agent).await
@@ -96,7 +104,8 @@ fn page(status: StatusCode, state: &str, message: &str, next: &str) -> Response 
 /// Only a path on this site is a place to go after signing in.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // Printable ASCII only: browsers drop tabs and newlines, so "/\t/evil" would be "//evil".
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.bytes().all(|b| (0x21..0x7f).contains(&b)) => n.to_string(),
         _ => "/login".into(),
     }
 }
@@ -127,6 +136,9 @@ pub async fn login(State(s): State<AppState>, https: Option<Extension<Https>>, F
     let next = safe_next(f.next.as_deref());
     let store = s.engines.store.clone();
     let name = f.name.trim().to_string();
+    let Ok(_permit) = PASSWORD_CHECKS.acquire().await else {
+        return ApiError(StatusCode::SERVICE_UNAVAILABLE, "sign-in is closed".into()).into_response();
+    };
     let checked = tokio::task::spawn_blocking(move || store.check_password(&name, &f.password)).await;
     let name = f.name.trim().to_string();
     match checked {
@@ -161,11 +173,12 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_and_cookies_are_read_among_others() {
         assert_eq!(safe_next(Some("/agent")), "/agent");
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil", "agent"] {
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil", "agent", "/\t/evil.example", "/\n/evil.example", "/ /x"] {
             assert_eq!(safe_next(Some(bad)), "/login", "{bad}");
         }
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, "a=1; vg_session=abc; b=2".parse().unwrap());
         assert_eq!(cookie(&h, COOKIE).as_deref(), Some("abc"));
+        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
     }
 }

@@ -267,10 +267,11 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                     if let Some(agent) = control.agent() {
                         let _ = ev_tx.send(Event::new(&id, now(), EventKind::AgentLeft { agent: agent.to_string(), reason: reason.clone() }));
                     }
-                    // Gone without a BYE (their media stopped): they get one.
+                    // Gone without a BYE (their media stopped): they get one, without holding
+                    // up the call (a BYE to a peer that is gone may wait for its timeout).
                     if let Some(h) = transfer.agent_hangup.take() {
                         if reason != "agent_hangup" {
-                            h().await;
+                            tokio::spawn(h());
                         }
                     }
                 }
@@ -353,7 +354,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                             if let Some(agent) = control.agent().map(str::to_string).or_else(|| transfer.agent.clone()) {
                                 let _ = ev_tx.send(Event::new(&id, now(), EventKind::AgentLeft { agent, reason: "hung_up".into() }));
                             }
-                            h().await;
+                            tokio::spawn(h());
                         }
                     }
                     CallAction::AskSurvey => {
@@ -394,6 +395,24 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     }
     caller_ear.abort();
     room.leave_agent();
+    // An agent whose answer crossed the call's end is let go: hung up, and free again.
+    drop(desk_tx);
+    let mut late = Vec::new();
+    while let Ok(note) = desk_rx.try_recv() {
+        if let DeskNote::Connected { leg } = note {
+            late.push((leg.agent, leg.hangup));
+        }
+    }
+    if let (Some(h), Some(agent)) = (transfer.agent_hangup.take(), transfer.agent.clone()) {
+        late.push((agent, h));
+    }
+    for (agent, h) in late {
+        warn!(call = %id, agent = %agent, "an agent was still on the call at its end: hung up");
+        tokio::spawn(h());
+        if let Some(d) = &transfer.desk {
+            d.call_done(&agent);
+        }
+    }
     for t in transfer.transcribers.drain(..) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
     }

@@ -31,6 +31,12 @@ pub struct AuditRow {
     pub target: String,
 }
 
+/// An argon2 hash of nothing anyone types, checked for unknown users.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("no user has this password").unwrap_or_default())
+}
+
 /// How long a sign-in lasts.
 pub const SESSION_S: i64 = 12 * 3600;
 
@@ -71,7 +77,14 @@ impl Store {
     /// The user, if the password is theirs.
     pub fn check_password(&self, name: &str, password: &str) -> Result<Option<Role>> {
         let row: Option<(String, String)> = self.conn().query_row("SELECT role, password_hash FROM users WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(|e| db_err(&self.path, e))?;
-        Ok(row.filter(|(_, h)| verify_password(password, h)).map(|(r, _)| role(r)))
+        match row {
+            Some((r, h)) => Ok(verify_password(password, &h).then(|| role(r))),
+            None => {
+                // As long as for a real user: the answer's time does not tell who exists.
+                verify_password(password, dummy_hash());
+                Ok(None)
+            }
+        }
     }
 
     /// A new token for `role`; the token itself is only in the answer.
