@@ -16,6 +16,7 @@ use voicegate_sip::client::{CallError, SipClient};
 use super::acd::{Acd, AcdConfig, Action, CallRequest, Input};
 use super::leg::{sip_leg, AgentLeg};
 use super::{AgentState, AgentStore};
+use crate::live::room::HoldAudio;
 use crate::store::Store;
 
 /// What happens to a queued call, told to the call.
@@ -48,6 +49,8 @@ pub struct Desk {
     rtp_ports: (u16, u16),
     /// Frames the agent's leg buffers against jitter (as the caller's leg: `sip.jitter_ms`).
     jitter_depth: usize,
+    /// What waiting callers hear (read once, shared by every call).
+    hold: HoldAudio,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -57,7 +60,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Desk {
     /// A desk with the agents in the store; `sip_bind` is where calls to SIP agents go out
     /// from (none: SIP agents cannot be reached).
-    pub async fn start(config: AcdConfig, store: Arc<Store>, sip_bind: Option<SocketAddr>, rtp_ports: (u16, u16), jitter_depth: usize) -> Arc<Self> {
+    pub async fn start(config: AcdConfig, store: Arc<Store>, sip_bind: Option<SocketAddr>, rtp_ports: (u16, u16), jitter_depth: usize, hold: HoldAudio) -> Arc<Self> {
         let sip = match sip_bind {
             Some(b) => match SipClient::new(b).await {
                 Ok(c) => Some(c),
@@ -75,7 +78,7 @@ impl Desk {
                 let _ = store.set_agent_state(&r.agent.id, state);
             }
         }
-        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports, jitter_depth: jitter_depth.max(1) });
+        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports, jitter_depth: jitter_depth.max(1), hold });
         desk.sync_agents();
         let d = desk.clone();
         tokio::spawn(async move { d.keep_time().await });
@@ -104,7 +107,8 @@ impl Desk {
                 match inner.acd.state_of(&r.agent.id) {
                     None => inputs.push(Input::AgentJoined { agent: r.agent.clone(), state: r.state }),
                     Some(s) if s != r.state && s.settable() && r.state.settable() => inputs.push(Input::SetState { agent: r.agent.id.clone(), state: r.state }),
-                    _ => inputs.push(Input::AgentJoined { agent: r.agent.clone(), state: r.state }),
+                    // Known, in the state the desk gave them: nothing to do.
+                    Some(_) => {}
                 }
             }
             for id in inner.acd.agent_ids() {
@@ -164,6 +168,11 @@ impl Desk {
     /// A person or the API sets an agent's state.
     pub fn set_state(self: &Arc<Self>, agent: &str, state: AgentState) -> Result<(), String> {
         self.input(Input::SetState { agent: agent.to_string(), state }, self.now()).map(|_| ())
+    }
+
+    /// The hold audio, at its start, for one more waiting caller.
+    pub fn hold_audio(&self) -> HoldAudio {
+        self.hold.clone()
     }
 
     pub fn state_of(&self, agent: &str) -> Option<AgentState> {

@@ -28,6 +28,15 @@ fn goertzel(x: &[f32], freq: f32, rate: f32) -> f32 {
     s1 * s1 + s2 * s2 - coeff * s1 * s2
 }
 
+/// The share of `x`'s energy at `freq` (1.0 for a pure tone at it; 0 for silence).
+pub fn tone_share(x: &[f32], freq: f32, rate: f32) -> f32 {
+    let energy: f32 = x.iter().map(|v| v * v).sum();
+    if energy == 0.0 {
+        return 0.0;
+    }
+    goertzel(x, freq, rate) / (x.len() as f32 * energy / 2.0)
+}
+
 /// The key whose two tones make up most of `x`, if any.
 pub fn key_of_block(x: &[f32], rate: f32) -> Option<char> {
     let energy: f32 = x.iter().map(|v| v * v).sum();
@@ -35,8 +44,7 @@ pub fn key_of_block(x: &[f32], rate: f32) -> Option<char> {
     if n == 0.0 || (energy / n).sqrt() < MIN_RMS {
         return None;
     }
-    // Each tone's share of the block's energy (1.0 for a pure tone).
-    let share = |f: f32| goertzel(x, f, rate) / (n * energy / 2.0);
+    let share = |f: f32| tone_share(x, f, rate);
     let best = |fs: &[f32; 4]| {
         let mut s: Vec<(usize, f32)> = fs.iter().map(|f| share(*f)).enumerate().collect();
         s.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -65,19 +65,10 @@ impl Beeps {
     }
 }
 
-/// The Goertzel power of `BEEP_HZ` against the frame's, 0 to 1.
+/// The beep's share of the frame's energy, 0 to 1 (0 for a frame too quiet to tell).
 fn beep_share(x: &[f32]) -> f32 {
-    let n = x.len() as f32;
-    let w = 2.0 * std::f32::consts::PI * BEEP_HZ / 8000.0;
-    let (mut s1, mut s2) = (0.0f32, 0.0f32);
-    for v in x {
-        let s0 = v + 2.0 * w.cos() * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) * 2.0 / (n * n);
-    let energy: f32 = x.iter().map(|v| v * v).sum::<f32>() / n;
-    if energy < 1e-4 { 0.0 } else { (power / energy).min(1.0) }
+    let mean_power = x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32;
+    if mean_power < 1e-4 { 0.0 } else { crate::audio::dtmf::tone_share(x, BEEP_HZ, 8000.0).min(1.0) }
 }
 
 /// Sends silence and a beep every second from `beeps_from`, and notes the other side's beeps,

@@ -201,7 +201,7 @@ impl CallControl {
             // Over: nothing happens to a call after its end.
             (Phase::Ended { .. }, _) => Vec::new(),
             (_, CallInput::PipelineFailed) => {
-                let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
+                let mut a = self.let_agent_go();
                 a.extend(self.end("error", now_ms, true));
                 a
             }
@@ -264,7 +264,7 @@ impl CallControl {
             (Phase::Survey { .. }, CallInput::BotDone) => self.end("agent_hangup", now_ms, true),
             (Phase::Survey { .. }, CallInput::LegEnded { reason }) => self.end(&reason, now_ms, false),
             (Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::LegEnded { reason }) => {
-                let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
+                let mut a = self.let_agent_go();
                 a.extend(self.end(&reason, now_ms, false));
                 a
             }
@@ -274,7 +274,7 @@ impl CallControl {
             (Phase::Bot { .. } | Phase::Survey { .. }, CallInput::AgentConnected { agent }) => vec![CallAction::HangUpAgent, CallAction::AgentDone { agent }],
             // The pipeline stopped without the leg's end (its audio closed): over.
             (Phase::Queued { .. } | Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::BotDone) => {
-                let mut a = self.let_agent_go(Some(CallAction::HangUpAgent));
+                let mut a = self.let_agent_go();
                 a.extend(self.end("closed", now_ms, true));
                 a
             }
@@ -282,14 +282,11 @@ impl CallControl {
         }
     }
 
-    /// The agent's leg is hung up (`hang_up`) and they are done with the call.
-    fn let_agent_go(&self, hang_up: Option<CallAction>) -> Vec<CallAction> {
+    /// The call is ending with an agent on it or waiting for one: the agent's leg is hung
+    /// up and they are done with the call, or the call leaves the queue.
+    fn let_agent_go(&self) -> Vec<CallAction> {
         match &self.phase {
-            Phase::Whisper { agent, .. } | Phase::Bridged { agent } => {
-                let mut a: Vec<CallAction> = hang_up.into_iter().collect();
-                a.push(CallAction::AgentDone { agent: agent.clone() });
-                a
-            }
+            Phase::Whisper { agent, .. } | Phase::Bridged { agent } => vec![CallAction::HangUpAgent, CallAction::AgentDone { agent: agent.clone() }],
             Phase::Queued { .. } => vec![CallAction::LeaveQueue(LeftQueue::Abandoned)],
             _ => Vec::new(),
         }

@@ -65,7 +65,11 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
             SocketAddr::new(ip, 0)
         });
         let rtp = engines.config.sip.rtp_ports;
-        live.set_desk(crate::agents::desk::Desk::start(engines.config.agents.acd(), engines.store.clone(), agents_from, (rtp[0], rtp[1]), (engines.config.sip.jitter_ms as usize).div_ceil(20)).await);
+        let hold = crate::live::room::HoldAudio::load(&engines.config.agents.hold_audio).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "hold audio not read: the chime instead");
+            crate::live::room::HoldAudio::chime()
+        });
+        live.set_desk(crate::agents::desk::Desk::start(engines.config.agents.acd(), engines.store.clone(), agents_from, (rtp[0], rtp[1]), (engines.config.sip.jitter_ms as usize).div_ceil(20), hold).await);
         // HTTPS beside plain HTTP, on the same routes.
         let https = match tls_listen {
             Some(at) => {

@@ -22,7 +22,7 @@ const LOGIN_HTML: &str = include_str!("../../web/login.html");
 pub struct Https;
 
 fn now_s() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    crate::inapp::token::unix_now() as i64
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -186,10 +186,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     let (pipe_tx, pipe_rx) = mpsc::unbounded_channel();
     // The room between the pipeline and the leg: who hears whom once agents come in.
     let room = Room::new();
-    let hold = HoldAudio::load(&engines.config.agents.hold_audio).unwrap_or_else(|e| {
-        warn!(error = %e, "hold audio not read: the chime instead");
-        HoldAudio::chime()
-    });
+    let hold = desk.as_ref().map(|d| d.hold_audio()).unwrap_or_else(HoldAudio::chime);
     let (bot_tx, bot_rx) = mpsc::channel::<BotFrame>(64);
     let caller_ear = room.caller_ear(bot_rx, bot, started, hold);
     let caller = room.tee_caller(caller);

@@ -214,6 +214,11 @@ impl HoldAudio {
     /// Two soft notes (C5, E5) and a rest, every three seconds: a caller on hold knows the
     /// line is alive.
     pub fn chime() -> Self {
+        static CHIME: std::sync::OnceLock<Arc<Vec<f32>>> = std::sync::OnceLock::new();
+        Self { samples: CHIME.get_or_init(|| Arc::new(Self::chime_samples())).clone(), pos: 0 }
+    }
+
+    fn chime_samples() -> Vec<f32> {
         let rate = crate::audio::SAMPLE_RATE as f32;
         let mut s = vec![0.0f32; 3 * crate::audio::SAMPLE_RATE as usize];
         for (start, f) in [(0.0f32, 523.25f32), (0.35, 659.25)] {
@@ -225,7 +230,7 @@ impl HoldAudio {
                 s[at + i] += 0.12 * env * (2.0 * std::f32::consts::PI * f * t).sin();
             }
         }
-        Self { samples: Arc::new(s), pos: 0 }
+        s
     }
 
     pub fn next_frame(&mut self) -> Vec<f32> {
