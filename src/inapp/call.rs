@@ -168,17 +168,16 @@ async fn run(ctx: Arc<InApp>, _slot: CallSlot, handle: Arc<CallHandle>, io: Sess
         // `sip.pipeline = false` (capacity tests) holds for in-app calls too.
         pipeline: ctx.engines.config.sip.pipeline,
     };
-    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup };
+    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup, recorder: recorder.clone() };
     let ended = crate::live::run(ctx.engines.clone(), live, info, io, started).await;
     session.close().await;
     let _ = listener.await;
     let _ = speaker.await;
     let _ = forward.await;
     let _ = to_page.send(ToPage::Hangup { reason: ended.reason.clone() });
-    let recorded_ms = lock(&recorder).take().map(|r| r.finish_until(ended.duration_ms));
     let s = lock(&stats).clone();
     lock(&ctx.totals).media.add(crate::live::MediaFigures { rx_packets: s.rx_packets, rx_lost: s.rx_lost, rx_dtmf: s.rx_dtmf, tx_packets: s.tx_packets, tx_late: s.tx_late, tx_max_late_ms: s.tx_max_late_ms });
-    info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, recorded_ms = ?recorded_ms.and_then(|r| r.ok()), rx = s.rx_packets, lost = s.rx_lost, tx = s.tx_packets, late = s.tx_late, "in-app call ended");
+    info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, recorded_ms = ?ended.recorded_ms, rx = s.rx_packets, lost = s.rx_lost, tx = s.tx_packets, late = s.tx_late, "in-app call ended");
 }
 
 /// The caller's side: a 20 ms slot at a time, decoded (lost packets rebuilt or concealed),

@@ -85,7 +85,13 @@ pub struct LegIo {
     pub bot: mpsc::Sender<BotFrame>,
     pub notes: mpsc::UnboundedReceiver<LegNote>,
     pub hangup: Hangup,
+    /// The leg's recording: finished at the call's end, before the end is stored (whoever
+    /// sees the call ended finds its recording whole).
+    pub recorder: SharedRecorder,
 }
+
+/// A leg's recording, shared by its sides while the call lasts (None once finished or failed).
+pub type SharedRecorder = Arc<std::sync::Mutex<Option<crate::phone::recorder::CallRecorder>>>;
 
 /// One finished call's media figures, whatever its leg.
 #[derive(Debug, Clone, Copy, Default)]
@@ -128,6 +134,8 @@ impl MediaTotals {
 pub struct Ended {
     pub reason: String,
     pub duration_ms: u64,
+    /// How much the recording holds, once finished.
+    pub recorded_ms: Option<u64>,
 }
 
 /// Writes a call's events to the store in order, numbering them.
@@ -181,7 +189,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         })
     };
 
-    let LegIo { caller, bot, mut notes, hangup } = io;
+    let LegIo { caller, bot, mut notes, hangup, recorder } = io;
     let mut control = CallControl::new(0).with_survey(engines.config.agents.survey);
     let (pipe_tx, pipe_rx) = mpsc::unbounded_channel();
     // The room between the pipeline and the leg: who hears whom once agents come in.
@@ -291,7 +299,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                         let _ = pipe_tx.send(PipelineControl::Hold(h));
                         let _ = ev_tx.send(Event::new(&id, now(), EventKind::Hold { held: h }));
                     }
-                    CallAction::End { reason, duration_ms } => ended = Some(Ended { reason, duration_ms }),
+                    CallAction::End { reason, duration_ms } => ended = Some(Ended { reason, duration_ms, recorded_ms: None }),
                     CallAction::Enqueue { reason, lang, skill } => {
                         transfer.queued_at = now();
                         let req = crate::agents::acd::CallRequest { call: id.clone(), lang: lang.clone(), skill, reason };
@@ -382,7 +390,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
             }
         }
     }
-    let ended = ended.unwrap_or(Ended { reason: "error".into(), duration_ms: now() });
+    let mut ended = ended.unwrap_or(Ended { reason: "error".into(), duration_ms: now(), recorded_ms: None });
     // The pipeline winds down (its jobs are cancelled).
     if !pipeline_done {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut call).await;
@@ -416,6 +424,15 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     let _ = ev_tx.send(Event::new("", ended.duration_ms, EventKind::CallEnded { reason: ended.reason.clone(), duration_ms: ended.duration_ms }));
     drop(ev_tx);
     let _ = writer.await;
+    let finished = recorder.lock().unwrap_or_else(|p| p.into_inner()).take().map(|r| r.finish_until(ended.duration_ms));
+    ended.recorded_ms = match finished {
+        Some(Ok(ms)) => Some(ms),
+        Some(Err(e)) => {
+            warn!(call = %id, error = %e, "recording not finished");
+            None
+        }
+        None => None,
+    };
     if let Err(e) = store.end_call(&id, &ended.reason, ended.duration_ms) {
         warn!(error = %e, "call end not stored");
     }
@@ -504,7 +521,7 @@ pub fn close_interrupted_calls(store: &Store) -> crate::error::Result<Vec<Ended>
         store.add_event(store.next_event_seq(&call.id)?, &ev)?;
         store.end_call(&call.id, &reason, duration_ms)?;
         info!(call = %call.id, duration_ms, "closed a call the previous gateway process left in progress");
-        closed.push(Ended { reason, duration_ms });
+        closed.push(Ended { reason, duration_ms, recorded_ms: Some(duration_ms) });
     }
     Ok(closed)
 }

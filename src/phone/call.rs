@@ -94,15 +94,14 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
         greet: ctx.greet,
         pipeline: ctx.pipeline,
     };
-    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup: hangup_leg };
+    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup: hangup_leg, recorder: recorder.clone() };
     let ended = crate::live::run(ctx.engines.clone(), live, info, io, started).await;
     cancel.cancel();
     let _ = speaker.await;
     let _ = feeder.await;
     leg_events.abort();
-    let recorded_ms = lock(&recorder).take().map(|r| r.finish_until(ended.duration_ms));
     let s = lock(&stats).clone();
-    info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, recorded_ms = ?recorded_ms.and_then(|r| r.ok()), rx = s.rx_packets, lost = s.rx_lost, tx = s.tx_packets, late = s.tx_late, "phone call ended");
+    info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, recorded_ms = ?ended.recorded_ms, rx = s.rx_packets, lost = s.rx_lost, tx = s.tx_packets, late = s.tx_late, "phone call ended");
     ctx.finished(&id, s);
 }
 
