@@ -22,6 +22,9 @@ pub struct Config {
     pub anger: AngerConfig,
     pub escalation: EscalationConfig,
     pub agents: AgentsConfig,
+    pub privacy: PrivacyConfig,
+    pub qa: crate::qa::QaConfig,
+    pub alerts: crate::alerts::AlertsConfig,
     pub store: StoreConfig,
     pub orders: OrdersConfig,
     pub kb: KbConfig,
@@ -202,6 +205,8 @@ pub struct AgentsConfig {
     pub survey: bool,
     pub survey_timeout_s: u64,
     pub hold_audio: PathBuf,
+    /// The outcomes the desktop's wrap-up form offers.
+    pub dispositions: Vec<String>,
     pub priorities: BTreeMap<String, u32>,
     pub skills: BTreeMap<String, String>,
 }
@@ -217,6 +222,22 @@ impl AgentsConfig {
             handle_time_ms: self.handle_time_s * 1000,
             priorities: self.priorities.clone(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The lowest role shown personal data unmasked ("none": nobody).
+    pub show_pii_to: String,
+    /// Calls older than this are deleted daily; 0 keeps them.
+    pub retention_days: u32,
+}
+
+impl PrivacyConfig {
+    /// Whether `role` sees personal data as it was said.
+    pub fn shows_pii_to(&self, role: crate::auth::Role) -> bool {
+        self.show_pii_to.parse::<crate::auth::Role>().is_ok_and(|least| role >= least)
     }
 }
 
@@ -343,9 +364,25 @@ impl Config {
         if v.min_speech_ms < 32 || v.min_silence_ms < 32 {
             return bad("vad.min_speech_ms/min_silence_ms", "must be at least one 32 ms VAD window");
         }
+        let al = &self.alerts;
+        if !(0.0..=1.0).contains(&al.csat_below) || !(0.0..=1.0).contains(&al.anger_rate_over) {
+            return bad("alerts.csat_below/anger_rate_over", "are shares between 0 and 1 (0: off)");
+        }
+        if !al.webhook.is_empty() && !(al.webhook.starts_with("http://") || al.webhook.starts_with("https://")) {
+            return bad("alerts.webhook", "must be an http:// or https:// URL, or empty");
+        }
+        if let Err(e) = self.qa.check() {
+            return bad("qa.items", &e);
+        }
+        if self.privacy.show_pii_to != "none" && self.privacy.show_pii_to.parse::<crate::auth::Role>().is_err() {
+            return bad("privacy.show_pii_to", "must be agent, supervisor, admin or none");
+        }
         let a = &self.agents;
         if !(1..=600).contains(&a.ring_timeout_s) {
             return bad("agents.ring_timeout_s", "must lie between 1 and 600");
+        }
+        if a.dispositions.is_empty() || a.dispositions.iter().any(|d| d.trim().is_empty() || d.len() > 64) {
+            return bad("agents.dispositions", "must name at least one outcome, each 1-64 characters");
         }
         if a.announce_every_s == 0 || a.max_wait_s == 0 {
             return bad("agents.announce_every_s/max_wait_s", "must be at least 1");

@@ -5,6 +5,7 @@
 //! See `../shared/DESIGN.md` for the architecture and the contracts.
 
 pub mod agents;
+pub mod alerts;
 pub mod audio;
 pub mod auth;
 pub mod bench;
@@ -19,11 +20,14 @@ pub mod inapp;
 pub mod kb;
 pub mod live;
 pub mod models;
+pub mod metrics;
 pub mod nlu;
 pub mod orders;
+pub mod pii;
 pub mod phone;
 pub mod pipeline;
 pub mod prosody;
+pub mod qa;
 pub mod store;
 pub mod tts;
 

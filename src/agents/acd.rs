@@ -63,6 +63,9 @@ pub enum Input {
     /// The caller hung up (or left for a callback) before being connected.
     CallerGone { call: String },
     Accepted { call: String, agent: String },
+    /// The agent accepted on their desktop and its media is connecting: the offer's ring
+    /// timeout moves to `until_ms` so it is not withdrawn meanwhile.
+    Connecting { call: String, agent: String, until_ms: u64 },
     Declined { call: String, agent: String },
     /// The agent's call is over: wrap-up.
     CallDone { agent: String },
@@ -213,6 +216,15 @@ impl Acd {
                 }
                 self.set(&agent, AgentState::OnCall, now_ms, &mut out);
                 out.push(Action::Connected { call, agent, waited_ms: now_ms.saturating_sub(w.queued_ms) });
+            }
+            Input::Connecting { call, agent, until_ms } => {
+                let i = self.index(&call)?;
+                if self.queue[i].offered_to.as_deref() != Some(agent.as_str()) {
+                    return Err(format!("call {call} is not ringing for agent {agent}"));
+                }
+                if let Some(s) = self.agents.get_mut(&agent) {
+                    s.deadline_ms = s.deadline_ms.map(|d| d.max(until_ms));
+                }
             }
             Input::Declined { call, agent } => {
                 let i = self.index(&call)?;

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use voicegate_sip::client::{CallError, SipClient};
 
 use super::acd::{Acd, AcdConfig, Action, CallRequest, Input};
+use super::desktop::{DesktopNote, Desktops};
 use super::leg::{sip_leg, AgentLeg};
 use super::{AgentState, AgentStore};
 use crate::live::room::HoldAudio;
@@ -37,6 +38,8 @@ struct Inner {
     calls: HashMap<String, mpsc::UnboundedSender<DeskNote>>,
     /// Offers ringing: call -> (agent, withdraws it).
     offers: HashMap<String, (String, CancellationToken)>,
+    /// When each queued call joined (the desk's clock).
+    queued_at: HashMap<String, u64>,
 }
 
 pub struct Desk {
@@ -51,6 +54,8 @@ pub struct Desk {
     jitter_depth: usize,
     /// What waiting callers hear (read once, shared by every call).
     hold: HoldAudio,
+    /// The browser agents' open desktops.
+    pub desktops: Desktops,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -78,7 +83,7 @@ impl Desk {
                 let _ = store.set_agent_state(&r.agent.id, state);
             }
         }
-        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports, jitter_depth: jitter_depth.max(1), hold });
+        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new(), queued_at: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports, jitter_depth: jitter_depth.max(1), hold, desktops: Desktops::default() });
         desk.sync_agents();
         let d = desk.clone();
         tokio::spawn(async move { d.keep_time().await });
@@ -136,7 +141,11 @@ impl Desk {
     /// Returns the call's place (1 = next) and the wait expected.
     pub fn enqueue(self: &Arc<Self>, req: CallRequest, notes: mpsc::UnboundedSender<DeskNote>) -> Result<(usize, u64), String> {
         let call = req.call.clone();
-        lock(&self.inner).calls.insert(call.clone(), notes);
+        {
+            let mut inner = lock(&self.inner);
+            inner.calls.insert(call.clone(), notes);
+            inner.queued_at.insert(call.clone(), self.now());
+        }
         info!(call = %req.call, reason = %req.reason, lang = %req.lang, skill = ?req.skill, "queued for an agent");
         let actions = self.input(Input::Enqueue(req), self.now()).inspect_err(|_| {
             lock(&self.inner).calls.remove(&call);
@@ -151,7 +160,11 @@ impl Desk {
     /// The caller left the queue (hung up, or asked for a callback): how long they waited.
     pub fn caller_gone(self: &Arc<Self>, call: &str) -> Option<u64> {
         let r = self.input(Input::CallerGone { call: call.to_string() }, self.now());
-        lock(&self.inner).calls.remove(call);
+        {
+            let mut inner = lock(&self.inner);
+            inner.calls.remove(call);
+            inner.queued_at.remove(call);
+        }
         r.ok()?.iter().find_map(|a| match a {
             Action::Abandoned { waited_ms, .. } => Some(*waited_ms),
             _ => None,
@@ -170,6 +183,30 @@ impl Desk {
         self.input(Input::SetState { agent: agent.to_string(), state }, self.now()).map(|_| ())
     }
 
+    /// The agent's desktop is gone (closed, lost): offline, and an offer ringing goes on.
+    pub fn agent_lost(self: &Arc<Self>, agent: &str) {
+        let _ = self.input(Input::AgentLost { agent: agent.to_string() }, self.now());
+    }
+
+    /// The agent a call rings for now, if it rings.
+    pub fn offered_to(&self, call: &str) -> Option<String> {
+        lock(&self.inner).offers.get(call).map(|(a, _)| a.clone())
+    }
+
+    /// The agent accepted on their desktop; its media has `within` to connect before the offer
+    /// rings out.
+    pub fn connecting(self: &Arc<Self>, call: &str, agent: &str, within: Duration) -> Result<(), String> {
+        let until_ms = self.now() + within.as_millis() as u64;
+        self.input(Input::Connecting { call: call.to_string(), agent: agent.to_string(), until_ms }, self.now()).map(|_| ())
+    }
+
+    /// The agent declined on their desktop: the next agent.
+    pub fn declined(self: &Arc<Self>, call: &str, agent: &str, why: &str) {
+        info!(call, agent, why, "the agent declined");
+        Self::tell(&lock(&self.inner), call, DeskNote::Declined { agent: agent.to_string(), why: why.to_string() });
+        let _ = self.input(Input::Declined { call: call.to_string(), agent: agent.to_string() }, self.now());
+    }
+
     /// The hold audio, at its start, for one more waiting caller.
     pub fn hold_audio(&self) -> HoldAudio {
         self.hold.clone()
@@ -177,6 +214,23 @@ impl Desk {
 
     pub fn state_of(&self, agent: &str) -> Option<AgentState> {
         lock(&self.inner).acd.state_of(agent)
+    }
+
+    /// Calls waiting, in the order they are served, with how long each has waited and the
+    /// agent it rings for.
+    pub fn waiting_now(&self) -> Vec<(CallRequest, u64, Option<String>)> {
+        let now = self.now();
+        let inner = lock(&self.inner);
+        inner
+            .acd
+            .waiting()
+            .into_iter()
+            .map(|r| {
+                let waited = inner.queued_at.get(&r.call).map(|t| now.saturating_sub(*t)).unwrap_or(0);
+                let ringing = inner.offers.get(&r.call).map(|(a, _)| a.clone());
+                (r.clone(), waited, ringing)
+            })
+            .collect()
     }
 
     /// Calls waiting, in the order they are served.
@@ -195,6 +249,7 @@ impl Desk {
             match a {
                 Action::AgentState { agent, state, was } => {
                     info!(agent, %state, %was, "agent state");
+                    self.desktops.tell(agent, DesktopNote::State { state: *state });
                     if let Err(e) = self.store.set_agent_state(agent, *state) {
                         warn!(agent, error = %e, "agent state not stored");
                     }
@@ -209,9 +264,15 @@ impl Desk {
                             let (d, call, agent) = (self.clone(), call.clone(), agent.clone());
                             tokio::spawn(async move { d.ring_sip(call, agent, uri, cancel).await });
                         }
-                        // A desktop agent sees the offer on their desktop (which answers
-                        // through the API); until then it rings out.
-                        None => {}
+                        // A browser agent sees the offer on their desktop, which answers or
+                        // declines on its socket; without one open they cannot be reached.
+                        None => {
+                            let waited_ms = inner.queued_at.get(call).map(|t| self.now().saturating_sub(*t)).unwrap_or(0);
+                            if !self.desktops.tell(agent, DesktopNote::Offer { call: call.clone(), waited_ms }) {
+                                let (d, call, agent) = (self.clone(), call.clone(), agent.clone());
+                                tokio::spawn(async move { d.unreachable(&call, &agent, "no desktop open".into()) });
+                            }
+                        }
                     }
                 }
                 Action::Withdraw { call, agent, why } => {
@@ -220,19 +281,23 @@ impl Desk {
                             cancel.cancel();
                         }
                     }
+                    self.desktops.tell(agent, DesktopNote::Withdrawn { call: call.clone(), why: why.to_string() });
                     info!(call, agent, why, "offer withdrawn");
                 }
                 Action::NoAnswer { call, agent } => Self::tell(inner, call, DeskNote::NoAnswer { agent: agent.clone() }),
                 Action::Announce { call, position, wait_estimate_ms } => Self::tell(inner, call, DeskNote::Announce { position: *position, wait_estimate_ms: *wait_estimate_ms }),
                 Action::Connected { call, .. } => {
                     inner.offers.remove(call);
+                    inner.queued_at.remove(call);
                 }
                 Action::Abandoned { call, .. } => {
                     inner.offers.remove(call);
+                    inner.queued_at.remove(call);
                 }
                 Action::GiveUp { call, .. } => {
                     Self::tell(inner, call, DeskNote::GaveUp);
                     inner.calls.remove(call);
+                    inner.queued_at.remove(call);
                 }
             }
         }
@@ -247,25 +312,7 @@ impl Desk {
         match sip.call_as("voicegate", &uri, None, self.rtp_ports, self.jitter_depth, &cancel).await {
             Ok(answered) => {
                 let leg = sip_leg(&agent, answered);
-                let r = self.input(Input::Accepted { call: call.clone(), agent: agent.clone() }, self.now());
-                // The call's channel, taken: the call is no longer the desk's once connected.
-                let tx = if r.is_ok() { lock(&self.inner).calls.remove(&call) } else { None };
-                match tx {
-                    Some(tx) => {
-                        if let Err(mpsc::error::SendError(DeskNote::Connected { leg })) = tx.send(DeskNote::Connected { leg }) {
-                            (leg.hangup)().await;
-                            self.call_done(&agent);
-                        }
-                    }
-                    None => {
-                        // Answered too late: the caller is gone or the offer was withdrawn.
-                        info!(call, agent, why = ?r.err(), "the agent answered a call no longer there");
-                        (leg.hangup)().await;
-                        if self.state_of(&agent) == Some(AgentState::OnCall) {
-                            self.call_done(&agent);
-                        }
-                    }
-                }
+                self.answered(call, agent, leg).await;
             }
             Err(CallError::Cancelled) => {}
             Err(CallError::Refused(code, why)) => {
@@ -277,8 +324,36 @@ impl Desk {
         }
     }
 
+    /// The agent answered `call` (their phone, their desktop): their leg joins the call, or
+    /// is hung up when the call is no longer there for them.
+    /// True when it joined.
+    pub async fn answered(self: &Arc<Self>, call: String, agent: String, leg: AgentLeg) -> bool {
+        let r = self.input(Input::Accepted { call: call.clone(), agent: agent.clone() }, self.now());
+        // The call's channel, taken: the call is no longer the desk's once connected.
+        let tx = if r.is_ok() { lock(&self.inner).calls.remove(&call) } else { None };
+        match tx {
+            Some(tx) => {
+                if let Err(mpsc::error::SendError(DeskNote::Connected { leg })) = tx.send(DeskNote::Connected { leg }) {
+                    (leg.hangup)().await;
+                    self.call_done(&agent);
+                    return false;
+                }
+                true
+            }
+            None => {
+                // Answered too late: the caller is gone or the offer was withdrawn.
+                info!(call, agent, why = ?r.err(), "the agent answered a call no longer there");
+                (leg.hangup)().await;
+                if self.state_of(&agent) == Some(AgentState::OnCall) {
+                    self.call_done(&agent);
+                }
+                false
+            }
+        }
+    }
+
     /// The agent could not be reached: the call goes on to the next, the agent goes away.
-    fn unreachable(self: &Arc<Self>, call: &str, agent: &str, why: String) {
+    pub fn unreachable(self: &Arc<Self>, call: &str, agent: &str, why: String) {
         warn!(call, agent, error = %why, "agent unreachable");
         let now = self.now();
         Self::tell(&lock(&self.inner), call, DeskNote::NoAnswer { agent: agent.to_string() });

@@ -3,7 +3,10 @@
 //! calls and offers them to agents. The agents themselves live in the store (`store::agents`).
 
 pub mod acd;
+pub mod card;
 pub mod desk;
+pub mod desktop;
+pub mod desktop_leg;
 pub mod leg;
 pub mod prompts;
 

@@ -63,6 +63,9 @@ pub enum LeftQueue {
 
 /// The key a waiting caller presses to be called back instead.
 pub const CALLBACK_KEY: char = '1';
+/// Why an agent's leg ended when their desktop vanished (closed, lost its network) rather
+/// than hung up.
+pub const AGENT_LOST: &str = "agent_lost";
 
 /// Something that happened to the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +141,7 @@ enum Phase {
     /// An agent answered and hears the summary.
     Whisper { agent: String, request: (String, String, Option<String>) },
     /// Caller and agent talk.
-    Bridged { agent: String },
+    Bridged { agent: String, request: (String, String, Option<String>) },
     /// The agent hung up; the caller is asked to rate the call.
     Survey { answered: bool },
     Ended { reason: Reason },
@@ -175,7 +178,7 @@ impl CallControl {
     /// The agent the call is with (whisper or bridged).
     pub fn agent(&self) -> Option<&str> {
         match &self.phase {
-            Phase::Whisper { agent, .. } | Phase::Bridged { agent } => Some(agent),
+            Phase::Whisper { agent, .. } | Phase::Bridged { agent, .. } => Some(agent),
             _ => None,
         }
     }
@@ -232,8 +235,8 @@ impl CallControl {
                 self.phase = Phase::Whisper { agent: agent.clone(), request };
                 vec![CallAction::Hear(Hearing::whisper()), CallAction::PlayWhisper { agent }]
             }
-            (Phase::Whisper { agent, .. }, CallInput::WhisperDone) => {
-                self.phase = Phase::Bridged { agent };
+            (Phase::Whisper { agent, request }, CallInput::WhisperDone) => {
+                self.phase = Phase::Bridged { agent, request };
                 vec![CallAction::Hear(Hearing::bridged())]
             }
             // The agent went before the caller was put through: the caller waits for the next.
@@ -242,7 +245,14 @@ impl CallControl {
                 self.phase = Phase::Queued { held: false, request };
                 vec![CallAction::AgentDone { agent }, CallAction::Enqueue { reason, lang, skill }, CallAction::Hear(Hearing::queue())]
             }
-            (Phase::Bridged { agent }, CallInput::AgentLeft { .. }) => {
+            // The agent's desktop vanished mid-call (not a hang-up): the caller is not dropped
+            // but waits for the next agent.
+            (Phase::Bridged { agent, request }, CallInput::AgentLeft { reason }) if reason == AGENT_LOST => {
+                let (reason, lang, skill) = request;
+                self.phase = Phase::Queued { held: false, request: (reason.clone(), lang.clone(), skill.clone()) };
+                vec![CallAction::AgentDone { agent }, CallAction::Enqueue { reason, lang, skill }, CallAction::Hear(Hearing::queue())]
+            }
+            (Phase::Bridged { agent, .. }, CallInput::AgentLeft { .. }) => {
                 let mut a = vec![CallAction::AgentDone { agent }];
                 if self.survey {
                     self.phase = Phase::Survey { answered: false };
@@ -286,7 +296,7 @@ impl CallControl {
     /// up and they are done with the call, or the call leaves the queue.
     fn let_agent_go(&self) -> Vec<CallAction> {
         match &self.phase {
-            Phase::Whisper { agent, .. } | Phase::Bridged { agent } => vec![CallAction::HangUpAgent, CallAction::AgentDone { agent: agent.clone() }],
+            Phase::Whisper { agent, .. } | Phase::Bridged { agent, .. } => vec![CallAction::HangUpAgent, CallAction::AgentDone { agent: agent.clone() }],
             Phase::Queued { .. } => vec![CallAction::LeaveQueue(LeftQueue::Abandoned)],
             _ => Vec::new(),
         }
@@ -376,6 +386,19 @@ mod tests {
         assert_eq!(&a[..2], &[CallAction::HangUpAgent, CallAction::AgentDone { agent: "bob".into() }]);
         assert_eq!(a.last(), Some(&CallAction::End { reason: "caller_hangup".into(), duration_ms: 30_000 }));
         assert!(c.handle(CallInput::AgentLeft { reason: "agent_hangup".into() }, 30_100).is_empty(), "nothing after the end");
+    }
+
+    #[test]
+    fn a_desktop_vanishing_mid_call_puts_the_caller_back_in_the_queue() {
+        let mut c = CallControl::new(0).with_survey(true);
+        handed_off(&mut c);
+        c.handle(CallInput::AgentConnected { agent: "alice".into() }, 10_000);
+        c.handle(CallInput::WhisperDone, 13_000);
+        let a = c.handle(CallInput::AgentLeft { reason: AGENT_LOST.into() }, 40_000);
+        assert_eq!(a, vec![CallAction::AgentDone { agent: "alice".into() }, CallAction::Enqueue { reason: "anger".into(), lang: "en".into(), skill: Some("returns".into()) }, CallAction::Hear(Hearing::queue())]);
+        assert!(c.queued() && c.ended().is_none());
+        // The next agent takes it as the first did.
+        assert_eq!(c.handle(CallInput::AgentConnected { agent: "bo".into() }, 50_000), vec![CallAction::Hear(Hearing::whisper()), CallAction::PlayWhisper { agent: "bo".into() }]);
     }
 
     #[test]

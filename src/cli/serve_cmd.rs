@@ -49,12 +49,19 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
     if !recovered.is_empty() {
         eprintln!("closed {} call(s) left in progress by a previous gateway process (reason gateway_restart)", recovered.len());
     }
+    // Calls from before the QA console's index (or a crash) are indexed now.
+    match engines.store.index_missing(Some(&engines.config.qa)) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(calls = n, "calls indexed for search"),
+        Err(e) => tracing::warn!(error = %e, "calls not indexed for search"),
+    }
     engines.keep_voice_detectors_ready()?;
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {listen}: {e}")))?;
         let addr = listener.local_addr().map_err(Error::internal)?;
+        crate::store::retention::start_daily(engines.store.clone(), engines.config.privacy.retention_days);
         let live = std::sync::Arc::new(crate::live::LiveCalls::default());
         let sip = crate::phone::start(engines.clone(), live.clone(), args.sip).await?;
         let inapp = crate::inapp::InApp::start(engines.clone(), live.clone())?;
@@ -85,7 +92,19 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         };
         let first_admin = first_admin(&engines.store)?;
         print_banner(&engines, addr, sip.as_ref().map(|(s, _)| s.local), inapp.as_deref(), https.as_ref().map(|(_, a, t)| (*a, t.self_signed.clone())), first_admin.as_deref());
-        let state = AppState::new(engines, live).with_inapp(inapp).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
+        let state = AppState::new(engines.clone(), live.clone()).with_inapp(inapp).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
+        // Threshold alerts from today's figures, the queue and the recogniser.
+        crate::alerts::start(engines.config.alerts.clone(), state.alerts.clone(), move || {
+            let day = crate::orders::date::Day::today().iso();
+            let t = engines.store.totals(&day, &day, None).unwrap_or_default();
+            crate::alerts::Facts {
+                csat_satisfied: t.csat_satisfied,
+                surveys: t.surveys,
+                anger_rate: engines.store.anger_rate(&day).ok().flatten(),
+                longest_wait_ms: live.desk().map(|d| d.waiting_now().iter().map(|w| w.1).max().unwrap_or(0)).unwrap_or(0),
+                asr_queued: engines.asr.queued(),
+            }
+        });
         let app = router(state);
         let handle = axum_server::Handle::new();
         if let Some((l, _, tls)) = https {
@@ -192,6 +211,7 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, in
     if let Some(url) = &call_url {
         let _ = writeln!(o, "  open {url}   (call the bot from a browser; the link works for 12 hours)");
     }
+    let _ = writeln!(o, "  open http://{addr}/qa   (QA console; also /dashboard, /supervisor; agents: /agent, after `{} agents add NAME --languages en` and `users add NAME --role agent`)", this_command());
     let _ = writeln!(o, "  curl http://{addr}/health");
     let _ = writeln!(o, "  TOKEN=$({} tokens add --role supervisor --name me | tail -n1 | awk '{{print $NF}}')", this_command());
     let _ = writeln!(o, "  curl -H \"Authorization: Bearer $TOKEN\" --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");

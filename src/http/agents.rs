@@ -60,7 +60,7 @@ pub async fn set_state(State(s): State<AppState>, Extension(who): Extension<Prin
 }
 
 /// GET /v1/callbacks: the open callback tickets, oldest first, with their context.
-pub async fn callbacks(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn callbacks(State(s): State<AppState>, Extension(who): Extension<Principal>) -> Result<Json<serde_json::Value>, ApiError> {
     let tickets: Vec<serde_json::Value> = s
         .engines
         .store
@@ -71,5 +71,5 @@ pub async fn callbacks(State(s): State<AppState>) -> Result<Json<serde_json::Val
             serde_json::json!({ "ticket": id, "call": call, "number": number, "lang": lang, "context": context, "created_at": created })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "callbacks": tickets })))
+    Ok(Json(super::calls::shown_to(&s, &who, serde_json::json!({ "callbacks": tickets }))))
 }

@@ -96,7 +96,7 @@ pub async fn audit(State(s): State<AppState>) -> Result<Json<serde_json::Value>,
 
 /// The sign-in page in one of its states: `signed-out`, `signed-in` or `failed`.
 fn page(status: StatusCode, state: &str, message: &str, next: &str) -> Response {
-    let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let esc = super::pages::html_escape;
     let body = LOGIN_HTML.replace("{{state}}", state).replace("{{message}}", &esc(message)).replace("{{next}}", &esc(next));
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
 }

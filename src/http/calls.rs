@@ -15,11 +15,19 @@ pub struct ListQuery {
     limit: Option<usize>,
 }
 
+/// `v` as `who` may see it: personal data masked below the role `privacy.show_pii_to`.
+pub fn shown_to(s: &AppState, who: &Principal, mut v: serde_json::Value) -> serde_json::Value {
+    if !s.engines.config.privacy.shows_pii_to(who.role) {
+        crate::pii::mask_json(&mut v);
+    }
+    v
+}
+
 /// The calls the signed-in person may see: every call for supervisors, an agent's own.
 pub async fn list(State(s): State<AppState>, Extension(who): Extension<Principal>, Query(q): Query<ListQuery>) -> Result<Json<serde_json::Value>, ApiError> {
     let limit = q.limit.unwrap_or(100).min(10_000);
     let calls = if who.role >= Role::Supervisor { s.engines.store.calls(limit)? } else { s.engines.store.calls_of_agent(&who.name, limit)? };
-    Ok(Json(serde_json::json!({ "calls": calls })))
+    Ok(Json(shown_to(&s, &who, serde_json::json!({ "calls": calls }))))
 }
 
 pub async fn one(State(s): State<AppState>, Extension(who): Extension<Principal>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -29,10 +37,13 @@ pub async fn one(State(s): State<AppState>, Extension(who): Extension<Principal>
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no call {id:?}")));
     };
     let events = s.engines.store.events(&id)?;
+    let wrapups: Vec<serde_json::Value> = s.engines.store.wrapups(&id)?.into_iter().map(|(agent, disposition, notes, at)| serde_json::json!({ "agent": agent, "disposition": disposition, "notes": notes, "at": at })).collect();
     if let Err(e) = s.engines.store.audit(&who.name, "view_call", &id) {
         tracing::warn!(error = %e, "audit not written");
     }
-    Ok(Json(serde_json::json!({ "call": call, "events": events })))
+    let summary = s.engines.store.indexed_call(&id)?;
+    let qa = s.engines.store.qa_result(&id)?;
+    Ok(Json(shown_to(&s, &who, serde_json::json!({ "call": call, "events": events, "wrapups": wrapups, "summary": summary, "qa": qa }))))
 }
 
 /// CPU seconds used by this process and its resident memory, from /proc.
@@ -71,13 +82,13 @@ pub async fn sip_stats(State(s): State<AppState>) -> Result<Json<serde_json::Val
 }
 
 /// GET /v1/live: the calls up now (any leg), and the in-app side's figures.
-pub async fn live(State(s): State<AppState>) -> Json<serde_json::Value> {
+pub async fn live(State(s): State<AppState>, Extension(who): Extension<Principal>) -> Json<serde_json::Value> {
     let (cpu_s, rss_mb) = process_usage();
     let inapp = s.inapp.as_ref().map(|c| serde_json::json!({ "calls": c.calls(), "sockets": c.sockets(), "media": c.totals() }));
-    Json(serde_json::json!({
+    Json(shown_to(&s, &who, serde_json::json!({
         "count": s.live.count(),
         "calls": s.live.list(),
         "webrtc": inapp,
         "process": { "cpu_s": cpu_s, "rss_mb": rss_mb },
-    }))
+    })))
 }

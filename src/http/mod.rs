@@ -17,12 +17,15 @@ use crate::audio::{decode::decode_bytes, PipelineAudio};
 use crate::error::Error;
 use crate::pipeline::{run_file_call, CallSpec, Engines};
 
+mod agent_desk;
 mod agents;
 pub mod auth;
 mod calls;
 mod chat;
 mod nlu;
 mod pages;
+mod qa;
+mod supervisor;
 pub mod tls;
 mod webrtc;
 
@@ -41,6 +44,8 @@ pub struct AppState {
     pub inapp: Option<Arc<crate::inapp::InApp>>,
     /// The SIP server's counters and the phone calls' figures, when SIP is on.
     phone: Option<(Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>, Arc<crate::phone::PhoneContext>)>,
+    /// The threshold alerts active now.
+    pub alerts: crate::alerts::Active,
 }
 
 impl AppState {
@@ -53,6 +58,7 @@ impl AppState {
             chats: Default::default(),
             inapp: None,
             phone: None,
+            alerts: Default::default(),
         }
     }
 
@@ -79,7 +85,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/chat", post(chat::chat).layer(DefaultBodyLimit::max(MAX_NLU_BODY_BYTES)))
         .route("/v1/calls", get(calls::list))
         .route("/v1/calls/{id}", get(calls::one))
+        .route("/v1/calls/{id}/recording", get(qa::recording))
         .route("/v1/agents/{id}/state", post(agents::set_state))
+        .route("/v1/agent/socket", get(agent_desk::socket))
         .route_layer(from_fn_with_state(state.clone(), auth::signed_in));
     // Supervisors and QA staff: every call, replays, live figures.
     let supervisor = Router::new()
@@ -88,6 +96,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/live", get(calls::live))
         .route("/v1/agents", get(agents::list))
         .route("/v1/callbacks", get(agents::callbacks))
+        .route("/v1/qa/calls", get(qa::list))
+        .route("/v1/qa/export", get(qa::export))
+        .route("/v1/wallboard", get(supervisor::wallboard))
+        .route("/v1/analytics", get(supervisor::analytics))
+        .route("/v1/alerts", get(supervisor::alerts))
+        .route("/metrics", get(supervisor::metrics))
+        .route("/v1/calls/{id}/replay", post(qa::replay))
         .route_layer(from_fn_with_state(state.clone(), auth::supervisor));
     let admin = Router::new().route("/v1/audit", get(auth::audit)).route_layer(from_fn_with_state(state.clone(), auth::admin));
     // Open: health, the caller page and its signalling (call tokens), the sign-in page.
@@ -100,10 +115,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/whip", post(webrtc::whip_offer).layer(DefaultBodyLimit::max(64 * 1024)))
         .route("/v1/whip/{id}", delete(webrtc::whip_delete).patch(webrtc::whip_patch))
         .route("/call", get(pages::call_page))
+        .route("/agent", get(pages::agent_page))
+        .route("/qa", get(pages::qa_page))
+        .route("/supervisor", get(pages::supervisor_page))
+        .route("/dashboard", get(pages::dashboard_page))
         .route("/assets/{name}", get(pages::asset))
         .merge(signed_in)
         .merge(supervisor)
         .merge(admin)
+        .route_layer(axum::middleware::from_fn(supervisor::count_requests))
         .with_state(state)
 }
 

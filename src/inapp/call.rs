@@ -228,18 +228,13 @@ async fn listen(
                 None => break "closed".to_string(),
             },
         };
-        let pcm = match item {
-            Inbound::Dtmf(k) => {
+        let samples = match slot_pcm(&mut dec, item) {
+            Ok(pcm) => pcm,
+            Err(k) => {
                 key = Some(k);
                 continue;
             }
-            Inbound::Audio(p) => dec.decode(&p),
-            Inbound::Lost { next } => dec.conceal(next.as_deref()),
-            Inbound::Silence => vec![0.0; FRAME_SAMPLES],
         };
-        // Browsers send 20 ms packets; anything else is cut or padded to the slot.
-        let mut samples = pcm;
-        samples.resize(FRAME_SAMPLES, 0.0);
         if let Some(r) = lock(&recorder).as_mut() {
             let ints: Vec<i16> = samples.iter().map(|s| to_i16(*s)).collect();
             if let Err(e) = r.caller(slot, &ints) {
@@ -257,6 +252,20 @@ async fn listen(
     let _ = notes.send(LegNote::Ended { reason });
     drop(frames);
     session.close().await;
+}
+
+/// One 20 ms slot of a WebRTC leg as 16 kHz samples: decoded, or rebuilt by forward error
+/// correction or concealed when lost; `Err` with the key for an RFC 4733 key press.
+pub fn slot_pcm(dec: &mut OpusDecoder, item: Inbound) -> Result<Vec<f32>, char> {
+    let mut pcm = match item {
+        Inbound::Dtmf(k) => return Err(k),
+        Inbound::Audio(p) => dec.decode(&p),
+        Inbound::Lost { next } => dec.conceal(next.as_deref()),
+        Inbound::Silence => vec![0.0; FRAME_SAMPLES],
+    };
+    // Browsers send 20 ms packets; anything else is cut or padded to the slot.
+    pcm.resize(FRAME_SAMPLES, 0.0);
+    Ok(pcm)
 }
 
 /// The bot's side: each frame encoded to Opus, recorded on its slot, and handed to the paced

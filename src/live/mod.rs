@@ -142,10 +142,12 @@ pub struct Ended {
 struct EventLog {
     store: Arc<Store>,
     seq: u64,
+    metrics: crate::metrics::CallMetrics,
 }
 
 impl EventLog {
     fn write(&mut self, ev: &Event) {
+        self.metrics.observe(ev);
         if let Err(e) = self.store.add_event(self.seq, ev) {
             warn!(error = %e, call = %ev.call_id, "event not stored");
         }
@@ -169,7 +171,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     let writer = {
         let store = store.clone();
         tokio::task::spawn_blocking(move || {
-            let mut log = EventLog { store, seq: 0 };
+            let mut log = EventLog { store, seq: 0, metrics: Default::default() };
             while let Some(ev) = ev_rx.blocking_recv() {
                 if matches!(ev.kind, EventKind::CallEnded { .. }) && ev.call_id.is_empty() {
                     // Call control's end (sent without the id, so that it cannot be mistaken).
@@ -402,6 +404,8 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     room.leave_agent();
     // An agent whose answer crossed the call's end is let go: hung up, and free again.
     drop(desk_tx);
+    // Closed, so an answer racing the end fails to send and the desk hangs that agent up.
+    desk_rx.close();
     let mut late = Vec::new();
     while let Ok(note) = desk_rx.try_recv() {
         if let DeskNote::Connected { leg } = note {
@@ -435,6 +439,14 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     };
     if let Err(e) = store.end_call(&id, &ended.reason, ended.duration_ms) {
         warn!(error = %e, "call end not stored");
+    }
+    // The QA console finds it from now on.
+    let indexed = {
+        let (store, id, engines) = (store.clone(), id.clone(), engines.clone());
+        tokio::task::spawn_blocking(move || store.index_call(&id, Some(&engines.config.qa))).await
+    };
+    if let Ok(Err(e)) = indexed {
+        warn!(call = %id, error = %e, "call not indexed for search");
     }
     info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, "call ended");
     ended

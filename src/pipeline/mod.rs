@@ -7,6 +7,7 @@ pub mod engines;
 pub mod fair_queue;
 pub mod history;
 pub mod playout;
+pub mod qa_replay;
 pub mod turns;
 pub mod runner;
 pub mod utterance;

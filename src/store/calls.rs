@@ -116,6 +116,26 @@ impl Store {
         self.conn().query_row(&format!("SELECT EXISTS (SELECT 1 FROM calls c WHERE c.id = ?2 AND {AGENT_TOOK})"), (agent, id), |r| r.get(0)).map_err(|e| db_err(&self.path, e))
     }
 
+    /// Ended calls started more than `days` days ago: (id, recording).
+    pub fn calls_older_than(&self, days: u32) -> Result<Vec<(String, Option<String>)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id, recording FROM calls WHERE ended_at IS NOT NULL AND started_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) ORDER BY started_at")
+            .map_err(|e| db_err(&self.path, e))?;
+        let rows = stmt.query_map([format!("-{days} days")], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| db_err(&self.path, e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
+    }
+
+    /// Deletes a call with its events and wrap-ups (not its recording file: the caller's).
+    pub fn delete_call(&self, id: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| db_err(&self.path, e))?;
+        for sql in ["DELETE FROM events WHERE call_id = ?1", "DELETE FROM wrapups WHERE call_id = ?1", "DELETE FROM call_index WHERE call_id = ?1", "DELETE FROM call_text WHERE call_id = ?1", "DELETE FROM qa_results WHERE call_id = ?1", "DELETE FROM callbacks WHERE call_id = ?1", "DELETE FROM calls WHERE id = ?1"] {
+            tx.execute(sql, [id]).map_err(|e| db_err(&self.path, e))?;
+        }
+        tx.commit().map_err(|e| db_err(&self.path, e))
+    }
+
     pub fn call(&self, id: &str) -> Result<Option<CallRow>> {
         self.conn()
             .query_row(&format!("SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ?1"), [id], row)

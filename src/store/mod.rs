@@ -99,6 +99,14 @@ CREATE TABLE IF NOT EXISTS callbacks (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     done_at TEXT
 );
+CREATE TABLE IF NOT EXISTS wrapups (
+    call_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    disposition TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (call_id, agent)
+);
 CREATE TABLE IF NOT EXISTS events (
     call_id TEXT NOT NULL REFERENCES calls(id),
     seq INTEGER NOT NULL,
@@ -111,6 +119,9 @@ CREATE TABLE IF NOT EXISTS events (
 
 mod agents;
 mod calls;
+pub mod analytics;
+pub mod retention;
+pub mod search;
 pub mod users;
 pub use calls::CallRow;
 
@@ -139,8 +150,9 @@ impl Store {
         // WAL with synchronous=NORMAL: a commit is not flushed to disk each time (events of many
         // calls arrive every few ms) but survives the process being killed; only a power cut
         // can lose the last commits, never corrupt the file.
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;").map_err(|e| db_err(path, e))?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;").map_err(|e| db_err(path, e))?;
         conn.execute_batch(SCHEMA).map_err(|e| db_err(path, e))?;
+        conn.execute_batch(search::SCHEMA).map_err(|e| db_err(path, e))?;
         Ok(Self { conn: Mutex::new(conn), path: path.to_owned() })
     }
 
@@ -177,6 +189,22 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT id, call_id, number, lang, context, created_at FROM callbacks WHERE done_at IS NULL ORDER BY id").map_err(|e| db_err(&self.path, e))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))).map_err(|e| db_err(&self.path, e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
+    }
+
+    /// An agent's wrap-up of a call (its outcome and notes); a second one replaces the first.
+    pub fn set_wrapup(&self, call_id: &str, agent: &str, disposition: &str, notes: &str) -> Result<()> {
+        self.conn()
+            .execute("INSERT OR REPLACE INTO wrapups (call_id, agent, disposition, notes) VALUES (?1, ?2, ?3, ?4)", (call_id, agent, disposition, notes))
+            .map_err(|e| db_err(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The wrap-ups of a call: (agent, disposition, notes, when).
+    pub fn wrapups(&self, call_id: &str) -> Result<Vec<(String, String, String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT agent, disposition, notes, at FROM wrapups WHERE call_id = ?1 ORDER BY at").map_err(|e| db_err(&self.path, e))?;
+        let rows = stmt.query_map([call_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(|e| db_err(&self.path, e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
     }
 
