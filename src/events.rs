@@ -123,6 +123,13 @@ pub enum EventKind {
     WrapUp { agent: String },
     /// The caller's keypad rating of the call after the agent hung up, 1 (poor) to 5.
     Survey { score: u8 },
+    /// A supervisor joined the call with an agent: `listen` (nobody hears them), `coach` (the
+    /// agent hears them) or `barge` (the caller and the agent do).
+    MonitorStarted { supervisor: String, mode: String },
+    /// The supervisor on the call changed how they are on it.
+    MonitorChanged { supervisor: String, mode: String },
+    /// The supervisor left: `stopped`, `left` (their page closed), `agent_left`, `call_ended`.
+    MonitorEnded { supervisor: String, reason: String },
     /// The call is over.
     CallEnded { reason: String, duration_ms: u64 },
 }
@@ -157,6 +164,9 @@ impl EventKind {
             EventKind::CallbackRequested { .. } => "callback_requested",
             EventKind::WrapUp { .. } => "wrap_up",
             EventKind::Survey { .. } => "survey",
+            EventKind::MonitorStarted { .. } => "monitor_started",
+            EventKind::MonitorChanged { .. } => "monitor_changed",
+            EventKind::MonitorEnded { .. } => "monitor_ended",
         }
     }
 }

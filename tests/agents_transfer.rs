@@ -235,3 +235,114 @@ fn after_the_agent_hangs_up_the_caller_rates_the_call_on_the_keypad() {
     assert_eq!(of_type(&events, "survey")[0]["score"], 4);
     assert_eq!(call["end_reason"], "agent_hangup", "{call}");
 }
+
+/// 1 s blocks of `x` (8 kHz) in which a tone at `freq` is most of the sound.
+fn tone_blocks(x: &[f32], freq: f32) -> Vec<bool> {
+    x.chunks(8000).map(|b| b.len() == 8000 && voicegate::audio::frame::rms(b) > 0.01 && voicegate::audio::dtmf::tone_share(b, freq, 8000.0) > 0.3).collect()
+}
+
+#[test]
+fn a_supervisor_listens_in_then_coaches_the_agent_then_barges_in_from_the_wallboard() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // The agent speaks once after the whisper, then is silent.
+    let audio = voicegate::audio::load_for_pipeline(&fixture("en_refund.wav"), None).unwrap();
+    let mut narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
+    narrow.extend(std::iter::repeat_n(0.0, 8_000 * 50));
+    let payloads = voicegate::audio::g711::encode_slots(0, &narrow);
+    std::fs::write(dir.path().join("agent.pcap"), voicegate_sip::pcap::rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap())).unwrap();
+    let g = gateway_with_agents(dir.path(), &[&["ann", "--languages", "en", "--sip", "sip:ann@127.0.0.1:5392"]]);
+    let config = dir.path().join("voicegate.toml");
+    let o = run(&["--config", config.to_str().unwrap(), "users", "add", "sue", "--role", "supervisor"]);
+    assert!(o.status.success(), "users add: {}", stderr(&o));
+    let password = stdout(&o).rsplit("password (shown once): ").next().unwrap().trim().to_string();
+    // The supervisor's microphone: a 700 Hz tone, easy to find in what the others hear.
+    const TONE_HZ: f32 = 700.0;
+    let tone: Vec<f32> = (0..16_000 * 90).map(|i| 0.3 * (2.0 * std::f32::consts::PI * TONE_HZ * i as f32 / 16_000.0).sin()).collect();
+    let mic = dir.path().join("supervisor-mic.wav");
+    voicegate::audio::wav::write_wav(&mic, &[&tone], 16_000).unwrap();
+    let phone = agent_phone(dir.path(), "agent_answers.xml", 5392, 16420);
+    let cap = capture(dir.path());
+    let shots = dir.path().join("shots");
+    let page = Command::new("nice")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-n", "15", "node", "tests/browser/supervisor.mjs", "--url", &g.base, "--name", "sue", "--password", &password, "--agent", "ann"])
+        .args(["--audio", mic.to_str().unwrap(), "--out", shots.to_str().unwrap(), "--seconds", "100", "--plan", "listen:5,coach:5,barge:5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs (make setup installs playwright-core)");
+    // The caller asks for a person, then stays on the line, silent.
+    let caller_wav = dir.path().join("caller.wav");
+    two_turns("en_human_agent.wav", 45.0, "silence.wav", &caller_wav);
+    let heard = dir.path().join("dial.wav");
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--record", heard.to_str().unwrap(), "--listen", "3"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let out = page.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let p: Value = serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    if let Ok(keep) = std::env::var("VOICEGATE_SHOTS") {
+        for f in ["supervisor-listening.png", "supervisor-barge.png", "supervisor-after.png"] {
+            let _ = std::fs::copy(shots.join(f), Path::new(&keep).join(f));
+        }
+    }
+    let (call, events) = ended_call(&g, None);
+    let _ = phone.wait_with_output();
+    let t = types(&events);
+    assert!(p["error"].is_null(), "the page: {p}\nevents: {t:?}");
+    // The page joined, switched mode twice and left; the wallboard showed it on the call.
+    assert_eq!(p["connected"], true, "{p}");
+    let steps = p["steps"].as_array().cloned().unwrap_or_default();
+    assert_eq!(steps.iter().map(|s| (s["mode"].as_str().unwrap_or(""), s["ok"].as_bool().unwrap_or(false))).collect::<Vec<_>>(), [("listen", true), ("coach", true), ("barge", true)], "{p}");
+    assert!(steps[0]["inbound_packets_delta"].as_u64().unwrap_or(0) > 150, "the supervisor received no audio while listening: {p}");
+    assert_eq!((p["stopped"].as_bool(), p["stop_status"].as_u64()), (Some(true), Some(200)), "{p}");
+    assert!(p["monitors_seen"].as_array().is_some_and(|m| m.iter().any(|x| x["call"] == call["id"] && x["supervisor"] == "sue")), "the wallboard's monitors: {p}");
+    // The events, in order, each with the supervisor.
+    let mon: Vec<(&str, &str)> = events.iter().filter(|e| e["type"].as_str().is_some_and(|x| x.starts_with("monitor_"))).map(|e| (e["type"].as_str().unwrap(), e["mode"].as_str().or(e["reason"].as_str()).unwrap_or(""))).collect();
+    assert_eq!(mon, [("monitor_started", "listen"), ("monitor_changed", "coach"), ("monitor_changed", "barge"), ("monitor_ended", "stopped")], "{t:?}");
+    assert!(events.iter().filter(|e| e["type"].as_str().is_some_and(|x| x.starts_with("monitor_"))).all(|e| e["supervisor"] == "sue"));
+    let at = |ty: &str, n: usize| of_type(&events, ty)[n]["t_ms"].as_u64().unwrap() as usize;
+    let (listen_ms, coach_ms, barge_ms, end_ms) = (at("monitor_started", 0), at("monitor_changed", 0), at("monitor_changed", 1), at("monitor_ended", 0));
+    assert!(at("agent_answered", 0) <= listen_ms, "{t:?}");
+    // What the caller heard: the supervisor's tone only after the barge.
+    let dial_heard = voicegate::audio::decode::decode_file(&heard, Some(1)).unwrap().samples;
+    let caller_tone = tone_blocks(&dial_heard, TONE_HZ);
+    let secs = |from_ms: usize, to_ms: usize, blocks: &[bool]| blocks.iter().enumerate().filter(|(i, on)| **on && i * 1000 >= from_ms && (i + 1) * 1000 <= to_ms).count();
+    assert_eq!(secs(0, barge_ms.saturating_sub(500), &caller_tone), 0, "the caller heard the supervisor before the barge at {barge_ms} ms: {caller_tone:?}");
+    assert!(secs(barge_ms + 500, end_ms, &caller_tone) >= 2, "the caller did not hear the barge ({barge_ms}-{end_ms} ms): {caller_tone:?}");
+    // The recording has it too (the caller's ear is recorded on the right).
+    let right = voicegate::audio::decode::decode_file(Path::new(call["recording"].as_str().unwrap()), Some(1)).unwrap().samples;
+    assert!(secs(barge_ms + 500, end_ms, &tone_blocks(&right, TONE_HZ)) >= 2, "the barge is not in the recording");
+    // What the agent heard: the whisper, then the caller (from the bridge on), with the
+    // supervisor's tone from the coaching on, never while they only listened.
+    let whisper_ms = of_type(&events, "whisper_played")[0]["played_ms"].as_u64().unwrap() as usize;
+    let (_, to_agent) = cap.audio(|to: SocketAddr| to.port() == 16420);
+    let bridged = at("bridged", 0);
+    // The agent's stream on the call's clock: whisper, then 20 ms frames from the bridge.
+    let mut agent_clock = vec![0.0f32; bridged * 8];
+    agent_clock.extend_from_slice(&to_agent[(whisper_ms * 8).min(to_agent.len())..]);
+    let agent_tone = tone_blocks(&agent_clock, TONE_HZ);
+    assert_eq!(secs(listen_ms.max(bridged), coach_ms.saturating_sub(500), &agent_tone), 0, "the agent heard the supervisor while they only listened: {agent_tone:?}");
+    assert!(secs(coach_ms + 500, barge_ms, &agent_tone) >= 2, "the agent did not hear the coaching ({coach_ms}-{barge_ms} ms): {agent_tone:?}");
+    assert!(secs(barge_ms + 500, end_ms, &agent_tone) >= 2, "the agent did not hear the barge ({barge_ms}-{end_ms} ms): {agent_tone:?}");
+    // The supervisor's joining is audited; nothing is left behind.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(get_json(&format!("{}/health", g.base))["live_calls"], 0);
+    let wb = get_json(&format!("{}/v1/wallboard", g.base));
+    assert_eq!(wb["monitors"], serde_json::json!([]), "{wb}");
+    let audit = get_json(&format!("{}/v1/audit", g.base));
+    assert!(audit.to_string().contains("monitor_call"), "{audit}");
+    // Bad requests: a clear answer each.
+    let monitor = |id: &str, body: &str| match ureq::post(&format!("{}/v1/calls/{id}/monitor", g.base)).set("Authorization", &g.bearer()).send_string(body) {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    };
+    let (code, body) = monitor(call["id"].as_str().unwrap(), r#"{"mode":"listen","sdp":"v=0"}"#);
+    assert_eq!(code, 404, "an ended call: {body}");
+    let (code, body) = monitor("nope", r#"{"mode":"shout"}"#);
+    assert!(code == 400 && body.contains("listen"), "{code} {body}");
+    let (code, body) = monitor("nope", "not json");
+    assert!(code == 400 && body.contains("JSON"), "{code} {body}");
+}

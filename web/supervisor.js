@@ -1,21 +1,29 @@
 // The live wallboard (/supervisor): for supervisors. Polls GET /v1/wallboard every 2 s and shows
 // today's KPIs, the calls waiting for an agent (their wait ticking between polls), every agent's
-// state (time in state ticking from `since`, on the server's clock) and the alerts. Each waiting
-// call and each agent on a call has Listen / Coach / Barge buttons: POST /v1/calls/{id}/monitor
-// {"mode"} with X-CSRF-Token (from GET /v1/me); an error answer (the server may not support it
-// yet) goes in the banner.
+// state (time in state ticking from `since`, on the server's clock), who monitors which call
+// (`monitors`) and the alerts. Each agent on a call has Listen / Coach / Barge buttons: the page
+// joins the call over WebRTC (POST /v1/calls/{id}/monitor {mode, sdp} with X-CSRF-Token from
+// GET /v1/me, the whole offer at once, no trickle ICE), plays what it hears in #monitor-audio and
+// shows the monitoring bar (mode, Stop); {mode} alone changes the mode, DELETE stops. The page's
+// microphone is off while listening. ?audio_processing=0 turns the microphone's echo
+// cancellation, noise suppression and gain control off (as on the agent desktop).
 // JSON over same-origin fetch; the session cookie authenticates. Server text is only ever put in
 // the page with textContent. Plain browser JS, no build step. Tests read window.wallboard
-// ({auth(), seq, last, lastError, lastMonitor, me}) and the element ids in supervisor.html.
+// ({auth(), seq, last, lastError, lastMonitor, lastStop, monitorSeq, monitoring, me}), window.vg
+// ({pc}: the monitoring peer connection, the last one kept after it closed) and the element ids
+// in supervisor.html.
 (() => {
   'use strict';
 
   const { $, str, el, api } = window.vgConsole;
   const body = document.body;
+  const audioProcessing = new URLSearchParams(location.search).get('audio_processing') !== '0';
 
   const POLL_MS = 2000;
   const STALE_MS = 10000;           // no fresh data for this long: the "updated" badge turns amber
   const TICK_MS = 500;
+  const ICE_WAIT_MS = 2000;         // the longest wait for ICE candidates before the offer goes
+  const CONNECT_MS = 20000;         // a monitoring session's audio must connect within this
   const STATE_LABEL = { available: 'Available', away: 'Away', offline: 'Offline', ringing: 'Ringing', on_call: 'On call', wrap_up: 'Wrap-up' };
   const STATE_ORDER = ['ringing', 'on_call', 'wrap_up', 'available', 'away', 'offline'];
   const LANGS = { en: 'English', zh: 'Chinese' };
@@ -30,6 +38,8 @@
   const MODE_ICON = { listen: 'i-ear', coach: 'i-whisper', barge: 'i-barge' };
   const MODE_DONE = { listen: 'Listening in', coach: 'Coaching', barge: 'Barged in' };
   const MODE_VERB = { listen: 'listen in on', coach: 'coach', barge: 'barge into' };
+  const MODE_ING = { listen: 'listening', coach: 'coaching', barge: 'barged in' };
+  const MODE_MIC = { listen: 'Mic off · nobody hears you', coach: 'Mic on · the agent hears you', barge: 'Mic on · caller and agent hear you' };
   const WORDS = { id: 'ID', faq: 'FAQ', vip: 'VIP', csat: 'CSAT' };
   function human(word) {
     const s = str(word).replace(/[_-]+/g, ' ').trim().split(/\s+/).map((w) => WORDS[w.toLowerCase()] || w).join(' ');
@@ -47,7 +57,7 @@
     polling: false,
     bannerFrom: null,     // auth poll monitor: what the banner is showing
     bannerTimer: 0,
-    monitoring: null,     // { call, mode } after a monitor request succeeded
+    mon: null,            // this page's monitoring session (see "Listen / Coach / Barge")
     agentNames: new Map(),
   };
 
@@ -57,10 +67,14 @@
     okSeq: 0,             // bumps when a poll brought data
     last: null,
     lastError: null,
-    lastMonitor: null,    // { call, mode, ok, status, error, data }
+    lastMonitor: null,    // { call, mode, ok, status, error, data }: the last POST .../monitor
+    lastStop: null,       // { call, ok, status, error, data }: the last DELETE .../monitor
+    monitorSeq: 0,        // bumps when a monitor request (POST or DELETE) finished
+    monitoring: null,     // { call, agent, mode, pending, phase, connected } or null
     me: null,
     poll: () => poll(),
   };
+  const vg = window.vg = { pc: null };
 
   // --- Small helpers ----------------------------------------------------------------------------
   const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -139,6 +153,7 @@
   function signedOut(text) {
     setAuth('signed_out');
     stop();
+    if (S.mon) endMonitor(S.mon, false);
     $('#me').hidden = true;
     $('#signout-form').hidden = true;
     banner('You\'re signed out', text || 'Sign in to see the wallboard.', 'warning', 'auth');
@@ -146,6 +161,7 @@
   function forbidden(text) {
     setAuth('forbidden');
     stop();
+    if (S.mon) endMonitor(S.mon, false);
     banner('The wallboard is for supervisors', text || 'Your account can\'t open the wallboard.', 'danger', 'auth');
   }
 
@@ -170,6 +186,7 @@
       body.dataset.load = 'ok';
       hideBanner('poll');
       render();
+      watchMonitoredCall();
       wb.okSeq++;
     } else {
       wb.lastError = res.ok ? 'The server sent no wallboard.' : res.error;
@@ -246,12 +263,10 @@
     box.replaceChildren(...items);
   }
 
-  // The Listen / Coach / Barge buttons of a call; off until the gateway can join a supervisor
-  // to a call (POST /v1/calls/{id}/monitor is not built yet).
-  const MONITORING = false;
+  // The Listen / Coach / Barge buttons of an agent's call (a call waiting in the queue has nobody
+  // to monitor yet). Disabled while the agent is on no call.
   function monitorButtons() {
     const g = el('div', 'monitors');
-    if (!MONITORING) return g;
     g.setAttribute('role', 'group');
     g.setAttribute('aria-label', 'Monitor the call');
     for (const mode of ['listen', 'coach', 'barge']) {
@@ -259,6 +274,7 @@
       b.type = 'button';
       b.dataset.mode = mode;
       b.title = MODE_HINT[mode];
+      b.disabled = true;
       b.append(svgIcon(MODE_ICON[mode]), el('span', 'mlabel', MODES[mode]));
       g.append(b);
     }
@@ -266,11 +282,42 @@
   }
   function setMonitorCall(g, call) {
     for (const b of g.querySelectorAll('button.monitor')) {
-      setData(b, 'call', call);
-      const active = !!(S.monitoring && S.monitoring.call === call && S.monitoring.mode === b.dataset.mode);
-      b.classList.toggle('active', active);
-      b.setAttribute('aria-pressed', active ? 'true' : 'false');
+      if (call) setData(b, 'call', call); else if (b.dataset.call) delete b.dataset.call;
+      markMonitorButton(b);
     }
+  }
+  // Pressed: the mode this page monitors the button's call in; busy: the mode being asked for.
+  function markMonitorButton(b) {
+    const call = b.dataset.call || '', mon = S.mon, mode = b.dataset.mode;
+    const mine = !!(mon && call && mon.call === call);
+    const active = mine && mon.phase !== 'starting' && mon.mode === mode;
+    const busy = mine && mon.pending === mode;
+    if (b.disabled !== !call) b.disabled = !call;
+    b.classList.toggle('active', active);
+    if (b.getAttribute('aria-pressed') !== String(active)) b.setAttribute('aria-pressed', String(active));
+    b.classList.toggle('busy', busy);
+    if (busy) b.setAttribute('aria-busy', 'true'); else b.removeAttribute('aria-busy');
+  }
+
+  // Who monitors this call now (from the wallboard's `monitors`): "Sue · listening" badges.
+  function monitorsOf(call) {
+    return arr(S.data && S.data.monitors).filter((m) => m && typeof m === 'object' && call && str(m.call) === call && MODES[m.mode]);
+  }
+  function supName(v) { const s = str(v).trim(); return s ? s[0].toUpperCase() + s.slice(1) : 'A supervisor'; }
+  function renderMonitorBadges(box, call) {
+    const list = monitorsOf(call);
+    const key = JSON.stringify(list.map((m) => [str(m.supervisor), m.mode]));
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    box.replaceChildren(...list.map((m) => {
+      const name = supName(m.supervisor);
+      const b = el('span', 'mon-badge');
+      b.dataset.mode = m.mode;
+      b.dataset.supervisor = str(m.supervisor);
+      b.title = `${name} is ${MODE_DONE[m.mode].toLowerCase()} on this call (${MODE_HINT[m.mode].toLowerCase()})`;
+      b.append(svgIcon(MODE_ICON[m.mode]), el('span', null, `${name} · ${MODE_ING[m.mode]}`));
+      return b;
+    }));
   }
 
   function renderQueue(queue) {
@@ -281,7 +328,7 @@
       if (p && tbody.children.length === 1 && p.textContent === 'Nobody is waiting.') return;
       const tr = el('tr', 'placeholder');
       const td = el('td', null, 'Nobody is waiting.');
-      td.colSpan = 8;
+      td.colSpan = 7;
       tr.append(td);
       tbody.replaceChildren(tr);
       return;
@@ -301,7 +348,7 @@
   function newQueueRow(call) {
     const tr = el('tr', 'waiting');
     tr.dataset.call = call;
-    const cells = ['wait-cell', 'caller-cell', 'reason-cell', 'lang-cell', 'skill-cell', 'anger-cell-td', 'ringing-cell', 'actions'];
+    const cells = ['wait-cell', 'caller-cell', 'reason-cell', 'lang-cell', 'skill-cell', 'anger-cell-td', 'ringing-cell'];
     for (const c of cells) tr.append(el('td', c));
     tr.cells[0].append(el('span', 'wait'));
     tr.cells[1].append(el('span', 'caller'), el('span', 'sub mono'));
@@ -310,7 +357,6 @@
     bar.append(el('span'));
     anger.append(bar, el('span', 'anger-num'));
     tr.cells[5].append(anger);
-    tr.cells[7].append(monitorButtons());
     return tr;
   }
   function fillQueueRow(tr, q) {
@@ -372,7 +418,6 @@
         c[6].replaceChildren(s);
       } else c[6].replaceChildren(el('span', 'muted', '—'));
     }
-    setMonitorCall(c[7].firstChild, call);
   }
 
   function renderAgents(agents) {
@@ -417,9 +462,11 @@
     status.append(pill, el('span', 'state-time'));
     const tags = el('div', 'agent-tags');
     const call = el('div', 'agent-call');
+    const line = el('div', 'call-line');
     const cid = el('span', 'call-id');
     cid.append(svgIcon('i-phone'), el('span'));
-    call.append(cid, monitorButtons());
+    line.append(cid, el('span', 'mon-badges'));
+    call.append(line, monitorButtons());
     call.hidden = true;
     card.append(head, status, tags, call);
     return card;
@@ -454,10 +501,10 @@
     if (call) {
       setText(box.querySelector('.call-id span'), call);
       box.querySelector('.call-id').title = `Call ${call}`;
-      setMonitorCall(box.querySelector('.monitors'), call);
-    } else {
-      for (const b of box.querySelectorAll('button.monitor')) if (b.dataset.call) delete b.dataset.call;
     }
+    setMonitorCall(box.querySelector('.monitors'), call);
+    renderMonitorBadges(box.querySelector('.mon-badges'), call);
+    card.classList.toggle('monitored', !!(call && S.mon && S.mon.call === call));
   }
 
   // Twice a second: the waits, the times in state, "updated Ns ago", the clock.
@@ -493,38 +540,289 @@
     const t = new Date(snow);
     setText(c, t.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }));
     c.dateTime = t.toISOString();
+    renderMonitorTime();
   }
 
   // --- Listen / Coach / Barge -------------------------------------------------------------------
-  async function monitor(btn) {
-    const call = btn.dataset.call, mode = btn.dataset.mode;
-    if (!call || !MODES[mode] || btn.classList.contains('busy')) return;
-    btn.classList.add('busy');
-    btn.setAttribute('aria-busy', 'true');
-    const send = () => api(`/v1/calls/${encodeURIComponent(call)}/monitor`, {
-      method: 'POST',
+  // One session at a time, S.mon = { call, agent, mode (as the server confirmed it; null while
+  // starting), pending (the mode being asked for), phase (starting → live → stopping), pc, stream,
+  // track, remote, connectedAt, timer }. Starting: the microphone, a peer connection, its offer
+  // with all its ICE candidates POSTed; the answer's audio plays in #monitor-audio. The session
+  // ends with Stop (DELETE), when its audio fails, or when the wallboard shows the call no more.
+  const monitorPath = (call) => `/v1/calls/${encodeURIComponent(call)}/monitor`;
+  const obj = (v) => (v && typeof v === 'object' ? v : {});
+  const errText = (e) => str(e && e.message ? e.message : e);
+
+  // A monitor request with the CSRF token; a stale token is fetched afresh, once.
+  async function monitorApi(call, method, payload) {
+    const send = () => api(monitorPath(call), {
+      method,
       headers: { 'content-type': 'application/json', 'x-csrf-token': str(S.me && S.me.csrf) },
-      body: JSON.stringify({ mode }),
+      body: payload ? JSON.stringify(payload) : undefined,
     });
     if (!S.me || !S.me.csrf) await loadMe();
     let res = await send();
-    if (res.status === 403 && /csrf/i.test(res.error)) { // a stale token: fetch a fresh one, once
-      if (await loadMe()) res = await send();
+    if (res.status === 403 && /csrf/i.test(res.error) && await loadMe()) res = await send();
+    wb.monitorSeq++;
+    return res;
+  }
+
+  // The agent on a call, by the last wallboard (null: nobody is on it, the call ended).
+  function agentOnCall(call) {
+    const a = arr(S.data && S.data.agents).find((x) => x && typeof x === 'object' && x.call !== null && x.call !== undefined && str(x.call) === call);
+    return a ? str(a.name) || str(a.id) : null;
+  }
+
+  function micError(e) {
+    const n = e && e.name;
+    return n === 'NotAllowedError' || n === 'SecurityError'
+      ? 'Microphone access is blocked. Allow this page to use the microphone (the icon in the address bar), then try again.'
+      : n === 'NotFoundError' ? 'No microphone found. Connect a headset, then try again.'
+        : 'Your microphone could not be started' + (n ? ` (${n})` : '') + '.';
+  }
+
+  function waitForIce(pc, ms) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(t); pc.removeEventListener('icegatheringstatechange', check); pc.removeEventListener('icecandidate', cand); resolve(); };
+      const check = () => { if (pc.iceGatheringState === 'complete') done(); };
+      const cand = (e) => { if (!e.candidate) done(); };
+      const t = setTimeout(done, ms);
+      pc.addEventListener('icegatheringstatechange', check);
+      pc.addEventListener('icecandidate', cand);
+    });
+  }
+
+  // A mode button (on an agent card or in the monitoring bar) was clicked.
+  function monitorClick(call, mode) {
+    if (!call || !MODES[mode]) return;
+    const mon = S.mon;
+    if (mon && mon.call === call) setMode(mode);
+    else startMonitor(call, mode);
+  }
+
+  async function startMonitor(call, mode) {
+    if (S.mon) {                        // monitoring another call: that one stops first
+      if (S.mon.phase !== 'live' || S.mon.pending) return;
+      await stopMonitor();
+      if (S.mon) return;
     }
-    btn.classList.remove('busy');
-    btn.removeAttribute('aria-busy');
+    const mon = S.mon = {
+      call, agent: agentOnCall(call), mode: null, pending: mode, phase: 'starting',
+      pc: null, stream: null, track: null, remote: null, connectedAt: 0, timer: 0,
+    };
+    const title = `Couldn't ${MODE_VERB[mode]} call ${call}`;
+    hideBanner('monitor');
+    renderMonitor();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.RTCPeerConnection) {
+      return endMonitor(mon, false, title, 'This browser can\'t join calls: please use an up-to-date Chrome, Edge, Firefox or Safari.');
+    }
+    const on = audioProcessing;
+    try {
+      mon.stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: on, noiseSuppression: on, autoGainControl: on }, video: false });
+    } catch (e) {
+      return endMonitor(mon, false, title, micError(e));
+    }
+    if (S.mon !== mon) return teardown(mon); // stopped meanwhile
+    mon.track = mon.stream.getAudioTracks()[0] || null;
+    applyMic(mon);
+    let sdp;
+    try {
+      const pc = mon.pc = vg.pc = new RTCPeerConnection();
+      if (mon.track) pc.addTransceiver(mon.track, { direction: 'sendrecv', streams: [mon.stream] });
+      else pc.addTransceiver('audio', { direction: 'sendrecv' });
+      pc.ontrack = (e) => playRemote(mon, e);
+      pc.onconnectionstatechange = () => mediaState(mon);
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForIce(pc, ICE_WAIT_MS);
+      sdp = pc.localDescription.sdp;
+    } catch (e) {
+      return endMonitor(mon, false, title, `The call's audio could not be set up: ${errText(e)}`);
+    }
+    if (S.mon !== mon) return teardown(mon);
+    const res = await monitorApi(call, 'POST', { mode, sdp });
+    const d = obj(res.data);
     wb.lastMonitor = { call, mode, ok: res.ok, status: res.status, error: res.ok ? null : res.error, data: res.data };
+    if (S.mon !== mon) {                // stopped while asking: the server's session goes too
+      teardown(mon);
+      if (res.ok) monitorApi(call, 'DELETE');
+      return undefined;
+    }
     if (!res.ok) {
-      if (res.status === 401) { signedOut(res.error); return; }
-      banner(`Couldn't ${MODE_VERB[mode]} call ${call}`, res.error, 'danger', 'monitor');
+      if (res.status === 401) { endMonitor(mon, false); signedOut(res.error); return undefined; }
+      return endMonitor(mon, false, title, res.error);
+    }
+    mon.phase = 'live';
+    mon.mode = MODES[d.mode] ? d.mode : mode;
+    mon.pending = null;
+    applyMic(mon);
+    try {
+      await mon.pc.setRemoteDescription({ type: 'answer', sdp: str(d.sdp) });
+    } catch (e) {
+      if (S.mon === mon) endMonitor(mon, true, title, `The server's answer could not be used: ${errText(e)}`);
+      return undefined;
+    }
+    if (S.mon !== mon) return undefined;
+    // The audio must connect in time; the server ends a session whose audio never came.
+    mon.timer = setTimeout(() => {
+      if (S.mon === mon && !mon.connectedAt) endMonitor(mon, true, title, 'The call\'s audio did not connect in time.');
+    }, CONNECT_MS);
+    banner(`${MODE_DONE[mon.mode]}: call ${call}`, str(d.message) || MODE_HINT[mon.mode] + '.', 'info', 'monitor');
+    S.bannerTimer = setTimeout(() => hideBanner('monitor'), 8000);
+    renderMonitor();
+    return undefined;
+  }
+
+  // The same session, another mode: {mode} alone, no new connection.
+  async function setMode(mode) {
+    const mon = S.mon;
+    if (!mon || mon.phase !== 'live' || mon.pending || mon.mode === mode) return;
+    mon.pending = mode;
+    applyMic(mon);                      // to listen: the microphone goes off at once
+    renderMonitor();
+    const res = await monitorApi(mon.call, 'POST', { mode });
+    wb.lastMonitor = { call: mon.call, mode, ok: res.ok, status: res.status, error: res.ok ? null : res.error, data: res.data };
+    if (S.mon !== mon) return;
+    mon.pending = null;
+    if (res.ok) {
+      const d = obj(res.data);
+      mon.mode = MODES[d.mode] ? d.mode : mode;
+      hideBanner('monitor');
+    } else if (res.status === 401) {
+      endMonitor(mon, false);
+      signedOut(res.error);
+      return;
+    } else if (res.status === 404) {
+      endMonitor(mon, false, `Call ${mon.call} ended`, 'Monitoring stopped.', 'info');
+      return;
+    } else {
+      banner(`Couldn't ${MODE_VERB[mode]} call ${mon.call}`, res.error, 'danger', 'monitor');
+    }
+    applyMic(mon);
+    renderMonitor();
+  }
+
+  // Stop: DELETE, then the media goes whatever the answer (a session the server no longer has
+  // is stopped as well).
+  async function stopMonitor() {
+    const mon = S.mon;
+    if (!mon || mon.phase === 'stopping') return;
+    if (mon.phase === 'starting') { endMonitor(mon, false); return; } // startMonitor() cleans up
+    mon.phase = 'stopping';
+    renderMonitor();
+    const res = await monitorApi(mon.call, 'DELETE');
+    wb.lastStop = { call: mon.call, ok: res.ok, status: res.status, error: res.ok ? null : res.error, data: res.data };
+    endMonitor(mon, false);
+    if (res.status === 401) signedOut(res.error);
+    else if (!res.ok && res.status !== 404) banner(`Monitoring call ${mon.call} may not have stopped`, res.error, 'warning', 'monitor');
+  }
+
+  // Ends a session here: its media goes, the server is told (del) and the banner says why (title).
+  function endMonitor(mon, del, title, text, kind = 'danger') {
+    if (S.mon === mon) S.mon = null;
+    teardown(mon);
+    if (del && mon.phase !== 'starting') monitorApi(mon.call, 'DELETE');
+    if (title) {
+      banner(title, text, kind, 'monitor');
+      if (kind === 'info') S.bannerTimer = setTimeout(() => hideBanner('monitor'), 8000);
+    }
+    renderMonitor();
+  }
+
+  function teardown(mon) {
+    clearTimeout(mon.timer);
+    if (mon.pc) {
+      mon.pc.ontrack = null;
+      mon.pc.onconnectionstatechange = null;
+      try { mon.pc.close(); } catch (_) { /* closed already */ }
+    }
+    if (mon.stream) mon.stream.getTracks().forEach((t) => t.stop());
+    const audio = $('#monitor-audio');
+    if (mon.remote && audio.srcObject === mon.remote) audio.srcObject = null;
+  }
+
+  // The microphone is heard in coach and barge only; switching to listen turns it off at once.
+  function applyMic(mon) {
+    const mode = mon.mode || mon.pending;
+    if (mon.track) mon.track.enabled = mode !== 'listen' && mon.pending !== 'listen';
+  }
+
+  function playRemote(mon, e) {
+    if (S.mon !== mon) return;
+    const audio = $('#monitor-audio');
+    mon.remote = (e.streams && e.streams[0]) || new MediaStream([e.track]);
+    audio.srcObject = mon.remote;
+    const p = audio.play && audio.play();
+    if (p && p.catch) p.catch(() => {});
+  }
+
+  function mediaState(mon) {
+    if (S.mon !== mon) return;
+    const s = mon.pc.connectionState;
+    if (s === 'connected' && !mon.connectedAt) { mon.connectedAt = Date.now(); clearTimeout(mon.timer); }
+    if (s === 'failed' || s === 'closed') {
+      endMonitor(mon, true, `Monitoring call ${mon.call} stopped`, 'The call\'s audio connection was lost.', 'warning');
       return;
     }
-    S.monitoring = { call, mode };
-    const d = res.data && typeof res.data === 'object' ? res.data : {};
-    const note = str(d.message || d.note || d.status);
-    banner(`${MODE_DONE[mode]}: call ${call}`, note || MODE_HINT[mode] + '.', 'info', 'monitor');
-    S.bannerTimer = setTimeout(() => hideBanner('monitor'), 8000);
-    if (S.data) render();
+    renderMonitor();
+  }
+
+  // After each poll: the call this page monitors is on no agent any more: it ended.
+  function watchMonitoredCall() {
+    const mon = S.mon;
+    if (!mon || mon.phase === 'starting') return;
+    const agent = agentOnCall(mon.call);
+    if (!agent) { endMonitor(mon, false, `Call ${mon.call} ended`, 'Monitoring stopped.', 'info'); return; }
+    if (agent !== mon.agent) { mon.agent = agent; renderMonitor(); }
+  }
+
+  // The monitoring bar, the buttons' pressed states and the test hooks.
+  function renderMonitor() {
+    const mon = S.mon;
+    const state = mon && mon.pc ? mon.pc.connectionState : 'new';
+    wb.monitoring = mon ? { call: mon.call, agent: mon.agent, mode: mon.mode, pending: mon.pending, phase: mon.phase, connected: state === 'connected' } : null;
+    for (const b of document.querySelectorAll('button.monitor')) markMonitorButton(b);
+    for (const card of document.querySelectorAll('#agents .agent-card')) {
+      const b = card.querySelector('button.monitor');
+      card.classList.toggle('monitored', !!(mon && b && b.dataset.call === mon.call));
+    }
+    const bar = $('#monitor-bar');
+    bar.hidden = !mon;
+    if (!mon) {
+      for (const b of document.querySelectorAll('#monitor-modes button')) { b.setAttribute('aria-pressed', 'false'); b.classList.remove('busy'); }
+      return;
+    }
+    const mode = mon.pending && mon.phase === 'starting' ? mon.pending : mon.mode;
+    setData(bar, 'mode', mode);
+    setData(bar, 'phase', mon.phase);
+    $('#monitor-icon').setAttribute('href', '#' + MODE_ICON[mode]);
+    setText($('#monitor-title'), mon.phase === 'starting' ? `Joining call ${mon.call}…` : mon.phase === 'stopping' ? 'Stopping…' : MODE_DONE[mode]);
+    setText($('#monitor-agent'), mon.agent || 'No agent');
+    setText($('#monitor-call'), mon.call);
+    const live = mon.phase === 'live' && state === 'connected';
+    setData($('#monitor-status'), 'state', live ? 'live' : state === 'disconnected' ? 'unstable' : 'connecting');
+    const micOn = !!(mon.track && mon.track.enabled);
+    setData($('#monitor-mic'), 'on', micOn ? 'true' : 'false');
+    $('#monitor-mic-icon').setAttribute('href', micOn ? '#i-barge' : '#i-mic-off');
+    setText($('#monitor-mic-text'), MODE_MIC[micOn ? mode : 'listen'] || MODE_MIC.listen);
+    for (const b of document.querySelectorAll('#monitor-modes button')) {
+      b.dataset.call = mon.call;
+      const pressed = mon.phase !== 'starting' && b.dataset.mode === mon.mode;
+      b.setAttribute('aria-pressed', String(pressed));
+      b.classList.toggle('busy', mon.pending === b.dataset.mode);
+      b.disabled = mon.phase !== 'live';
+    }
+    $('#monitor-stop').disabled = mon.phase === 'stopping';
+    renderMonitorTime();
+  }
+  function renderMonitorTime() {
+    const mon = S.mon;
+    if (!mon) return;
+    const state = mon.pc ? mon.pc.connectionState : 'new';
+    setText($('#monitor-status-text'), mon.phase === 'starting' ? 'Connecting…'
+      : mon.phase === 'stopping' ? 'Stopping…'
+        : state === 'connected' ? `Live · ${clock(Date.now() - mon.connectedAt)}`
+          : state === 'disconnected' ? 'Audio unstable…' : 'Connecting audio…');
   }
 
   // --- Who's signed in ------------------------------------------------------------------------------
@@ -546,8 +844,15 @@
 
   // --- Wiring ---------------------------------------------------------------------------------------
   document.addEventListener('click', (e) => {
-    const b = e.target.closest('button.monitor');
-    if (b) { e.preventDefault(); monitor(b); }
+    const b = e.target.closest('button.monitor, #monitor-modes button');
+    if (b && !b.disabled) { e.preventDefault(); monitorClick(b.dataset.call, b.dataset.mode); }
+  });
+  $('#monitor-stop').addEventListener('click', () => stopMonitor());
+  // Leaving the page ends its session on the server too (the media goes with the page).
+  window.addEventListener('pagehide', () => {
+    const mon = S.mon;
+    if (!mon || mon.phase === 'starting') return;
+    fetch(monitorPath(mon.call), { method: 'DELETE', keepalive: true, credentials: 'same-origin', headers: { 'x-csrf-token': str(S.me && S.me.csrf) } }).catch(() => {});
   });
   $('#banner-close').addEventListener('click', () => hideBanner());
   document.addEventListener('keydown', (e) => {

@@ -138,6 +138,11 @@ impl Acd {
     }
 
     /// The calls waiting (or ringing), in the order they are served.
+    /// The call an agent is on (not one only offered to them).
+    pub fn call_of(&self, agent: &str) -> Option<&str> {
+        self.agents.get(agent).filter(|s| s.state == AgentState::OnCall).and_then(|s| s.call.as_deref())
+    }
+
     pub fn waiting(&self) -> Vec<&CallRequest> {
         self.queue.iter().map(|w| &w.req).collect()
     }

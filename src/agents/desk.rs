@@ -216,6 +216,11 @@ impl Desk {
         lock(&self.inner).acd.state_of(agent)
     }
 
+    /// The call an agent is on.
+    pub fn call_of(&self, agent: &str) -> Option<String> {
+        lock(&self.inner).acd.call_of(agent).map(str::to_string)
+    }
+
     /// Calls waiting, in the order they are served, with how long each has waited and the
     /// agent it rings for.
     pub fn waiting_now(&self) -> Vec<(CallRequest, u64, Option<String>)> {

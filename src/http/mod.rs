@@ -22,6 +22,7 @@ mod agents;
 pub mod auth;
 mod calls;
 mod chat;
+mod monitor;
 mod nlu;
 mod pages;
 mod qa;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/alerts", get(supervisor::alerts))
         .route("/metrics", get(supervisor::metrics))
         .route("/v1/calls/{id}/replay", post(qa::replay))
+        .route("/v1/calls/{id}/monitor", post(monitor::start_or_change).delete(monitor::stop).layer(DefaultBodyLimit::max(64 * 1024)))
         .route_layer(from_fn_with_state(state.clone(), auth::supervisor));
     let admin = Router::new().route("/v1/audit", get(auth::audit)).route_layer(from_fn_with_state(state.clone(), auth::admin));
     // Open: health, the caller page and its signalling (call tokens), the sign-in page.

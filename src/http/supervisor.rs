@@ -1,5 +1,5 @@
 //! What supervisors watch: the wallboard (`GET /v1/wallboard`: the calls waiting for an agent,
-//! the agents and their states, today's figures, the alerts), the dashboard's figures for a
+//! the agents, their states and calls, who monitors which call, today's figures, the alerts), the dashboard's figures for a
 //! period (`GET /v1/analytics`), the alerts (`GET /v1/alerts`), and `/metrics` for Prometheus.
 
 use axum::extract::{Query, State};
@@ -35,7 +35,8 @@ pub async fn wallboard(State(s): State<AppState>, Extension(who): Extension<Prin
             .into_iter()
             .map(|a| {
                 let desktop = desk.as_ref().is_some_and(|d| d.desktops.is_open(&a.agent.id));
-                serde_json::json!({ "id": a.agent.id, "name": a.agent.name, "state": a.state, "since": a.since, "languages": a.agent.languages, "skills": a.agent.skills, "sip": a.agent.sip.is_some(), "desktop": desktop, "call": null })
+                let call = desk.as_ref().and_then(|d| d.call_of(&a.agent.id));
+                serde_json::json!({ "id": a.agent.id, "name": a.agent.name, "state": a.state, "since": a.since, "languages": a.agent.languages, "skills": a.agent.skills, "sip": a.agent.sip.is_some(), "desktop": desktop, "call": call })
             })
             .collect();
         let day = today();
@@ -50,6 +51,7 @@ pub async fn wallboard(State(s): State<AppState>, Extension(who): Extension<Prin
         "agents": agents,
         "today": { "calls": t.calls, "live": s.live.count(), "handoffs": t.handoffs, "abandoned": t.abandoned, "callbacks": t.callbacks, "avg_wait_ms": t.avg_wait_ms, "avg_handle_ms": t.avg_handle_ms, "csat_avg": t.csat_avg, "surveys": t.surveys },
         "alerts": alerts,
+        "monitors": s.live.monitors().into_iter().map(|(call, supervisor, mode)| serde_json::json!({ "call": call, "supervisor": supervisor, "mode": mode })).collect::<Vec<_>>(),
     }))))
 }
 

@@ -8,6 +8,7 @@
 //! no transcription, reply or synthesis runs for a caller who is gone.
 
 pub mod agent_voice;
+pub mod monitor;
 pub mod registry;
 pub mod room;
 
@@ -164,6 +165,11 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     }
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
     let desk = live.desk();
+    // The room between the pipeline and the leg: who hears whom once agents come in. It writes
+    // its own events (a supervisor joining), and supervisors find it by the call's id.
+    let room = Room::new();
+    room.write_events(ev_tx.clone(), &id, started);
+    live.set_room(room.clone());
 
     // Events: to the store as they come, on a blocking thread (a write may wait for the disk,
     // which the threads pacing call audio must not), and to whoever watches the call. The
@@ -194,8 +200,6 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     let LegIo { caller, bot, mut notes, hangup, recorder } = io;
     let mut control = CallControl::new(0).with_survey(engines.config.agents.survey);
     let (pipe_tx, pipe_rx) = mpsc::unbounded_channel();
-    // The room between the pipeline and the leg: who hears whom once agents come in.
-    let room = Room::new();
     let hold = desk.as_ref().map(|d| d.hold_audio()).unwrap_or_else(HoldAudio::chime);
     let (bot_tx, bot_rx) = mpsc::channel::<BotFrame>(64);
     let caller_ear = room.caller_ear(bot_rx, bot, started, hold);
@@ -401,6 +405,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         let _ = ev_tx.send(ev);
     }
     caller_ear.abort();
+    room.end_monitoring("call_ended");
     room.leave_agent();
     // An agent whose answer crossed the call's end is let go: hung up, and free again.
     drop(desk_tx);

@@ -19,6 +19,8 @@ struct Entry {
     source: String,
     started: Instant,
     events: broadcast::Sender<Event>,
+    /// Who hears whom on the call, once its room is up (supervisors join it).
+    room: Option<super::room::Room>,
 }
 
 /// A live call as listed by `/health` and `GET /v1/live`.
@@ -44,7 +46,7 @@ impl LiveCalls {
     /// Lists a call until the returned guard is dropped.
     pub fn register(self: &Arc<Self>, id: &str, source: &str) -> LiveCall {
         let (tx, _) = broadcast::channel(WATCH_BACKLOG);
-        self.lock().insert(id.to_owned(), Entry { source: source.to_owned(), started: Instant::now(), events: tx.clone() });
+        self.lock().insert(id.to_owned(), Entry { source: source.to_owned(), started: Instant::now(), events: tx.clone(), room: None });
         LiveCall { id: id.to_owned(), registry: self.clone(), events: tx }
     }
 
@@ -63,6 +65,18 @@ impl LiveCalls {
 
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+
+    /// The room of a live call.
+    pub fn room(&self, id: &str) -> Option<super::room::Room> {
+        self.lock().get(id).and_then(|e| e.room.clone())
+    }
+
+    /// The supervisors on calls now: (call, supervisor, mode).
+    pub fn monitors(&self) -> Vec<(String, String, &'static str)> {
+        let mut v: Vec<_> = self.lock().iter().filter_map(|(id, e)| e.room.as_ref()?.monitor().map(|(who, mode)| (id.clone(), who, mode.as_str()))).collect();
+        v.sort();
+        v
     }
 
     pub fn list(&self) -> Vec<LiveCallInfo> {
@@ -99,6 +113,13 @@ impl LiveCall {
 
     pub fn watch(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// The call's room, for whoever joins the call from outside (a supervisor).
+    pub fn set_room(&self, room: super::room::Room) {
+        if let Some(e) = self.registry.lock().get_mut(&self.id) {
+            e.room = Some(room);
+        }
     }
 }
 

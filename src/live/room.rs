@@ -1,15 +1,20 @@
 //! A live call's room: who hears whom, made so. Call control writes the table (`Hearing`);
 //! the room carries it out on the call's audio: the caller's ear (the bot, hold audio under
 //! the bot's announcements, or the agent) and the agent's ear (the whisper, then the caller).
-//! What the caller hears is also what their leg records on the right channel.
+//! What the caller hears is also what their leg records on the right channel. A supervisor
+//! may join a call with an agent (`monitor.rs`): the room mixes them in and writes the events.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use tokio_util::sync::CancellationToken;
+
+use super::monitor::{Monitor, MonitorMedia, MonitorMode};
 use crate::audio::{AudioFrame, FRAME_MS};
 use crate::call::control::{Hearing, Track};
+use crate::events::{Event, EventKind};
 use crate::pipeline::playout::BotFrame;
 
 /// Samples in one 16 kHz frame.
@@ -27,6 +32,29 @@ struct State {
     agent_backlog: std::collections::VecDeque<Vec<f32>>,
     /// Every frame of the agent's voice the caller is played, also for the agent's transcriber.
     agent_tap: Option<mpsc::Sender<Vec<f32>>>,
+    /// The supervisor on the call, if any, and how many have joined it.
+    monitor: Option<Monitor>,
+    monitors_joined: u64,
+    /// Where the room's own events go: the call's record, its id, its start.
+    events: Option<(mpsc::UnboundedSender<Event>, String, Instant)>,
+}
+
+impl State {
+    fn event(&self, kind: EventKind) {
+        if let Some((tx, id, started)) = &self.events {
+            let _ = tx.send(Event::new(id, started.elapsed().as_millis() as u64, kind));
+        }
+    }
+
+    /// Lets the supervisor go (their leg hangs up), with the event when they were on the call.
+    fn end_monitor(&mut self, reason: &str) {
+        if let Some(m) = self.monitor.take() {
+            m.gone.cancel();
+            if m.connected() {
+                self.event(EventKind::MonitorEnded { supervisor: m.supervisor, reason: reason.to_string() });
+            }
+        }
+    }
 }
 
 #[derive(Clone, Default)]
@@ -60,12 +88,95 @@ impl Room {
         s.agent_voice = Some(voice);
     }
 
+    /// The agent leaves; a supervisor on the call leaves with them.
     pub fn leave_agent(&self) {
         let mut s = lock(&self.state);
         s.agent_ear = None;
         s.agent_voice = None;
         s.agent_backlog.clear();
         s.agent_tap = None;
+        s.end_monitor("agent_left");
+    }
+
+    /// The room writes its own events (supervisors joining and leaving) to `tx`.
+    pub fn write_events(&self, tx: mpsc::UnboundedSender<Event>, call: &str, started: Instant) {
+        lock(&self.state).events = Some((tx, call.to_string(), started));
+    }
+
+    /// A supervisor asks to join as `mode`: their slot and what tells them to go, unless no
+    /// agent has answered or another supervisor is on the call (while the agent hears the
+    /// whisper, the supervisor hears nothing yet). The same
+    /// supervisor asking again (their page reloaded) replaces their earlier joining.
+    pub fn reserve_monitor(&self, supervisor: &str, mode: MonitorMode) -> Result<(u64, CancellationToken), String> {
+        let mut s = lock(&self.state);
+        if s.agent_ear.is_none() {
+            return Err("no agent is on this call yet: a supervisor joins a call once an agent has answered it".into());
+        }
+        if let Some(m) = &s.monitor {
+            if m.supervisor != supervisor {
+                return Err(format!("{} is already on this call (one supervisor at a time)", m.supervisor));
+            }
+            s.end_monitor("replaced");
+        }
+        s.monitors_joined += 1;
+        let m = Monitor::new(s.monitors_joined, supervisor, mode);
+        let out = (m.id, m.gone.clone());
+        s.monitor = Some(m);
+        Ok(out)
+    }
+
+    /// The supervisor's media of slot `id` connected: they are on the call. False when the
+    /// slot is no longer theirs.
+    pub fn monitor_connected(&self, id: u64, media: MonitorMedia) -> bool {
+        let mut s = lock(&self.state);
+        let Some(m) = s.monitor.as_mut().filter(|m| m.id == id) else { return false };
+        m.connect(media);
+        let kind = EventKind::MonitorStarted { supervisor: m.supervisor.clone(), mode: m.mode.as_str().to_string() };
+        s.event(kind);
+        true
+    }
+
+    /// The supervisor on the call changes how they are on it.
+    pub fn set_monitor_mode(&self, supervisor: &str, mode: MonitorMode) -> Result<(), String> {
+        let mut s = lock(&self.state);
+        let m = s.monitor.as_mut().filter(|m| m.supervisor == supervisor).ok_or_else(|| format!("{supervisor} is not on this call: join it first (with the page's offer)"))?;
+        if m.mode == mode {
+            return Ok(());
+        }
+        m.mode = mode;
+        if m.connected() {
+            let kind = EventKind::MonitorChanged { supervisor: supervisor.to_string(), mode: mode.as_str().to_string() };
+            s.event(kind);
+        }
+        Ok(())
+    }
+
+    /// Slot `id` ends for `reason` (its leg ended, its media never came).
+    pub fn end_monitor(&self, id: u64, reason: &str) {
+        let mut s = lock(&self.state);
+        if s.monitor.as_ref().is_some_and(|m| m.id == id) {
+            s.end_monitor(reason);
+        }
+    }
+
+    /// The supervisor asks to leave: false when they were not on the call.
+    pub fn stop_monitor(&self, supervisor: &str) -> bool {
+        let mut s = lock(&self.state);
+        if !s.monitor.as_ref().is_some_and(|m| m.supervisor == supervisor) {
+            return false;
+        }
+        s.end_monitor("stopped");
+        true
+    }
+
+    /// At the call's end: the supervisor goes.
+    pub fn end_monitoring(&self, reason: &str) {
+        lock(&self.state).end_monitor(reason);
+    }
+
+    /// Who is on the call as supervisor, and how.
+    pub fn monitor(&self) -> Option<(String, MonitorMode)> {
+        lock(&self.state).monitor.as_ref().map(|m| (m.supervisor.clone(), m.mode))
     }
 
     /// From now on the agent's voice also goes to `tap` (their transcriber).
@@ -105,13 +216,23 @@ impl Room {
         let room = self.clone();
         tokio::spawn(async move {
             while let Some(f) = caller.recv().await {
-                let ear = {
-                    let s = lock(&room.state);
-                    s.hearing.agent.contains(&Track::Caller).then(|| s.agent_ear.clone()).flatten()
-                };
-                if let Some(ear) = ear {
-                    if f.samples.len() == FRAME {
-                        let _ = ear.try_send(f.samples.clone());
+                if f.samples.len() == FRAME {
+                    let to_agent = {
+                        let mut s = lock(&room.state);
+                        match s.agent_ear.clone().filter(|_| s.hearing.agent.contains(&Track::Caller)) {
+                            Some(ear) => {
+                                let mut frame = f.samples.clone();
+                                // A coaching (or barged-in) supervisor is heard with the caller.
+                                if let Some(m) = &mut s.monitor {
+                                    m.on_caller_frame(&mut frame);
+                                }
+                                Some((ear, frame))
+                            }
+                            None => None,
+                        }
+                    };
+                    if let Some((ear, frame)) = to_agent {
+                        let _ = ear.try_send(frame);
                     }
                 }
                 if tx.send(f).await.is_err() {
@@ -175,7 +296,7 @@ impl Room {
     /// The agent's next 20 ms for the caller (silence when none came), its backlog kept short.
     fn agent_frame(&self) -> Option<Vec<f32>> {
         let mut s = lock(&self.state);
-        let State { agent_voice, agent_backlog, agent_tap, .. } = &mut *s;
+        let State { agent_voice, agent_backlog, agent_tap, monitor, .. } = &mut *s;
         let voice = agent_voice.as_mut()?;
         while let Ok(f) = voice.try_recv() {
             if let Some(tap) = agent_tap {
@@ -186,7 +307,12 @@ impl Room {
         while agent_backlog.len() > MAX_AGENT_BACKLOG {
             agent_backlog.pop_front();
         }
-        Some(agent_backlog.pop_front().unwrap_or_else(|| vec![0.0; FRAME]))
+        let mut frame = agent_backlog.pop_front().unwrap_or_else(|| vec![0.0; FRAME]);
+        // The supervisor hears the agent (with the caller); after a barge the caller hears them.
+        if let Some(m) = monitor {
+            m.on_agent_frame(&mut frame);
+        }
+        Some(frame)
     }
 }
 

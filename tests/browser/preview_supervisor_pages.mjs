@@ -2,11 +2,15 @@
 // web/dashboard.html, analytics) in Debian's headless chromium, without the gateway: a tiny HTTP
 // server serves web/ as the gateway will (/login, /supervisor, /dashboard, /assets/<name>) and
 // answers their API (/v1/me, /v1/wallboard, changing between polls, /v1/analytics for any period
-// and channel, /v1/calls/{id}/monitor answering 501 as a server that can't monitor yet). It runs
-// tests/browser/dashboard.mjs (the driver the Rust test uses) against it, then looks at the other
-// views (signed out, an agent, null numbers and empty lists, the period picker and the channel
-// filter, ticking clocks, a failing poll, Listen/Coach/Barge, server text that looks like HTML,
-// a wall screen, a laptop, a narrow window, dark mode).
+// and channel, POST and DELETE /v1/calls/{id}/monitor as the gateway does). A monitored call's far
+// end (the gateway's side of the WebRTC session) is a page in a second headless chromium: it
+// answers the offer, sends a tone (the call's sound) and plays what it gets (its stats tell what
+// the supervisor said in each mode). It runs tests/browser/dashboard.mjs and
+// tests/browser/supervisor.mjs (the drivers the Rust tests use) against it, then looks at the
+// other views (signed out, an agent, null numbers and empty lists, the period picker and the
+// channel filter, ticking clocks, a failing poll, Listen/Coach/Barge: modes, Stop, another call,
+// the call ending, the audio failing, refusals, a blocked microphone, a stale CSRF token, a bad
+// answer; server text that looks like HTML, a wall screen, a laptop, a narrow window, dark mode).
 //
 //   node tests/browser/preview_supervisor_pages.mjs [OUT_DIR]      (default /tmp/suppages)
 //
@@ -40,15 +44,17 @@ const TODAY = ymd(new Date());
 const W = { // the wallboard's world, changed by the scenarios
   fail: 0,          // answer the next N polls with a 500
   polls: 0,
+  ended: new Set(), // calls that ended: their agents are on no call
 };
 let T0 = Date.now(); // waits and times in state run from here, as a real server's would
 function wallboard(variant = 'full') {
   const now = Date.now();
   const iso = (ms) => new Date(T0 - ms).toISOString();
   const waited = (ms) => ms + (now - T0);
-  if (variant === 'empty') {
+  if (variant === 'empty') { // (as an older server: no `monitors`)
     return { now: new Date(now).toISOString(), queue: [], agents: [], today: { calls: 0, live: 0, handoffs: 0, abandoned: 0, callbacks: 0, avg_wait_ms: null, avg_handle_ms: null, csat_avg: null, surveys: 0 }, alerts: [] };
   }
+  const onCall = (call) => (W.ended.has(call) ? null : call);
   const queue = [
     { call: 'c-q1', waited_ms: waited(95000), reason: 'anger', lang: 'en', skill: 'refunds', caller: 'sip:+8613800001234@gw', peak_anger: 0.82, offered_to: 'bob' },
     { call: 'c-q2', waited_ms: waited(42000), reason: 'caller_request', lang: 'zh', skill: null, caller: '138****5678', peak_anger: 0.2, offered_to: null },
@@ -60,14 +66,15 @@ function wallboard(variant = 'full') {
     now: new Date(now).toISOString(),
     queue,
     agents: [
-      { id: 'ann', name: 'Ann Lee', state: 'on_call', since: iso(185000), languages: ['en'], skills: ['refunds', 'billing'], call: 'c-a1' },
+      { id: 'ann', name: 'Ann Lee', state: 'on_call', since: iso(185000), languages: ['en'], skills: ['refunds', 'billing'], call: onCall('c-a1') },
       { id: 'bob', name: 'Bob Stone', state: 'ringing', since: iso(6000), languages: ['en', 'zh'], skills: ['refunds'], call: null },
       { id: 'chen', name: '陈小明', state: 'available', since: iso(600000), languages: ['zh'], skills: [], call: null },
       { id: 'dana', name: 'Dana Cruz', state: 'wrap_up', since: iso(30000), languages: ['en'], skills: ['billing'], call: null },
       { id: 'eli', name: 'Eli Park', state: 'away', since: iso(900000), languages: ['en'], skills: [], call: null },
       { id: 'fay', name: 'Fay Wong', state: 'offline', since: iso(7200000), languages: ['zh', 'en'], skills: ['vip'], call: null },
-      { id: 'gus', name: 'Gus Hill', state: 'on_call', since: iso(62000), languages: ['en'], skills: [], call: 'c-a2' },
+      { id: 'gus', name: 'Gus Hill', state: 'on_call', since: iso(62000), languages: ['en'], skills: [], call: onCall('c-a2') },
     ],
+    monitors: monitorsNow(),
     today: { calls: 128, live: 9, handoffs: 31, abandoned: 4, callbacks: 2, avg_wait_ms: 42400, avg_handle_ms: 252000, csat_avg: 4.26, surveys: 57 },
     alerts: [
       { id: 'a1', level: 'critical', message: 'Caller c-q1 has waited more than 90 s', since: iso(5000) },
@@ -117,8 +124,113 @@ function analytics(sp, variant) {
   } };
 }
 
+// --- monitoring: the gateway's side -----------------------------------------------------------------
+const M = {
+  csrf: CSRF,        // the token /v1/me gives (a scenario changes it: the page's goes stale)
+  sessions: new Map(), // call -> { supervisor, mode, far (page), mark, heard: {mode: energy} }
+  others: [{ call: 'c-a2', supervisor: 'max', mode: 'coach' }], // other supervisors' sessions
+  next: null,        // the next POST's answer, forced: { status, error } or 'bad-sdp'
+  log: [],           // { method, call, mode, sdp (sent one), csrf (right one), status }
+};
+function monitorsNow() {
+  return [...M.others, ...[...M.sessions].map(([call, x]) => ({ call, supervisor: x.supervisor, mode: x.mode }))]
+    .filter((m) => !W.ended.has(m.call));
+}
+let farBrowser = null, BASE = '';
+// The far end answers an offer: a tone goes to the supervisor, what comes back is played.
+async function farAnswer(offer) {
+  const page = await (await farBrowser.newContext()).newPage();
+  await page.goto(`${BASE}/__far`);
+  const sdp = await page.evaluate(async (sdpOffer) => {
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const osc = ctx.createOscillator(), gain = ctx.createGain(), dest = ctx.createMediaStreamDestination();
+    osc.frequency.value = 440;
+    gain.gain.value = 0.2;
+    osc.connect(gain).connect(dest);
+    osc.start();
+    const pc = window.pc = new RTCPeerConnection();
+    pc.ontrack = (e) => { const a = new Audio(); a.srcObject = new MediaStream([e.track]); a.play().catch(() => {}); };
+    await pc.setRemoteDescription({ type: 'offer', sdp: sdpOffer });
+    pc.addTrack(dest.stream.getAudioTracks()[0], dest.stream);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') resolve();
+      pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+      setTimeout(resolve, 3000);
+    });
+    return pc.localDescription.sdp;
+  }, offer);
+  return { page, sdp };
+}
+// What the far end heard from the supervisor so far (inbound totalAudioEnergy).
+async function farHeard(page) {
+  return page.evaluate(async () => {
+    let e = 0;
+    (await window.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') e = r.totalAudioEnergy || 0; });
+    return e;
+  }).catch(() => 0);
+}
+// Adds what was heard since the last mark to the session's current mode (heard: by mode;
+// segments: [mode, energy] in order).
+async function markHeard(x) {
+  const e = await farHeard(x.far), d = Math.max(0, e - x.mark);
+  x.heard[x.mode] = (x.heard[x.mode] || 0) + d;
+  x.segments.push([x.mode, d]);
+  x.mark = e;
+}
+async function endSession(call) {
+  const x = M.sessions.get(call);
+  if (!x) return null;
+  await markHeard(x);
+  M.sessions.delete(call);
+  await x.far.context().close().catch(() => {});
+  return x;
+}
+const ended = []; // the sessions that ended, with what their far ends heard
+const MODE_NOTE = { listen: 'Nobody hears you.', coach: 'Only the agent hears you.', barge: 'The caller and the agent hear you.' };
+async function monitorRequest(method, call, raw, headers) {
+  let b = {};
+  try { b = raw ? JSON.parse(raw) : {}; } catch (_) { b = null; }
+  const entry = { method, call, mode: b && b.mode, sdp: !!(b && b.sdp), csrf: headers['x-csrf-token'] === M.csrf, status: 0 };
+  M.log.push(entry);
+  const answer = (status, v) => { entry.status = status; return { status, body: v }; };
+  if (!entry.csrf) return answer(403, { error: 'the CSRF token is missing or wrong' });
+  const live = wallboard('full');
+  const agentOn = live.agents.find((a) => a.call === call);
+  const queued = live.queue.some((q) => q.call === call);
+  if (method === 'DELETE') {
+    const x = await endSession(call);
+    if (!x) return answer(404, { error: `you are not monitoring call ${call}` });
+    ended.push({ call, heard: x.heard, segments: x.segments });
+    return answer(200, { call, stopped: true });
+  }
+  if (!b || !['listen', 'coach', 'barge'].includes(b.mode)) return answer(400, { error: 'mode must be listen, coach or barge' });
+  if (M.next) {
+    const n = M.next;
+    M.next = null;
+    if (n !== 'bad-sdp') return answer(n.status, { error: n.error });
+    M.sessions.set(call, { supervisor: 'sue', mode: b.mode, far: await (await farBrowser.newContext()).newPage(), mark: 0, heard: {}, segments: [] });
+    return answer(200, { call, mode: b.mode, sdp: 'v=0\r\nthis is no SDP\r\n', message: 'Joined.' });
+  }
+  if (!agentOn && !queued) return answer(404, { error: `call ${call} is not live` });
+  if (!agentOn) return answer(409, { error: `call ${call} has no agent on it yet` });
+  const other = M.others.find((m) => m.call === call);
+  if (other) return answer(409, { error: `call ${call} is already monitored by ${other.supervisor}` });
+  const x = M.sessions.get(call);
+  if (!b.sdp) {
+    if (!x) return answer(400, { error: 'an sdp offer is needed to start monitoring' });
+    await markHeard(x);
+    x.mode = b.mode;
+    return answer(200, { call, mode: b.mode, message: MODE_NOTE[b.mode] });
+  }
+  if (x) return answer(409, { error: `you are monitoring call ${call} already` });
+  const far = await farAnswer(String(b.sdp));
+  M.sessions.set(call, { supervisor: 'sue', mode: b.mode, far: far.page, mark: 0, heard: {}, segments: [] });
+  return answer(200, { call, mode: b.mode, sdp: far.sdp, message: `${agentOn.name} is on the call. ${MODE_NOTE[b.mode]}` });
+}
+
 // --- the web server -------------------------------------------------------------------------------
-const monitors = [];
 function serve() {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -153,10 +265,11 @@ function serve() {
       res.writeHead(200, { 'content-type': TYPES[path.extname(full)] || 'application/octet-stream', 'cache-control': 'no-store' });
       res.end(fs.readFileSync(full)); return;
     }
+    if (p === '/__far') { res.writeHead(200, { 'content-type': TYPES['.html'] }); res.end('<!doctype html><title>far end</title>'); return; }
     if (!p.startsWith('/v1/')) { res.writeHead(404).end('not found'); return; }
     if (!who) return json(401, { error: 'sign in first' });
     const sup = who === 'sup' || who === 'empty';
-    if (p === '/v1/me') return json(200, { name: sup ? 'Sue Park' : 'ann', role: sup ? 'supervisor' : 'agent', csrf: CSRF });
+    if (p === '/v1/me') return json(200, { name: sup ? 'Sue Park' : 'ann', role: sup ? 'supervisor' : 'agent', csrf: M.csrf });
     if (!sup) return json(403, { error: 'this needs the supervisor role; you are ann (agent)' });
     if (p === '/v1/wallboard') {
       W.polls++;
@@ -165,15 +278,12 @@ function serve() {
     }
     if (p === '/v1/analytics') { const r = analytics(url.searchParams, who === 'empty' ? 'empty' : 'full'); setTimeout(() => json(r.status, r.body), 120); return; }
     let m;
-    if ((m = p.match(/^\/v1\/calls\/([^/]+)\/monitor$/)) && req.method === 'POST') {
+    if ((m = p.match(/^\/v1\/calls\/([^/]+)\/monitor$/)) && ['POST', 'DELETE'].includes(req.method)) {
       let body = '';
       req.on('data', (c) => { body += c; });
       req.on('end', () => {
-        let mode = null;
-        try { mode = JSON.parse(body).mode; } catch (_) { /* none */ }
-        monitors.push({ call: decodeURIComponent(m[1]), mode, csrf: req.headers['x-csrf-token'] || null });
-        if (req.headers['x-csrf-token'] !== CSRF) return json(403, { error: 'the CSRF token is missing or wrong' });
-        json(501, { error: `monitoring calls (${mode}) is not supported yet` });
+        monitorRequest(req.method, decodeURIComponent(m[1]), body, req.headers)
+          .then((r) => json(r.status, r.body), (e) => json(500, { error: String(e) }));
       });
       return;
     }
@@ -182,9 +292,9 @@ function serve() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-function runDriver(base, out) {
+function runDriver(base, out, script = 'dashboard.mjs', more = []) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'tests/browser/dashboard.mjs'), '--url', base, '--name', 'sue', '--password', PASSWORD, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'tests/browser', script), '--url', base, '--name', 'sue', '--password', PASSWORD, '--out', out, ...more], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
@@ -192,10 +302,27 @@ function runDriver(base, out) {
   });
 }
 
+// A WAV file for the supervisor's microphone: a voice-like hum, 16-bit mono.
+function writeWav(file, seconds, rate = 48000) {
+  const n = seconds * rate, buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + n * 2, 4); buf.write('WAVE', 8); buf.write('fmt ', 12);
+  buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22); buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34); buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) {
+    const t = i / rate, env = 0.55 + 0.45 * Math.sin(2 * Math.PI * 3 * t);
+    const v = env * (0.5 * Math.sin(2 * Math.PI * 220 * t) + 0.25 * Math.sin(2 * Math.PI * 440 * t) + 0.12 * Math.sin(2 * Math.PI * 660 * t));
+    buf.writeInt16LE(Math.round(v * 0.6 * 32767), 44 + i * 2);
+  }
+  fs.writeFileSync(file, buf);
+}
+const logLine = (e) => `${e.method} ${e.call}${e.mode ? ' ' + e.mode : ''}${e.sdp ? ' +sdp' : ''}${e.csrf ? '' : ' (bad csrf)'} ${e.status}`;
+
 // --- scenarios ------------------------------------------------------------------------------------
 fs.mkdirSync(OUT, { recursive: true });
 const server = await serve();
-const BASE = `http://127.0.0.1:${server.address().port}`;
+BASE = `http://127.0.0.1:${server.address().port}`;
+const MEDIA_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'];
+farBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
 
 // 1. The driver, end to end.
 const d = await runDriver(BASE, OUT);
@@ -224,6 +351,35 @@ check('driver: no page errors', !(r.page_errors || []).length, JSON.stringify(r.
 check('driver: no console errors', !(r.console_errors || []).length, JSON.stringify(r.console_errors));
 check('driver: screenshots', fs.existsSync(path.join(OUT, 'dashboard.png')) && fs.existsSync(path.join(OUT, 'supervisor.png')));
 if (failed) console.log(d.stdout.slice(0, 4000), d.stderr.slice(0, 2000));
+
+// 1b. The supervisor driver: Listen, Coach, Barge on Ann's call, then Stop.
+{
+  const wav = path.join(OUT, 'mic.wav');
+  writeWav(wav, 20);
+  const log0 = M.log.length, ended0 = ended.length;
+  const sd = await runDriver(BASE, OUT, 'supervisor.mjs', ['--agent', 'ann', '--plan', 'listen:3,coach:3,barge:3', '--seconds', '90', '--audio', wav]);
+  let s = {};
+  try { s = JSON.parse(sd.stdout.trim().split('\n').pop()); } catch (e) { check('supervisor driver prints one JSON line', false, `${e}: ${sd.stdout}\n${sd.stderr}`); }
+  check('supervisor driver: exactly one line on stdout, exit 0', sd.stdout.trim().split('\n').filter(Boolean).length === 1 && sd.code === 0, `${sd.code} ${sd.stdout.slice(0, 300)}`);
+  check('supervisor driver: no error', s.error === null, s.error);
+  check('supervisor driver: call and connected', s.call === 'c-a1' && s.agent === 'ann' && s.connected === true, JSON.stringify([s.call, s.agent, s.connected]));
+  const steps = s.steps || [];
+  check('supervisor driver: three steps, all 200', steps.map((x) => `${x.mode} ${x.ok} ${x.status}`).join(', ') === 'listen true 200, coach true 200, barge true 200', JSON.stringify(steps));
+  check('supervisor driver: heard the call in every step', steps.length === 3 && steps.every((x) => x.inbound_energy_delta > 0.01 && x.inbound_packets_delta > 100), JSON.stringify(steps));
+  check('supervisor driver: sent audio in every step', steps.length === 3 && steps.every((x) => x.outbound_packets_delta > 100), JSON.stringify(steps));
+  check('supervisor driver: stopped', s.stopped === true && s.stop_status === 200, JSON.stringify([s.stopped, s.stop_status]));
+  const seen = (s.monitors_seen || []).map((m) => `${m.call} ${m.supervisor} ${m.mode}`);
+  check('supervisor driver: monitors seen', ['c-a1 sue listen', 'c-a1 sue coach', 'c-a1 sue barge', 'c-a2 max coach'].every((k) => seen.includes(k)), JSON.stringify(seen));
+  check('supervisor driver: monitors after Stop', Array.isArray(s.monitors_after) && !s.monitors_after.some((m) => m.call === 'c-a1'), JSON.stringify(s.monitors_after));
+  const reqs = M.log.slice(log0).map(logLine);
+  check('supervisor driver: the requests', reqs.join(', ') === 'POST c-a1 listen +sdp 200, POST c-a1 coach 200, POST c-a1 barge 200, DELETE c-a1 200', reqs.join(', '));
+  // The far end heard nothing while the supervisor listened, the microphone file in the others.
+  const heard = (ended.slice(ended0).find((x) => x.call === 'c-a1') || {}).heard || {};
+  check('supervisor driver: the far end heard the mic in coach and barge only', (heard.listen || 0) < 0.001 && heard.coach > 0.01 && heard.barge > 0.01, JSON.stringify(heard));
+  check('supervisor driver: no page or console errors', !(s.page_errors || []).length && !(s.console_errors || []).length, JSON.stringify([s.page_errors, s.console_errors]));
+  check('supervisor driver: screenshots', ['supervisor-listening.png', 'supervisor-barge.png', 'supervisor-after.png'].every((f) => fs.existsSync(path.join(OUT, f))));
+  if (failed) console.log(sd.stdout.slice(0, 4000), sd.stderr.slice(0, 2000));
+}
 
 // 2. The other views.
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
@@ -344,8 +500,11 @@ for (const [pathName, title] of [['/dashboard', 'dashboard'], ['/supervisor', 'w
   check('wallboard: ringing agent by name', (await page.textContent('#queue tr[data-call="c-q1"] .ringing-agent')).trim() === 'Bob Stone');
   check('wallboard: reason badge', (await page.getAttribute('#queue tr[data-call="c-q1"] .reason-badge', 'data-kind')) === 'anger');
   check('wallboard: caller text stays text', (await page.evaluate(() => window.__xss)) === undefined && (await page.textContent('#queue tr[data-call="c-q3"] .caller')) === '<img src=x onerror="window.__xss=1">');
-  // Monitoring is off on the page until the gateway can join a supervisor to a call.
-  check('wallboard: no monitor buttons while monitoring is off', (await page.$$('#queue button.monitor')).length === 0);
+  // Listen / Coach / Barge: on agents on a call only (a waiting call has nobody to monitor yet).
+  check('wallboard: no monitor buttons on waiting calls', (await page.$$('#queue button.monitor')).length === 0);
+  check('wallboard: monitor buttons on the agents on a call', JSON.stringify(await page.$$eval('#agents button.monitor:not([disabled])', (bs) => bs.map((b) => `${b.closest('.agent-card').dataset.id} ${b.dataset.mode} ${b.dataset.call}`)))
+    === JSON.stringify(['ann listen c-a1', 'ann coach c-a1', 'ann barge c-a1', 'gus listen c-a2', 'gus coach c-a2', 'gus barge c-a2']), await page.$$eval('#agents button.monitor:not([disabled])', (bs) => bs.length));
+  check('wallboard: another supervisor\'s badge', (await page.textContent('.agent-card[data-id="gus"] .mon-badge')) === 'Max · coaching' && (await page.getAttribute('.agent-card[data-id="gus"] .mon-badge', 'data-mode')) === 'coach');
   check('wallboard: no overflow at 1920', (await noOverflow(page)).length === 0, JSON.stringify(await noOverflow(page)));
   const fits = await page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight);
   check('wallboard: fits a 1920x1080 wall without scrolling', fits, String(await page.evaluate(() => document.documentElement.scrollHeight)));
@@ -365,6 +524,214 @@ for (const [pathName, title] of [['/dashboard', 'dashboard'], ['/supervisor', 'w
   await page.waitForFunction(() => document.querySelector('#banner').hidden, null, { timeout: 10000 }).catch(() => {});
   check('poll error: gone when polls work again', (await banner(page)) === null, await banner(page));
   await context.close();
+}
+
+{ // Listen / Coach / Barge in the page (a browser with a fake microphone): refusals, a blocked
+  // microphone, a bad answer, the modes, a stale CSRF token, another call, the call ending, the
+  // audio failing, Stop, signed out; then dark mode and a narrow window while monitoring.
+  const media = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: MEDIA_ARGS });
+  const pageErrors = [], consoleErrors = [];
+  async function openMedia(colorScheme = 'light', viewport = { width: 1440, height: 900 }) {
+    const context = await media.newContext({ viewport, colorScheme });
+    await context.addCookies([{ name: 'vg_session', value: 'sup', url: BASE }]);
+    const page = await context.newPage();
+    // (A refused request shows in the console as a failed resource: that is the server's answer.)
+    page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    // The microphone streams the page got (to see that it stops them), and a switch to refuse one.
+    await page.addInitScript(() => {
+      const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      window.__streams = [];
+      window.__refuseMic = null;
+      navigator.mediaDevices.getUserMedia = async (c) => {
+        if (window.__refuseMic) throw new DOMException('refused', window.__refuseMic);
+        const s = await gum(c);
+        window.__streams.push(s);
+        return s;
+      };
+    });
+    await page.goto(`${BASE}/supervisor`);
+    await wallLoaded(page);
+    return { context, page };
+  }
+  const { context, page } = await openMedia();
+  const mon = () => page.evaluate(() => window.wallboard.monitoring);
+  const micOff = () => page.evaluate(() => window.__streams.every((s) => s.getTracks().every((t) => t.readyState === 'ended')));
+  const pcState = () => page.evaluate(() => (window.vg.pc ? window.vg.pc.connectionState : null));
+  const sentTrack = () => page.evaluate(() => { const t = window.vg.pc.getSenders()[0].track; return t ? t.enabled : null; });
+  const reset = () => page.evaluate(() => ({
+    bar: document.querySelector('#monitor-bar').hidden,
+    pressed: document.querySelectorAll('[aria-pressed="true"]').length,
+    monitored: document.querySelectorAll('.agent-card.monitored').length,
+  }));
+  const isReset = async () => { const r = await reset(); return r.bar && !r.pressed && !r.monitored && !(await mon()) && (await pcState()) !== 'connected' && (await micOff()); };
+  const cardBtn = (agent, mode) => `.agent-card[data-id="${agent}"] button.monitor[data-mode="${mode}"]`;
+  const barBtn = (mode) => `#monitor-modes button[data-mode="${mode}"]`;
+  const polled = async () => { const s = await page.evaluate(() => window.wallboard.okSeq); await wallLoaded(page, s); };
+  // Clicks, then waits until the page settled: a session live and no mode asked for, or none.
+  async function act(sel, connected = false) {
+    const log0 = M.log.length;
+    await page.click(sel);
+    await page.waitForFunction((c) => {
+      const m = window.wallboard.monitoring;
+      return m ? m.phase === 'live' && !m.pending && (!c || m.connected) : true;
+    }, connected, { timeout: 20000 }).catch(() => {});
+    await pause(100);
+    return M.log.slice(log0).map(logLine).join(', ');
+  }
+
+  check('monitor: no bar at first', (await reset()).bar && (await page.isVisible('#monitor-audio')) === false);
+
+  // Another supervisor is on it: 409, with the server's words; nothing is left open.
+  let reqs = await act(cardBtn('gus', 'listen'));
+  let b = await banner(page) || '';
+  check('monitor 409: the request', reqs === 'POST c-a2 listen +sdp 409', reqs);
+  check('monitor 409: banner with the server\'s words', /Couldn't listen in on call c-a2/.test(b) && /already monitored by max/.test(b) && (await page.getAttribute('#banner', 'class')).includes('danger'), b);
+  check('monitor 409: nothing left open', await isReset() && (await pcState()) === 'closed', JSON.stringify([await reset(), await pcState(), await micOff()]));
+
+  // A blocked microphone: said so, and nothing is asked of the server.
+  await page.evaluate(() => { window.__refuseMic = 'NotAllowedError'; });
+  reqs = await act(cardBtn('ann', 'coach'));
+  b = await banner(page) || '';
+  check('monitor mic blocked: said so, no request', reqs === '' && /Couldn't coach call c-a1/.test(b) && /Microphone access is blocked/.test(b), `${reqs} | ${b}`);
+  await page.evaluate(() => { window.__refuseMic = 'NotFoundError'; });
+  await act(cardBtn('ann', 'listen'));
+  check('monitor no mic: said so', /No microphone found/.test(await banner(page) || '') && await isReset(), await banner(page));
+  await page.evaluate(() => { window.__refuseMic = null; });
+
+  // The call is no longer live: 404.
+  M.next = { status: 404, error: 'call c-a1 is not live' };
+  reqs = await act(cardBtn('ann', 'listen'));
+  check('monitor 404: banner, nothing left open', reqs === 'POST c-a1 listen +sdp 404' && /call c-a1 is not live/.test(await banner(page) || '') && await isReset(), `${reqs} | ${await banner(page)}`);
+
+  // An answer that is no SDP: said so, and the server's session is ended.
+  M.next = 'bad-sdp';
+  reqs = await act(cardBtn('ann', 'listen'));
+  await pause(300);
+  reqs = M.log.slice(-2).map(logLine).join(', ');
+  check('monitor bad answer: said so, session deleted', reqs === 'POST c-a1 listen +sdp 200, DELETE c-a1 200' && /answer could not be used/.test(await banner(page) || '') && await isReset(), `${reqs} | ${await banner(page)}`);
+
+  // Listen for real.
+  reqs = await act(cardBtn('ann', 'listen'), true);
+  check('monitor listen: one POST with the offer', reqs === 'POST c-a1 listen +sdp 200', reqs);
+  let m = await mon();
+  check('monitor listen: connected', m && m.call === 'c-a1' && m.mode === 'listen' && m.connected === true && m.agent === 'Ann Lee', JSON.stringify(m));
+  check('monitor listen: microphone off', (await sentTrack()) === false && /Mic off/.test(await page.textContent('#monitor-mic')));
+  const barText = () => page.evaluate(() => ['#monitor-title', '#monitor-agent', '#monitor-call', '#monitor-status-text'].map((s) => document.querySelector(s).textContent).join(' | '));
+  await pause(1200);
+  check('monitor listen: the bar', /^Listening in \| Ann Lee \| c-a1 \| Live · 0:0\d$/.test(await barText()) && await page.isVisible('#monitor-bar'), await barText());
+  check('monitor listen: pressed on the card and the bar', (await page.getAttribute(cardBtn('ann', 'listen'), 'aria-pressed')) === 'true' && (await page.getAttribute(barBtn('listen'), 'aria-pressed')) === 'true'
+    && (await page.getAttribute(cardBtn('ann', 'coach'), 'aria-pressed')) === 'false' && await page.isVisible('.agent-card[data-id="ann"].monitored'));
+  check('monitor listen: info banner with the server\'s message', /Listening in: call c-a1/.test(await banner(page) || '') && /Ann Lee is on the call/.test(await banner(page) || ''), await banner(page));
+  const heardIn = () => page.evaluate(async () => { let e = 0; (await window.vg.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') e = r.totalAudioEnergy || 0; }); return e; });
+  check('monitor listen: the call is heard', (await heardIn()) > 0 && (await page.evaluate(() => !!document.querySelector('#monitor-audio').srcObject)), String(await heardIn()));
+  await polled();
+  check('monitor listen: "Sue · listening" badge', (await page.textContent('.agent-card[data-id="ann"] .mon-badge')) === 'Sue · listening', await page.textContent('.agent-card[data-id="ann"] .agent-call'));
+  await page.evaluate(() => { window.vg.pc.__first = true; });
+  await page.mouse.move(1, 1);
+  await page.screenshot({ path: path.join(OUT, 'supervisor-monitoring.png') });
+
+  // Coach, from the bar: {mode} alone, the same connection, the microphone on.
+  reqs = await act(barBtn('coach'));
+  check('monitor coach: mode alone', reqs === 'POST c-a1 coach 200', reqs);
+  check('monitor coach: same connection, microphone on', (await page.evaluate(() => window.vg.pc.__first === true)) && (await sentTrack()) === true && /the agent hears you/.test(await page.textContent('#monitor-mic')));
+  check('monitor coach: pressed', (await page.getAttribute(cardBtn('ann', 'coach'), 'aria-pressed')) === 'true' && (await page.getAttribute(cardBtn('ann', 'listen'), 'aria-pressed')) === 'false'
+    && (await page.getAttribute(barBtn('coach'), 'aria-pressed')) === 'true' && (await page.textContent('#monitor-title')) === 'Coaching');
+  await pause(1500);
+  // Barge, from the card.
+  reqs = await act(cardBtn('ann', 'barge'));
+  check('monitor barge: mode alone, same connection', reqs === 'POST c-a1 barge 200' && (await page.evaluate(() => window.vg.pc.__first === true)) && (await sentTrack()) === true, reqs);
+  check('monitor barge: the bar', (await page.getAttribute('#monitor-bar', 'data-mode')) === 'barge' && (await page.textContent('#monitor-title')) === 'Barged in' && /caller and agent hear you/.test(await page.textContent('#monitor-mic')));
+  await polled();
+  check('monitor barge: badge', (await page.textContent('.agent-card[data-id="ann"] .mon-badge')) === 'Sue · barged in');
+  await pause(1200);
+  await page.mouse.move(1, 1);
+  await page.screenshot({ path: path.join(OUT, 'supervisor-monitoring-barge.png') });
+
+  // A stale CSRF token: refused once, the page fetches a fresh one and asks again.
+  M.csrf = 'csrf-token-456';
+  reqs = await act(barBtn('listen'));
+  check('monitor stale csrf: asked again with a fresh token', reqs === 'POST c-a1 listen (bad csrf) 403, POST c-a1 listen 200' && (await mon()).mode === 'listen' && (await sentTrack()) === false, reqs);
+  // Back to listen: once the audio in flight has played, the far end hears nothing more.
+  await pause(1000);
+  const far1 = await farHeard(M.sessions.get('c-a1').far);
+  await pause(1500);
+  const far2 = await farHeard(M.sessions.get('c-a1').far);
+  check('monitor back to listen: the far end hears nothing', far2 - far1 < 0.001, `${far1} -> ${far2}`);
+
+  // Another call: the first session stops, then the new one starts. (Max left Gus's call.)
+  M.others = [];
+  await polled();
+  check('monitor: badge gone when the server says so', (await page.$$('.agent-card[data-id="gus"] .mon-badge')).length === 0);
+  const ended0 = ended.length;
+  reqs = await act(cardBtn('gus', 'coach'), true);
+  check('monitor another call: stop, then start', reqs === 'DELETE c-a1 200, POST c-a2 coach +sdp 200', reqs);
+  m = await mon();
+  check('monitor another call: the new session', m && m.call === 'c-a2' && m.mode === 'coach' && m.connected && m.agent === 'Gus Hill' && (await page.evaluate(() => !window.vg.pc.__first)), JSON.stringify(m));
+  check('monitor another call: the old microphone stopped', await page.evaluate(() => window.__streams.slice(0, -1).every((s) => s.getTracks().every((t) => t.readyState === 'ended'))));
+  check('monitor another call: only the new card pressed', JSON.stringify(await page.$$eval('[aria-pressed="true"]', (bs) => bs.map((x) => `${x.closest('.agent-card') ? x.closest('.agent-card').dataset.id : 'bar'} ${x.dataset.mode}`))) === '["bar coach","gus coach"]'
+    || JSON.stringify(await page.$$eval('[aria-pressed="true"]', (bs) => bs.map((x) => `${x.closest('.agent-card') ? x.closest('.agent-card').dataset.id : 'bar'} ${x.dataset.mode}`))) === '["gus coach","bar coach"]',
+  JSON.stringify(await page.$$eval('[aria-pressed="true"]', (bs) => bs.map((x) => x.dataset.mode))));
+  // What the far end of Ann's call heard: nothing while listening, the microphone while coaching and barging.
+  // (The last listen segment starts with the barge audio still in flight: not counted.)
+  const segs = (ended.slice(ended0).find((x) => x.call === 'c-a1') || {}).segments || [];
+  check('monitor: the far end heard the microphone in coach and barge only', segs.map((x) => x[0]).join(' ') === 'listen coach barge listen' && segs[0][1] < 0.001 && segs[1][1] > 0.01 && segs[2][1] > 0.01, JSON.stringify(segs));
+
+  // The call ends: the wallboard shows it no more; the page lets go quietly.
+  W.ended.add('c-a2');
+  await page.waitForFunction(() => !window.wallboard.monitoring, null, { timeout: 8000 }).catch(() => {});
+  b = await banner(page) || '';
+  check('monitor call ended: reset, info banner', await isReset() && /Call c-a2 ended/.test(b) && (await page.getAttribute('#banner', 'class')).includes('info') && (await pcState()) === 'closed', `${b} ${JSON.stringify(await reset())}`);
+  await endSession('c-a2'); // (the gateway ends it itself)
+  W.ended.clear();
+
+  // The audio fails (the far end is gone): the page lets go and tells the server.
+  await polled();
+  reqs = await act(cardBtn('ann', 'listen'), true);
+  check('monitor again: connected', reqs === 'POST c-a1 listen +sdp 200' && (await mon()).connected, reqs);
+  const log1 = M.log.length;
+  await M.sessions.get('c-a1').far.close();
+  await page.waitForFunction(() => !window.wallboard.monitoring, null, { timeout: 40000 }).catch(() => {});
+  await pause(300);
+  b = await banner(page) || '';
+  check('monitor audio lost: reset, said so, server told', await isReset() && /audio connection was lost/.test(b) && M.log.slice(log1).map(logLine).join(', ') === 'DELETE c-a1 200', `${b} | ${M.log.slice(log1).map(logLine)}`);
+
+  // Stop.
+  await polled();
+  reqs = await act(cardBtn('ann', 'listen'), true);
+  reqs += ', ' + await act('#monitor-stop');
+  check('monitor stop: DELETE', reqs === 'POST c-a1 listen +sdp 200, DELETE c-a1 200', reqs);
+  check('monitor stop: reset', await isReset() && (await pcState()) === 'closed' && (await page.evaluate(() => !document.querySelector('#monitor-audio').srcObject)), JSON.stringify(await reset()));
+  await polled();
+  check('monitor stop: badge gone', (await page.$$('.agent-card[data-id="ann"] .mon-badge')).length === 0);
+
+  // Signed out meanwhile: the sign-in banner, nothing left open.
+  M.next = { status: 401, error: 'sign in first' };
+  reqs = await act(cardBtn('ann', 'barge'));
+  check('monitor signed out: sign-in banner', reqs === 'POST c-a1 barge +sdp 401' && /signed out/i.test(await banner(page) || '') && await page.isVisible('#signin') && await isReset(), `${reqs} | ${await banner(page)}`);
+  await context.close();
+
+  // Dark mode and a narrow window, monitoring.
+  const dark = await openMedia('dark', { width: 1440, height: 900 });
+  await dark.page.click(cardBtn('ann', 'barge'));
+  await dark.page.waitForFunction(() => window.wallboard.monitoring && window.wallboard.monitoring.connected, null, { timeout: 20000 }).catch(() => {});
+  const ds = await dark.page.evaluate(() => window.wallboard.okSeq);
+  await wallLoaded(dark.page, ds);
+  await pause(1200);
+  await dark.page.mouse.move(1, 1);
+  await dark.page.screenshot({ path: path.join(OUT, 'supervisor-monitoring-dark.png') });
+  await dark.page.setViewportSize({ width: 800, height: 900 });
+  await pause(300);
+  check('monitor: no overflow at 800', await dark.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
+  await dark.page.screenshot({ path: path.join(OUT, 'supervisor-monitoring-narrow.png'), fullPage: true });
+  await dark.page.click('#monitor-stop');
+  await dark.page.waitForFunction(() => !window.wallboard.monitoring, null, { timeout: 10000 }).catch(() => {});
+  await dark.context.close();
+  check('monitor: no page errors', !pageErrors.length, JSON.stringify(pageErrors));
+  check('monitor: no console errors', !consoleErrors.length, JSON.stringify(consoleErrors));
+  check('monitor: every request had the right CSRF token but the stale one', M.log.filter((e) => !e.csrf).length === 1, JSON.stringify(M.log.filter((e) => !e.csrf)));
+  M.csrf = CSRF;
+  await media.close();
 }
 
 { // A laptop, a narrow window, dark mode.
@@ -393,6 +760,7 @@ for (const [pathName, title] of [['/dashboard', 'dashboard'], ['/supervisor', 'w
 }
 
 await browser.close();
+await farBrowser.close();
 server.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
