@@ -209,9 +209,20 @@ pub struct AgentsConfig {
     pub dispositions: Vec<String>,
     pub priorities: BTreeMap<String, u32>,
     pub skills: BTreeMap<String, String>,
+    /// When agents take calls ("mon-fri 09:00-18:00, sat 10:00-14:00"); empty: always.
+    #[serde(default)]
+    pub hours: String,
+    /// The contact centre's offset from UTC for `hours` ("+08:00").
+    #[serde(default)]
+    pub utc_offset: String,
 }
 
 impl AgentsConfig {
+    /// When agents take calls (checked at start: `validate`).
+    pub fn opening_hours(&self) -> crate::agents::hours::Hours {
+        crate::agents::hours::Hours::parse(&self.hours, &self.utc_offset).unwrap_or_default()
+    }
+
     /// The distributor's settings.
     pub fn acd(&self) -> crate::agents::acd::AcdConfig {
         crate::agents::acd::AcdConfig {
@@ -378,6 +389,9 @@ impl Config {
             return bad("privacy.show_pii_to", "must be agent, supervisor, admin or none");
         }
         let a = &self.agents;
+        if let Err(e) = crate::agents::hours::Hours::parse(&self.agents.hours, &self.agents.utc_offset) {
+            return bad("agents.hours", &e);
+        }
         if !(1..=600).contains(&a.ring_timeout_s) {
             return bad("agents.ring_timeout_s", "must lie between 1 and 600");
         }

@@ -115,6 +115,9 @@ pub enum EventKind {
     Bridged { agent: String, waited_ms: u64 },
     /// The agent's leg is gone: `agent_hangup`, `caller_hangup` (we hung them up), `lost`.
     AgentLeft { agent: String, reason: String },
+    /// A handoff outside the agents' hours (`agents.hours`, as told to the caller): a
+    /// callback instead of the queue.
+    AfterHours { hours: String },
     /// The caller hung up while waiting for an agent.
     Abandoned { waited_ms: u64 },
     /// The caller asked to be called back instead of waiting; the ticket keeps the context.
@@ -160,6 +163,7 @@ impl EventKind {
             EventKind::WhisperPlayed { .. } => "whisper_played",
             EventKind::Bridged { .. } => "bridged",
             EventKind::AgentLeft { .. } => "agent_left",
+            EventKind::AfterHours { .. } => "after_hours",
             EventKind::Abandoned { .. } => "abandoned",
             EventKind::CallbackRequested { .. } => "callback_requested",
             EventKind::WrapUp { .. } => "wrap_up",

@@ -14,9 +14,14 @@ use serde_json::Value;
 
 /// A gateway on loopback with its store and recordings in `dir`, agents added first.
 fn gateway_with_agents(dir: &Path, agents: &[&[&str]]) -> Gateway {
+    gateway_with(dir, agents, "")
+}
+
+/// The same with more `[agents]` settings.
+fn gateway_with(dir: &Path, agents: &[&[&str]], more_agents_settings: &str) -> Gateway {
     let config = dir.join("voicegate.toml");
     let text = format!(
-        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\n[agents]\nwrap_up_s = 1\nring_timeout_s = 4\n",
+        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\n[agents]\nwrap_up_s = 1\nring_timeout_s = 4\n{more_agents_settings}\n",
         dir.join("db.sqlite").display(),
         dir.join("recordings").display()
     );
@@ -345,4 +350,93 @@ fn a_supervisor_listens_in_then_coaches_the_agent_then_barges_in_from_the_wallbo
     assert!(code == 400 && body.contains("listen"), "{code} {body}");
     let (code, body) = monitor("nope", "not json");
     assert!(code == 400 && body.contains("JSON"), "{code} {body}");
+}
+
+/// SIPp registering `agent`'s softphone with `password`; the phone itself waits on `contact_port`.
+fn register(dir: &Path, scenario_name: &str, gw: SocketAddr, agent: &str, password: &str, contact_port: u16) -> std::process::Output {
+    Command::new("sipp")
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(scenario(scenario_name))
+        .args(["-m", "1", "-nostdin", "-i", "127.0.0.1", "-timeout", "20", "-timeout_error", "-trace_err", "-s", agent, "-au", agent, "-ap", password])
+        .args(["-key", "contact_port", &contact_port.to_string()])
+        .arg(gw.to_string())
+        .output()
+        .expect("sipp runs")
+}
+
+#[test]
+fn an_agent_whose_softphone_registers_is_made_available_and_rung_where_it_registered() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let audio = voicegate::audio::load_for_pipeline(&fixture("en_refund.wav"), None).unwrap();
+    let mut narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
+    narrow.extend(std::iter::repeat_n(0.0, 8_000 * 20));
+    let payloads = voicegate::audio::g711::encode_slots(0, &narrow);
+    std::fs::write(dir.path().join("agent.pcap"), voicegate_sip::pcap::rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap())).unwrap();
+    // No URI: the agent is reached only where their softphone registers.
+    let g = gateway_with_agents(dir.path(), &[&["ann", "--languages", "en", "--sip-password", "correct-horse"]]);
+    let sip = g.sip.unwrap();
+    let state = || get_json(&format!("{}/v1/agents", g.base))["agents"][0]["state"].as_str().unwrap_or("").to_string();
+    assert_eq!(state(), "offline");
+    // The wrong password: 401, then 403; nothing registered.
+    let o = register(dir.path(), "agent_register_refused.xml", sip, "ann", "battery-staple", 5393);
+    assert!(o.status.success(), "the wrong password was not refused with 403:\n{}\n{}", stdout(&o), stderr(&o));
+    // Nor can an unknown user register.
+    let o = register(dir.path(), "agent_register_refused.xml", sip, "mallory", "correct-horse", 5393);
+    assert!(o.status.success(), "an unknown user was not refused with 403:\n{}\n{}", stdout(&o), stderr(&o));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(state(), "offline", "refused registrations changed the agent's state");
+    // The phone waits on 5393 and registers there with the right password.
+    let phone = agent_phone(dir.path(), "agent_answers.xml", 5393, 16440);
+    let o = register(dir.path(), "agent_registers.xml", sip, "ann", "correct-horse", 5393);
+    assert!(o.status.success(), "the registration failed:\n{}\n{}", stdout(&o), stderr(&o));
+    let t = std::time::Instant::now();
+    while state() != "available" && t.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert_eq!(state(), "available", "a registered softphone makes its agent available");
+    // A caller asks for a person: the call rings the registered phone, which answers.
+    let caller_wav = dir.path().join("caller.wav");
+    two_turns("en_human_agent.wav", 14.0, "silence.wav", &caller_wav);
+    let uri = format!("sip:bot@{sip}");
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--listen", "2"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let (_, events) = ended_call(&g, None);
+    let t = types(&events);
+    let phone_out = phone.wait_with_output().unwrap();
+    assert!(phone_out.status.success(), "the registered phone (SIPp) failed: {}\nevents: {t:?}", String::from_utf8_lossy(&phone_out.stdout));
+    assert!(t.contains(&"bridged"), "{t:?}");
+    assert_eq!(of_type(&events, "agent_answered")[0]["agent"], "ann");
+    let sip_stats = get_json(&format!("{}/v1/sip", g.base));
+    assert!(sip_stats["server"]["rejected_auth"].as_u64().unwrap_or(0) >= 2, "the refused registrations are counted: {sip_stats}");
+}
+
+#[test]
+fn a_caller_handed_off_outside_the_agents_hours_is_told_them_and_booked_a_callback() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // Open only on the day after today (UTC): closed now, whatever the hour.
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let today = ((std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 86_400 + 3) % 7) as usize;
+    let tomorrow = (today + 1) % 7;
+    let hours = format!("hours = \"{} 09:00-17:00\"\nutc_offset = \"+00:00\"", DAYS[tomorrow]);
+    let g = gateway_with(dir.path(), &[&["ann", "--languages", "en", "--sip", "sip:ann@127.0.0.1:5394"]], &hours);
+    let caller_wav = dir.path().join("caller.wav");
+    two_turns("en_human_agent.wav", 12.0, "silence.wav", &caller_wav);
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--listen", "2"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let (call, events) = ended_call(&g, None);
+    let t = types(&events);
+    // No agent was offered the call; the caller heard the hours and was booked a callback.
+    assert!(t.contains(&"after_hours") && t.contains(&"callback_requested"), "{t:?}");
+    assert!(!t.contains(&"agent_offered") && !t.contains(&"queued"), "{t:?}");
+    const NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let said: String = of_type(&events, "bot_reply").iter().map(|e| e["text"].as_str().unwrap_or("")).collect::<Vec<_>>().join(" ");
+    assert!(said.contains(NAMES[tomorrow]) && said.contains("9:00 to 17:00"), "the bot said: {said}");
+    assert!(said.contains("call you back"), "the bot said: {said}");
+    assert_eq!(call["end_reason"], "bot_hangup", "{call}");
+    let tickets = get_json(&format!("{}/v1/callbacks", g.base));
+    assert_eq!(tickets["callbacks"].as_array().map(|a| a.len()), Some(1), "{tickets}");
 }

@@ -139,14 +139,21 @@ impl DigestAuth {
         v
     }
 
-    /// Checks an Authorization header value (None: the request had none).
+    /// Checks an Authorization header value (None: the request had none) against the
+    /// configured users' passwords.
     pub fn verify(&self, method: &str, authorization: Option<&str>, unix_s: u64) -> AuthVerdict {
+        self.verify_ha1(method, authorization, unix_s, |user| self.users.get(user).map(|pw| ha1(user, &self.realm, pw)))
+    }
+
+    /// Checks an Authorization header value against `ha1_of(user)`: the user's
+    /// MD5(user:realm:password), as a registrar stores it instead of the password.
+    pub fn verify_ha1(&self, method: &str, authorization: Option<&str>, unix_s: u64, ha1_of: impl Fn(&str) -> Option<String>) -> AuthVerdict {
         let Some(header) = authorization else { return AuthVerdict::Challenge { stale: false } };
         let p = DigestParams::parse(header);
         let (Some(user), Some(nonce), Some(uri), Some(response)) = (p.get("username"), p.get("nonce"), p.get("uri"), p.get("response")) else {
             return AuthVerdict::Refused;
         };
-        let Some(password) = self.users.get(user) else { return AuthVerdict::Refused };
+        let Some(ha1) = ha1_of(user) else { return AuthVerdict::Refused };
         if p.get("realm") != Some(self.realm.as_str()) {
             return AuthVerdict::Refused;
         }
@@ -159,7 +166,6 @@ impl DigestAuth {
             }
             _ => return AuthVerdict::Challenge { stale: true },
         }
-        let ha1 = md5_hex(&format!("{user}:{}:{password}", self.realm));
         let ha2 = md5_hex(&format!("{method}:{uri}"));
         let expected = match (p.get("qop"), p.get("nc"), p.get("cnonce")) {
             (Some(q), Some(nc), Some(cnonce)) if q.eq_ignore_ascii_case("auth") => md5_hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")),
@@ -208,6 +214,11 @@ impl<'a> DigestParams<'a> {
     }
 }
 
+/// A user's digest HA1: MD5(user:realm:password), stored instead of the password.
+pub fn ha1(user: &str, realm: &str, password: &str) -> String {
+    md5_hex(&format!("{user}:{realm}:{password}"))
+}
+
 fn md5_hex(s: &str) -> String {
     hex_lower(&Md5::digest(s.as_bytes()))
 }
@@ -218,7 +229,7 @@ fn hex_lower(b: &[u8]) -> String {
 
 /// The digest `response` a client computes (for the built-in caller and the tests).
 pub fn digest_response(user: &str, password: &str, realm: &str, method: &str, uri: &str, nonce: &str, nc: &str, cnonce: &str) -> String {
-    let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
+    let ha1 = ha1(user, realm, password);
     let ha2 = md5_hex(&format!("{method}:{uri}"));
     md5_hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"))
 }

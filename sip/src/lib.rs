@@ -11,6 +11,7 @@ pub mod guard;
 pub mod jitter;
 pub mod media;
 pub mod pcap;
+pub mod registrar;
 pub mod rtcp;
 pub mod rtp;
 pub mod screen;

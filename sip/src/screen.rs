@@ -21,6 +21,8 @@ pub const WARN_AGENT: &str = "voicegate";
 
 /// The methods the server serves (RFC 3261 §20.5 Allow).
 pub const ALLOW: &[&str] = &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "UPDATE"];
+/// The same with a registrar for agents' softphones.
+pub const ALLOW_REGISTER: &[&str] = &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "UPDATE", "REGISTER"];
 
 /// The option tags the server supports (RFC 3261 §20.37): session timers (RFC 4028).
 pub const SUPPORTED: &[&str] = &["timer"];
@@ -74,6 +76,13 @@ impl Policy {
             accept: "application/sdp",
             max_datagram: STACK_DATAGRAM,
         }
+    }
+
+    /// The standard policy of a server that also takes REGISTER.
+    pub const fn registrar() -> Self {
+        let mut p = Self::standard();
+        p.allow = ALLOW_REGISTER;
+        p
     }
 
     pub fn allow_header(&self) -> String {

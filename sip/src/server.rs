@@ -29,6 +29,7 @@ use tracing::{debug, info, warn};
 
 use crate::guard::{AllowList, AuthVerdict, DigestAuth, RateLimiter};
 use crate::media::{self, Control, MediaParams, MediaSession};
+use crate::registrar::{read_register, RegisterAsk, RegistrarRef, MIN_EXPIRES};
 use crate::screen::{self, Policy};
 use crate::screened_stream::StreamScreen;
 use crate::screened_udp::ScreenedUdp;
@@ -56,6 +57,8 @@ pub struct ServerConfig {
     pub jitter_depth: usize,
     /// No RTP from the caller for this long (not on hold) ends the call (`rtp_timeout`).
     pub rtp_timeout: Option<Duration>,
+    /// Users (agents' softphones) who may REGISTER; none: REGISTER gets 405.
+    pub registrar: Option<RegistrarRef>,
 }
 
 /// What happens to an answered call after it started.
@@ -187,6 +190,8 @@ struct Shared {
     calls: mpsc::Sender<IncomingCall>,
     contact: rsipstack::sip::Uri,
     policy: Policy,
+    /// Nonces and checks for REGISTER, when there is a registrar.
+    register_auth: Option<DigestAuth>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -198,7 +203,7 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
     let cancel = CancellationToken::new();
     let transport = TransportLayer::new(cancel.clone());
     let stats = Arc::new(Mutex::new(ServerStats::default()));
-    let policy = Policy::standard();
+    let policy = if cfg.registrar.is_some() { Policy::registrar() } else { Policy::standard() };
     // Our own socket, read through the screen (rsipstack would drop malformed requests unanswered).
     let sock = std::net::UdpSocket::bind(cfg.listen)
         .and_then(|s| s.set_nonblocking(true).map(|_| s))
@@ -230,14 +235,12 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         .with_cancel_token(cancel.clone())
         .with_transport_layer(transport)
         .with_user_agent(concat!("voicegate/", env!("CARGO_PKG_VERSION")))
-        .with_allows(vec![
-            Method::Invite,
-            Method::Ack,
-            Method::Bye,
-            Method::Cancel,
-            Method::Options,
-            Method::Update,
-        ])
+        .with_allows(
+            [Method::Invite, Method::Ack, Method::Bye, Method::Cancel, Method::Options, Method::Update]
+                .into_iter()
+                .chain(cfg.registrar.is_some().then_some(Method::Register))
+                .collect(),
+        )
         .with_transport_inspector(Box::new(StreamScreen::new(policy.clone(), stats.clone())))
         .build();
     let mut incoming = endpoint.incoming_transactions().map_err(|e| format!("SIP endpoint: {e}"))?;
@@ -254,7 +257,10 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
             .try_into()
             .map_err(|e| format!("contact: {e:?}"))?;
     let limiter = Mutex::new(RateLimiter::new(cfg.invite_rate, cfg.invite_burst));
+    // Nonces are keyed with a secret of this process: a restart makes phones register again.
+    let register_auth = cfg.registrar.as_ref().map(|r| DigestAuth::new(&r.0.realm(), HashMap::new(), &format!("{:016x}{:016x}", crate::random_u64(), crate::random_u64())));
     let shared = Arc::new(Shared {
+        register_auth,
         cfg,
         layer,
         state_tx,
@@ -414,6 +420,9 @@ async fn on_transaction(s: Arc<Shared>, mut tx: Transaction) {
         .and_then(|t| t.tag().ok().flatten())
         .is_some();
     let method = tx.original.method;
+    if method == Method::Register && !in_dialog && s.register_auth.is_some() {
+        return on_register(s, tx).await;
+    }
     if !served(method, in_dialog) {
         return reply(&mut tx, StatusCode::MethodNotAllowed, vec![allow(&s)]).await;
     }
@@ -446,6 +455,58 @@ async fn on_transaction(s: Arc<Shared>, mut tx: Transaction) {
         // BYE and UPDATE belong to a dialog, and this request names none.
         _ => reply(&mut tx, StatusCode::CallTransactionDoesNotExist, vec![]).await,
     }
+}
+
+/// REGISTER from an agent's softphone: digest-checked against the user's HA1 (401 with a
+/// challenge, 403 for wrong credentials or another user's address), then bound (200 with the
+/// binding and its expiry), forgotten, or queried.
+async fn on_register(s: Arc<Shared>, mut tx: Transaction) {
+    let (Some(auth), Some(reg)) = (s.register_auth.as_ref(), s.cfg.registrar.as_ref()) else { return };
+    let header = tx.original.authorization_header().map(|h| h.value().to_string());
+    let user = match auth.verify_ha1("REGISTER", header.as_deref(), unix_now(), |u| reg.0.ha1(u)) {
+        AuthVerdict::Accepted { user } => user,
+        AuthVerdict::Challenge { stale } => {
+            lock(&s.stats).challenged += 1;
+            let h = Header::Other("WWW-Authenticate".into(), auth.challenge(unix_now(), stale));
+            return reply(&mut tx, StatusCode::Unauthorized, vec![h]).await;
+        }
+        AuthVerdict::Refused => {
+            lock(&s.stats).rejected_auth += 1;
+            return reply(&mut tx, StatusCode::Forbidden, vec![warning("wrong credentials")]).await;
+        }
+    };
+    // The address of record is the To URI's user; one user cannot register another.
+    let aor = tx.original.to_header().ok().and_then(|t| t.uri().ok()).and_then(|u| u.user().map(str::to_string)).unwrap_or_default();
+    if aor != user {
+        lock(&s.stats).rejected_auth += 1;
+        return reply(&mut tx, StatusCode::Forbidden, vec![warning(&format!("{user} may not register {aor:?}"))]).await;
+    }
+    let contacts: Vec<String> = tx.original.headers.iter().filter_map(|h| if let Header::Contact(c) = h { Some(c.value().to_string()) } else { None }).collect();
+    let expires = tx.original.headers.iter().find_map(|h| if let Header::Expires(e) = h { Some(e.value().to_string()) } else { None });
+    let binding = match read_register(&contacts, expires.as_deref()) {
+        Ok(RegisterAsk::Query) => reg.0.binding(&user),
+        Ok(RegisterAsk::UnbindAll) => {
+            reg.0.bind(&user, "", 0);
+            None
+        }
+        Ok(RegisterAsk::Bind { contact, expires }) => {
+            let granted = reg.0.bind(&user, &contact, expires);
+            (granted > 0).then_some((contact, granted))
+        }
+        Err(r) => {
+            let code = StatusCode::from(r.code);
+            let mut headers = vec![warning(&r.why)];
+            if r.code == 423 {
+                headers.push(Header::Other("Min-Expires".into(), MIN_EXPIRES.to_string()));
+            }
+            return reply(&mut tx, code, headers).await;
+        }
+    };
+    let headers = match binding {
+        Some((contact, expires)) => vec![Header::Other("Contact".into(), format!("<{contact}>;expires={expires}"))],
+        None => vec![],
+    };
+    reply(&mut tx, StatusCode::OK, headers).await
 }
 
 /// How long an in-dialog request waits for the ACK that confirms its dialog.

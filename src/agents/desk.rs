@@ -56,6 +56,8 @@ pub struct Desk {
     hold: HoldAudio,
     /// The browser agents' open desktops.
     pub desktops: Desktops,
+    /// Where agents' softphones registered.
+    softphones: Option<Arc<super::softphones::Softphones>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -65,7 +67,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Desk {
     /// A desk with the agents in the store; `sip_bind` is where calls to SIP agents go out
     /// from (none: SIP agents cannot be reached).
-    pub async fn start(config: AcdConfig, store: Arc<Store>, sip_bind: Option<SocketAddr>, rtp_ports: (u16, u16), jitter_depth: usize, hold: HoldAudio) -> Arc<Self> {
+    pub async fn start(config: AcdConfig, store: Arc<Store>, sip_bind: Option<SocketAddr>, rtp_ports: (u16, u16), jitter_depth: usize, hold: HoldAudio, softphones: Option<Arc<super::softphones::Softphones>>) -> Arc<Self> {
         let sip = match sip_bind {
             Some(b) => match SipClient::new(b).await {
                 Ok(c) => Some(c),
@@ -83,7 +85,7 @@ impl Desk {
                 let _ = store.set_agent_state(&r.agent.id, state);
             }
         }
-        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new(), queued_at: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports, jitter_depth: jitter_depth.max(1), hold, desktops: Desktops::default() });
+        let desk = Arc::new(Self { inner: Mutex::new(Inner { acd: Acd::new(config), calls: HashMap::new(), offers: HashMap::new(), queued_at: HashMap::new() }), store, started: Instant::now(), wake: Notify::new(), sip, rtp_ports, jitter_depth: jitter_depth.max(1), hold, desktops: Desktops::default(), softphones });
         desk.sync_agents();
         let d = desk.clone();
         tokio::spawn(async move { d.keep_time().await });
@@ -263,7 +265,8 @@ impl Desk {
                     Self::tell(inner, call, DeskNote::Offered { agent: agent.clone() });
                     let cancel = CancellationToken::new();
                     inner.offers.insert(call.clone(), (agent.clone(), cancel.clone()));
-                    let sip = self.store.agent(agent).ok().flatten().and_then(|r| r.agent.sip);
+                    // Their softphone where it registered, else their configured phone.
+                    let sip = self.softphones.as_ref().and_then(|p| p.contact(agent)).or_else(|| self.store.agent(agent).ok().flatten().and_then(|r| r.agent.sip));
                     match sip {
                         Some(uri) => {
                             let (d, call, agent) = (self.clone(), call.clone(), agent.clone());

@@ -7,8 +7,10 @@ pub mod card;
 pub mod desk;
 pub mod desktop;
 pub mod desktop_leg;
+pub mod hours;
 pub mod leg;
 pub mod prompts;
+pub mod softphones;
 
 use serde::{Deserialize, Serialize};
 

@@ -22,6 +22,12 @@ pub fn position(lang: &str, position: usize, wait_estimate_ms: u64) -> Reply {
     Reply::new(text, lang, Progress::Chat)
 }
 
+/// Nobody takes calls now: when they do (a callback is booked next).
+pub fn closed(lang: &str, hours: &super::hours::Hours) -> Reply {
+    let text = if lang == "zh" { format!("很抱歉，现在不是人工客服的服务时间。服务时间为{}。", hours.spoken("zh")) } else { format!("Sorry, our agents are not available right now. They take calls {}.", hours.spoken("en")) };
+    Reply::new(text, lang, Progress::Chat)
+}
+
 /// The callback is booked; the bot ends the call after saying so.
 pub fn callback_booked(lang: &str) -> Reply {
     let text = if lang == "zh" { "好的，客服会尽快给您回电。再见。" } else { "Thank you. An agent will call you back as soon as possible. Goodbye." };

@@ -133,6 +133,7 @@ async fn agent_phone(agent_log: Arc<Mutex<Beeps>>) -> Result<SocketAddr> {
         max_calls: 100,
         jitter_depth: 1,
         rtp_timeout: None,
+        registrar: None,
     };
     let (tx, mut rx) = mpsc::channel(8);
     let phone = server::start(cfg, tx).await.map_err(Error::Config)?;

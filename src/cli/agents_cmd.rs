@@ -40,6 +40,11 @@ pub struct AddArgs {
     /// Their phone's SIP URI (sip:ann@10.0.0.5); without it, the browser desktop
     #[arg(long, value_name = "URI")]
     pub sip: Option<String>,
+    /// A password their softphone REGISTERs with (user: the agent's id; realm: sip.realm).
+    /// Calls then ring wherever the phone registered; registering makes them available.
+    /// Only its digest hash is stored
+    #[arg(long, value_name = "PASSWORD")]
+    pub sip_password: Option<String>,
     /// Their state to begin with (default: available with --sip, else offline)
     #[arg(long)]
     pub state: Option<String>,
@@ -87,8 +92,24 @@ pub fn run(config: Config, cmd: AgentsCommand) -> Result<()> {
             };
             let skills: Vec<String> = a.skills.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
             let agent = Agent { name: a.name.clone().unwrap_or_else(|| a.id.clone()), id: a.id, languages, skills, sip: a.sip };
+            if let Some(pw) = &a.sip_password {
+                if pw.len() < 8 {
+                    return Err(invalid("--sip-password: at least 8 characters".into()));
+                }
+            }
             store.add_agent(&agent, state)?;
-            println!("added agent {} ({}), {state}", agent.id, agent.sip.as_deref().unwrap_or("browser desktop"));
+            let endpoint = match (&agent.sip, &a.sip_password) {
+                (Some(uri), _) => uri.clone(),
+                (None, Some(_)) => "a softphone that registers".to_string(),
+                (None, None) => "browser desktop".to_string(),
+            };
+            if let Some(pw) = &a.sip_password {
+                store.set_sip_password(&agent.id, &config.sip.realm, pw)?;
+            }
+            println!("added agent {} ({endpoint}), {state}", agent.id);
+            if a.sip_password.is_some() {
+                println!("their softphone registers to the gateway's SIP address as user {}, realm {:?}, with that password", agent.id, config.sip.realm);
+            }
         }
         AgentsCommand::List { json } => {
             let agents = store.agents()?;

@@ -63,7 +63,10 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         let addr = listener.local_addr().map_err(Error::internal)?;
         crate::store::retention::start_daily(engines.store.clone(), engines.config.privacy.retention_days);
         let live = std::sync::Arc::new(crate::live::LiveCalls::default());
-        let sip = crate::phone::start(engines.clone(), live.clone(), args.sip).await?;
+        // Agents' softphones register with the SIP server; the desk rings them there.
+        let softphones = crate::agents::softphones::Softphones::new(engines.store.clone(), &engines.config.sip.realm);
+        softphones.start_sweeping();
+        let sip = crate::phone::start(engines.clone(), live.clone(), args.sip, Some(softphones.clone())).await?;
         let inapp = crate::inapp::InApp::start(engines.clone(), live.clone())?;
         // The agents' desk: handed-off calls queue there; SIP agents are called from beside
         // the SIP listener.
@@ -76,7 +79,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
             tracing::warn!(error = %e, "hold audio not read: the chime instead");
             crate::live::room::HoldAudio::chime()
         });
-        live.set_desk(crate::agents::desk::Desk::start(engines.config.agents.acd(), engines.store.clone(), agents_from, (rtp[0], rtp[1]), (engines.config.sip.jitter_ms as usize).div_ceil(20), hold).await);
+        live.set_desk(crate::agents::desk::Desk::start(engines.config.agents.acd(), engines.store.clone(), agents_from, (rtp[0], rtp[1]), (engines.config.sip.jitter_ms as usize).div_ceil(20), hold, Some(softphones)).await);
         // HTTPS beside plain HTTP, on the same routes.
         let https = match tls_listen {
             Some(at) => {

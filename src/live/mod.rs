@@ -306,6 +306,13 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                         let _ = ev_tx.send(Event::new(&id, now(), EventKind::Hold { held: h }));
                     }
                     CallAction::End { reason, duration_ms } => ended = Some(Ended { reason, duration_ms, recorded_ms: None }),
+                    // Outside the agents' hours the first handoff books a callback instead.
+                    CallAction::Enqueue { lang, .. } if transfer.queued_at == 0 && !engines.config.agents.opening_hours().open_at(crate::inapp::token::unix_now()) => {
+                        let hours = engines.config.agents.opening_hours();
+                        let _ = ev_tx.send(Event::new(&id, now(), EventKind::AfterHours { hours: hours.to_string() }));
+                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::closed(&lang, &hours)));
+                        let _ = own_tx.send(CallInput::QueueGaveUp);
+                    }
                     CallAction::Enqueue { reason, lang, skill } => {
                         transfer.queued_at = now();
                         let req = crate::agents::acd::CallRequest { call: id.clone(), lang: lang.clone(), skill, reason };

@@ -64,7 +64,7 @@ fn advertised_ip(configured: &str, listen: SocketAddr) -> IpAddr {
 }
 
 /// Starts answering phone calls, if `[sip]` is enabled; `listen` overrides `sip.listen`.
-pub async fn start(engines: Arc<Engines>, live: Arc<crate::live::LiveCalls>, listen: Option<SocketAddr>) -> Result<Option<(SipServer, Arc<PhoneContext>)>> {
+pub async fn start(engines: Arc<Engines>, live: Arc<crate::live::LiveCalls>, listen: Option<SocketAddr>, registrar: Option<Arc<crate::agents::softphones::Softphones>>) -> Result<Option<(SipServer, Arc<PhoneContext>)>> {
     let c = &engines.config.sip;
     if !c.enabled {
         return Ok(None);
@@ -88,6 +88,7 @@ pub async fn start(engines: Arc<Engines>, live: Arc<crate::live::LiveCalls>, lis
         max_calls: c.max_calls,
         jitter_depth: (c.jitter_ms as usize).div_ceil(20),
         rtp_timeout: (c.rtp_timeout_ms > 0).then(|| Duration::from_millis(c.rtp_timeout_ms)),
+        registrar: registrar.map(|r| voicegate_sip::registrar::RegistrarRef(r)),
     };
     let ctx = Arc::new(PhoneContext {
         recordings: c.recordings.clone(),

@@ -99,6 +99,11 @@ CREATE TABLE IF NOT EXISTS callbacks (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     done_at TEXT
 );
+CREATE TABLE IF NOT EXISTS sip_credentials (
+    agent TEXT PRIMARY KEY,
+    realm TEXT NOT NULL,
+    ha1 TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS wrapups (
     call_id TEXT NOT NULL,
     agent TEXT NOT NULL,

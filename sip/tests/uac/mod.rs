@@ -24,6 +24,7 @@ pub fn config(max_calls: usize, invite_rate: f64, rtp_ports: (u16, u16)) -> Serv
         max_calls,
         jitter_depth: 3,
         rtp_timeout: None,
+        registrar: None,
     }
 }
 
