@@ -215,6 +215,13 @@ pub struct AgentsConfig {
     /// The contact centre's offset from UTC for `hours` ("+08:00").
     #[serde(default)]
     pub utc_offset: String,
+    /// The longest voice message a waiting caller may leave (key 2).
+    #[serde(default = "default_voice_message_max_s")]
+    pub voice_message_max_s: u64,
+}
+
+fn default_voice_message_max_s() -> u64 {
+    60
 }
 
 impl AgentsConfig {

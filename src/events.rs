@@ -120,6 +120,8 @@ pub enum EventKind {
     AfterHours { hours: String },
     /// The caller hung up while waiting for an agent.
     Abandoned { waited_ms: u64 },
+    /// A waiting caller left a voice message (saved at `path`, kept with a callback ticket).
+    VoiceMessage { path: String, duration_ms: u64 },
     /// The caller asked to be called back instead of waiting; the ticket keeps the context.
     CallbackRequested { ticket: i64, number: String },
     /// The agent's state after the call.
@@ -165,6 +167,7 @@ impl EventKind {
             EventKind::AgentLeft { .. } => "agent_left",
             EventKind::AfterHours { .. } => "after_hours",
             EventKind::Abandoned { .. } => "abandoned",
+            EventKind::VoiceMessage { .. } => "voice_message",
             EventKind::CallbackRequested { .. } => "callback_requested",
             EventKind::WrapUp { .. } => "wrap_up",
             EventKind::Survey { .. } => "survey",

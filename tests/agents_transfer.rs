@@ -440,3 +440,58 @@ fn a_caller_handed_off_outside_the_agents_hours_is_told_them_and_booked_a_callba
     let tickets = get_json(&format!("{}/v1/callbacks", g.base));
     assert_eq!(tickets["callbacks"].as_array().map(|a| a.len()), Some(1), "{tickets}");
 }
+
+/// A keypad tone (in-band) for `key`, 160 ms, 16 kHz.
+fn key_tone(key: char) -> Vec<f32> {
+    let (row, col) = match key {
+        '2' => (697.0f32, 1336.0f32),
+        '#' => (941.0, 1477.0),
+        _ => panic!("no tone for {key}"),
+    };
+    (0..16_000 * 160 / 1000).map(|i| i as f32 / 16_000.0).map(|t| 0.25 * ((2.0 * std::f32::consts::PI * row * t).sin() + (2.0 * std::f32::consts::PI * col * t).sin())).collect()
+}
+
+#[test]
+fn a_waiting_caller_presses_2_and_leaves_a_voice_message_kept_with_a_callback_ticket() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // Ann is away: the caller waits, hears their place and the keys.
+    let g = gateway_with_agents(dir.path(), &[&["ann", "--languages", "en", "--sip", "sip:ann@127.0.0.1:5395", "--state", "away"]]);
+    let speech = |name: &str| voicegate::audio::load_for_pipeline(&fixture(name), None).unwrap().samples;
+    let silence = |s: f32| vec![0.0f32; (s * 16_000.0) as usize];
+    // A person, please; 2 once told the keys; the message once asked for it; then #.
+    let mut caller = speech("en_human_agent.wav");
+    caller.extend(silence(9.0));
+    caller.extend(key_tone('2'));
+    caller.extend(silence(11.0));
+    caller.extend(speech("en_order_status.wav"));
+    caller.extend(silence(1.0));
+    caller.extend(key_tone('#'));
+    caller.extend(silence(8.0));
+    let caller_wav = dir.path().join("caller.wav");
+    voicegate::audio::wav::write_wav(&caller_wav, &[&caller], 16_000).unwrap();
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", caller_wav.to_str().unwrap(), "--listen", "2"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let (call, events) = ended_call(&g, None);
+    let t = types(&events);
+    let said: Vec<&str> = of_type(&events, "bot_reply").iter().map(|e| e["text"].as_str().unwrap_or("")).collect();
+    assert!(said.iter().any(|r| r.contains("To leave a message, press 2")), "{said:?}");
+    assert!(said.iter().any(|r| r.starts_with("Please leave your message")), "{said:?}");
+    assert!(said.iter().any(|r| r.contains("Your message is recorded")), "{said:?}");
+    // The message: saved, the caller's words in it, and on the callback ticket.
+    let m = of_type(&events, "voice_message");
+    assert_eq!(m.len(), 1, "{t:?}");
+    let duration_ms = m[0]["duration_ms"].as_u64().unwrap();
+    assert!((3_000..20_000).contains(&duration_ms), "{}", m[0]);
+    let path = m[0]["path"].as_str().unwrap();
+    let message = voicegate::audio::decode::decode_file(Path::new(path), Some(0)).unwrap().samples;
+    assert!(loudest_second(&message) > 0.03, "the message holds no speech");
+    let m_ms = m[0]["t_ms"].as_u64().unwrap();
+    let spoken: String = finals(&events).into_iter().filter(|e| e["start_ms"].as_u64().unwrap_or(0) + duration_ms >= m_ms && e["speaker"] == "caller").map(|e| e["text"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(" ");
+    assert!(words(&spoken).contains(&"order".to_string()), "the message's words: {spoken:?}");
+    let tickets = get_json(&format!("{}/v1/callbacks", g.base));
+    assert_eq!(tickets["callbacks"][0]["context"]["voice_message"], path, "{tickets}");
+    assert!(!t.contains(&"agent_offered") && !t.contains(&"abandoned"), "{t:?}");
+    assert_eq!(call["end_reason"], "bot_hangup", "{call}");
+}

@@ -14,10 +14,10 @@ fn minutes(wait_ms: u64) -> u64 {
 pub fn position(lang: &str, position: usize, wait_estimate_ms: u64) -> Reply {
     let m = minutes(wait_estimate_ms);
     let text = if lang == "zh" {
-        format!("您目前排在第{position}位，预计等待约{m}分钟。如需客服回电，请按1。")
+        format!("您目前排在第{position}位，预计等待约{m}分钟。如需客服回电，请按1；如需留言，请按2。")
     } else {
         let unit = if m == 1 { "minute" } else { "minutes" };
-        format!("You are number {position} in line. The expected wait is about {m} {unit}. To be called back instead, press 1.")
+        format!("You are number {position} in line. The expected wait is about {m} {unit}. To be called back instead, press 1. To leave a message, press 2.")
     };
     Reply::new(text, lang, Progress::Chat)
 }
@@ -31,6 +31,20 @@ pub fn closed(lang: &str, hours: &super::hours::Hours) -> Reply {
 /// The callback is booked; the bot ends the call after saying so.
 pub fn callback_booked(lang: &str) -> Reply {
     let text = if lang == "zh" { "好的，客服会尽快给您回电。再见。" } else { "Thank you. An agent will call you back as soon as possible. Goodbye." };
+    let mut r = Reply::new(text, lang, Progress::Chat);
+    r.end_call = true;
+    r
+}
+
+/// The caller chose to leave a message: what to do (recording starts when this has played).
+pub fn leave_message(lang: &str) -> Reply {
+    let text = if lang == "zh" { "请在本提示结束后留言，说明您的姓名和需要帮助的事项。留言完毕请按井号键，或直接挂机。" } else { "Please leave your message when this prompt ends: your name, and what we can help you with. Press the hash key when you are done, or just hang up." };
+    Reply::new(text, lang, Progress::Chat)
+}
+
+/// The message is kept; the bot ends the call after saying so.
+pub fn message_taken(lang: &str) -> Reply {
+    let text = if lang == "zh" { "谢谢，您的留言已记录，客服会尽快给您回电。再见。" } else { "Thank you. Your message is recorded, and an agent will call you back. Goodbye." };
     let mut r = Reply::new(text, lang, Progress::Chat);
     r.end_call = true;
     r

@@ -59,10 +59,16 @@ pub enum LeftQueue {
     Abandoned,
     /// The caller asked to be called back (or waited too long and is called back).
     Callback,
+    /// The caller chose to leave a voice message.
+    VoiceMessage,
 }
 
 /// The key a waiting caller presses to be called back instead.
 pub const CALLBACK_KEY: char = '1';
+/// The key a waiting caller presses to leave a voice message instead.
+pub const VOICE_MESSAGE_KEY: char = '2';
+/// The key that ends a voice message (hanging up does too).
+pub const MESSAGE_END_KEY: char = '#';
 /// Why an agent's leg ended when their desktop vanished (closed, lost its network) rather
 /// than hung up.
 pub const AGENT_LOST: &str = "agent_lost";
@@ -93,6 +99,8 @@ pub enum CallInput {
     QueueGaveUp,
     /// Nobody pressed a key for the survey in time.
     SurveyTimedOut,
+    /// The voice message reached its longest.
+    MessageFull,
 }
 
 /// What the IO around call control must do, in order.
@@ -114,6 +122,12 @@ pub enum CallAction {
     /// Make a callback ticket with the call's context, tell the caller, and let the bot end
     /// the call.
     Callback,
+    /// Ask the caller for their message and record it (until `MESSAGE_END_KEY`,
+    /// `MessageFull` or their hang-up).
+    RecordMessage,
+    /// The message is over: keep it with a callback ticket; thank the caller (unless they
+    /// are gone) and let the bot end the call.
+    MessageTaken { caller_gone: bool },
     /// Who hears whom from now on.
     Hear(Hearing),
     /// Speak the call's summary to the agent (then `WhisperDone`).
@@ -144,6 +158,8 @@ enum Phase {
     Bridged { agent: String, request: (String, String, Option<String>) },
     /// The agent hung up; the caller is asked to rate the call.
     Survey { answered: bool },
+    /// The caller leaves a voice message.
+    Message,
     Ended { reason: Reason },
 }
 
@@ -226,6 +242,24 @@ impl CallControl {
                 self.phase = Phase::Bot { held: false };
                 vec![CallAction::LeaveQueue(LeftQueue::Callback), CallAction::Hear(Hearing::bot()), CallAction::Callback]
             }
+            (Phase::Queued { .. }, CallInput::Key(VOICE_MESSAGE_KEY)) => {
+                self.phase = Phase::Message;
+                vec![CallAction::LeaveQueue(LeftQueue::VoiceMessage), CallAction::Hear(Hearing::bot()), CallAction::RecordMessage]
+            }
+            (Phase::Message, CallInput::Key(MESSAGE_END_KEY)) | (Phase::Message, CallInput::MessageFull) => {
+                self.phase = Phase::Bot { held: false };
+                vec![CallAction::MessageTaken { caller_gone: false }]
+            }
+            (Phase::Message, CallInput::LegEnded { reason }) => {
+                let mut a = vec![CallAction::MessageTaken { caller_gone: true }];
+                a.extend(self.end(&reason, now_ms, false));
+                a
+            }
+            (Phase::Message, CallInput::BotDone) => {
+                let mut a = vec![CallAction::MessageTaken { caller_gone: true }];
+                a.extend(self.end("closed", now_ms, true));
+                a
+            }
             (Phase::Queued { .. }, CallInput::LegEnded { reason }) => {
                 let mut a = vec![CallAction::LeaveQueue(LeftQueue::Abandoned)];
                 a.extend(self.end(&reason, now_ms, false));
@@ -281,7 +315,7 @@ impl CallControl {
             (Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::Held(h)) => vec![CallAction::Hold(h)],
             // An agent answered as the caller left the queue (a callback, the survey): they
             // are let go at once.
-            (Phase::Bot { .. } | Phase::Survey { .. }, CallInput::AgentConnected { agent }) => vec![CallAction::HangUpAgent, CallAction::AgentDone { agent }],
+            (Phase::Bot { .. } | Phase::Survey { .. } | Phase::Message, CallInput::AgentConnected { agent }) => vec![CallAction::HangUpAgent, CallAction::AgentDone { agent }],
             // The pipeline stopped without the leg's end (its audio closed): over.
             (Phase::Queued { .. } | Phase::Whisper { .. } | Phase::Bridged { .. }, CallInput::BotDone) => {
                 let mut a = self.let_agent_go();
@@ -311,6 +345,32 @@ impl CallControl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_waiting_caller_leaves_a_voice_message_ended_by_the_hash_key_or_by_hanging_up() {
+        let queued = || {
+            let mut c = CallControl::new(0);
+            c.handle(CallInput::HandedOff { reason: "caller_request".into(), lang: "en".into(), skill: None }, 1_000);
+            c
+        };
+        let mut c = queued();
+        assert_eq!(c.handle(CallInput::Key(VOICE_MESSAGE_KEY), 5_000), vec![CallAction::LeaveQueue(LeftQueue::VoiceMessage), CallAction::Hear(Hearing::bot()), CallAction::RecordMessage]);
+        // Keys other than the end are part of the message; an agent answering now is let go.
+        assert!(c.handle(CallInput::Key('1'), 6_000).is_empty());
+        assert_eq!(c.handle(CallInput::AgentConnected { agent: "ann".into() }, 6_500), vec![CallAction::HangUpAgent, CallAction::AgentDone { agent: "ann".into() }]);
+        assert_eq!(c.handle(CallInput::Key(MESSAGE_END_KEY), 20_000), vec![CallAction::MessageTaken { caller_gone: false }]);
+        // The bot thanks them and ends the call.
+        assert_eq!(c.handle(CallInput::BotDone, 24_000).last(), Some(&CallAction::End { reason: "bot_hangup".into(), duration_ms: 24_000 }));
+        // Hanging up ends the message and the call; so does the longest message.
+        let mut c = queued();
+        c.handle(CallInput::Key(VOICE_MESSAGE_KEY), 5_000);
+        let a = c.handle(CallInput::LegEnded { reason: "caller_hangup".into() }, 15_000);
+        assert_eq!(a[0], CallAction::MessageTaken { caller_gone: true });
+        assert_eq!(c.ended(), Some("caller_hangup"));
+        let mut c = queued();
+        c.handle(CallInput::Key(VOICE_MESSAGE_KEY), 5_000);
+        assert_eq!(c.handle(CallInput::MessageFull, 65_000), vec![CallAction::MessageTaken { caller_gone: false }]);
+    }
 
     #[test]
     fn a_caller_hanging_up_ends_the_call_at_that_moment_and_nothing_comes_after() {

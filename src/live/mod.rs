@@ -11,6 +11,7 @@ pub mod agent_voice;
 pub mod monitor;
 pub mod registry;
 pub mod room;
+pub mod voice_message;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -238,7 +239,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         LegNote::Resumed => CallInput::Held(false),
         LegNote::Ended { reason } => CallInput::LegEnded { reason },
     };
-    let mut transfer = Transfer { desk, ..Transfer::default() };
+    let mut transfer = Transfer { desk, call_id: id.clone(), ..Transfer::default() };
     let (desk_tx, mut desk_rx) = mpsc::unbounded_channel::<DeskNote>();
     let (own_tx, mut own_rx) = mpsc::unbounded_channel::<CallInput>();
     // Call control decides; this loop carries its actions out, until the call's end.
@@ -267,6 +268,12 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                 queued
             }
             Some(ev) = pipe_ev_rx.recv() => {
+                // The voice message prompt has played: the caller speaks from now on.
+                if transfer.message_wanted && matches!(ev.kind, EventKind::TtsFinished { .. }) {
+                    transfer.message_wanted = false;
+                    let own = own_tx.clone();
+                    transfer.message = Some(voice_message::MessageTaker::start(&room, engines.config.agents.voice_message_max_s * 1000, move || drop(own.send(CallInput::MessageFull))));
+                }
                 let input = transfer.on_event(&ev, &engines.config.agents.skills);
                 let _ = ev_tx.send(ev);
                 input.into_iter().collect()
@@ -330,13 +337,40 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                         }
                     }
                     CallAction::Callback => {
-                        let lang = transfer.lang();
-                        let context = transfer.handoff.as_ref().map(|(_, c)| serde_json::to_string(c).unwrap_or_default()).unwrap_or_default();
-                        match store.add_callback(&id, &info.caller, &lang, &context) {
-                            Ok(ticket) => drop(ev_tx.send(Event::new(&id, now(), EventKind::CallbackRequested { ticket, number: info.caller.clone() }))),
-                            Err(e) => warn!(call = %id, error = %e, "callback ticket not stored"),
+                        transfer.book_callback(&store, &info.caller, None, &ev_tx, now());
+                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::callback_booked(&transfer.lang())));
+                    }
+                    // Recording starts once the prompt has played (the next tts_finished).
+                    CallAction::RecordMessage => {
+                        transfer.message_wanted = true;
+                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::leave_message(&transfer.lang())));
+                    }
+                    CallAction::MessageTaken { caller_gone } => {
+                        transfer.message_wanted = false;
+                        let samples = match transfer.message.take() {
+                            Some(m) => m.finish(&room).await,
+                            None => Vec::new(),
+                        };
+                        let dir = info.recording.as_deref().and_then(|r| std::path::Path::new(r).parent()).unwrap_or(&engines.config.sip.recordings).to_path_buf();
+                        let saved = match samples.is_empty() {
+                            true => None,
+                            false => match voice_message::save(&dir, &id, &samples) {
+                                Ok(path) => {
+                                    let path = path.display().to_string();
+                                    let duration_ms = samples.len() as u64 * 1000 / crate::audio::SAMPLE_RATE as u64;
+                                    let _ = ev_tx.send(Event::new(&id, now(), EventKind::VoiceMessage { path: path.clone(), duration_ms }));
+                                    Some(path)
+                                }
+                                Err(e) => {
+                                    warn!(call = %id, error = %e, "voice message not saved");
+                                    None
+                                }
+                            },
+                        };
+                        transfer.book_callback(&store, &info.caller, saved.as_deref(), &ev_tx, now());
+                        if !caller_gone {
+                            let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::message_taken(&transfer.lang())));
                         }
-                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::callback_booked(&lang)));
                     }
                     CallAction::Hear(h) => {
                         if h == Hearing::bridged() {
@@ -467,6 +501,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
 /// A call's side of the transfer to an agent: the handoff it was given, the agent's leg.
 #[derive(Default)]
 struct Transfer {
+    call_id: String,
     desk: Option<std::sync::Arc<crate::agents::desk::Desk>>,
     /// The handoff's reason and context.
     handoff: Option<(String, crate::call::HandoffContext)>,
@@ -476,6 +511,9 @@ struct Transfer {
     agent_hangup: Option<Hangup>,
     /// The agents' transcribers: their last words are awaited before the call's end.
     transcribers: Vec<tokio::task::JoinHandle<()>>,
+    /// A voice message asked for, its prompt still playing; then being recorded.
+    message_wanted: bool,
+    message: Option<voice_message::MessageTaker>,
 }
 
 impl Transfer {
@@ -493,6 +531,20 @@ impl Transfer {
             }
             EventKind::Dtmf { digit, .. } => digit.chars().next().map(CallInput::Key),
             _ => None,
+        }
+    }
+
+    /// A callback ticket with the handoff's context (and the voice message left, if any).
+    fn book_callback(&self, store: &Store, caller: &str, voice_message: Option<&str>, ev_tx: &mpsc::UnboundedSender<Event>, now: u64) {
+        let id = self.call_id.as_str();
+        let mut context = self.handoff.as_ref().and_then(|(_, c)| serde_json::to_value(c).ok()).unwrap_or(serde_json::Value::Null);
+        if let (Some(path), serde_json::Value::Object(map)) = (voice_message, &mut context) {
+            map.insert("voice_message".into(), serde_json::Value::String(path.to_string()));
+        }
+        let context = if context.is_null() { String::new() } else { context.to_string() };
+        match store.add_callback(id, caller, &self.lang(), &context) {
+            Ok(ticket) => drop(ev_tx.send(Event::new(id, now, EventKind::CallbackRequested { ticket, number: caller.to_string() }))),
+            Err(e) => warn!(call = %id, error = %e, "callback ticket not stored"),
         }
     }
 

@@ -32,6 +32,8 @@ struct State {
     agent_backlog: std::collections::VecDeque<Vec<f32>>,
     /// Every frame of the agent's voice the caller is played, also for the agent's transcriber.
     agent_tap: Option<mpsc::Sender<Vec<f32>>>,
+    /// Every frame of the caller's, also to a voice message being recorded.
+    caller_tap: Option<mpsc::Sender<Vec<f32>>>,
     /// The supervisor on the call, if any, and how many have joined it.
     monitor: Option<Monitor>,
     monitors_joined: u64,
@@ -96,6 +98,15 @@ impl Room {
         s.agent_backlog.clear();
         s.agent_tap = None;
         s.end_monitor("agent_left");
+    }
+
+    /// From now on the caller's frames also go to `tap` (a voice message).
+    pub fn tap_caller(&self, tap: mpsc::Sender<Vec<f32>>) {
+        lock(&self.state).caller_tap = Some(tap);
+    }
+
+    pub fn untap_caller(&self) {
+        lock(&self.state).caller_tap = None;
     }
 
     /// The room writes its own events (supervisors joining and leaving) to `tx`.
@@ -219,6 +230,9 @@ impl Room {
                 if f.samples.len() == FRAME {
                     let to_agent = {
                         let mut s = lock(&room.state);
+                        if let Some(tap) = &s.caller_tap {
+                            let _ = tap.try_send(f.samples.clone());
+                        }
                         match s.agent_ear.clone().filter(|_| s.hearing.agent.contains(&Track::Caller)) {
                             Some(ear) => {
                                 let mut frame = f.samples.clone();
