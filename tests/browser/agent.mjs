@@ -17,16 +17,11 @@
 //   the default; or 20 s after the media connected if no bridge is seen) or at once (connected).
 // The microphone is a Web Audio stream the driver plays the file into (getUserMedia is replaced),
 // silent until then, so the page sends packets from the moment it accepts.
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { parseArgs, baseUrl, outDir, launchArgs, launch, newPage, collectErrors, installMic, rtcStats, signIn, shot, pause, report } from './driver.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1] !== undefined && !all[i + 1].startsWith('--') ? all[i + 1] : '1']] : acc), []),
-);
-const base = String(args.url || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const out = args.out || '/tmp/voicegate-browser';
-mkdirSync(out, { recursive: true });
+const args = parseArgs();
+const base = baseUrl(args);
+const out = outDir(args);
 const seconds = Number(args.seconds || 60);
 const keepMs = Number(args['hangup-after-ms'] || 8000);
 const accept = args.accept === undefined ? true : args.accept !== '0' && args.accept !== 'false';
@@ -48,37 +43,9 @@ const result = {
   page_errors: [],
   console_errors: [],
 };
-let printed = false;
-function print() {
-  if (printed) return;
-  printed = true;
-  console.log(JSON.stringify(result));
-}
-function fail(e) {
-  if (!result.error) result.error = String(e && e.message ? e.message : e);
-}
 // Whatever hangs, the JSON line still comes.
-const watchdog = setTimeout(() => {
-  fail('the driver timed out');
-  print();
-  process.exit(0);
-}, (seconds + keepMs / 1000 + 150) * 1000);
+const { fail, done } = report(result, (seconds + keepMs / 1000 + 150) * 1000);
 
-const launchArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
-if (args.audio) launchArgs.push(`--use-file-for-fake-audio-capture=${args.audio}%noloop`);
-
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 let browser = null;
 let page = null;
 
@@ -89,81 +56,20 @@ const lastError = () => page.evaluate(() => {
   return errs.length ? String(errs[errs.length - 1].message || '') : '';
 });
 const phase = () => page.evaluate(() => (window.vg ? window.vg.phase() : null));
-async function shot(name, fullPage = false) {
-  try {
-    await page.mouse.move(1, 1); // no hover left on the button just clicked
-    await pause(300);           // transitions settle
-    await page.screenshot({ path: join(out, name), fullPage });
-  } catch (e) {
-    result.console_errors.push(`screenshot ${name}: ${e}`);
-  }
-}
-async function stats() {
-  return page.evaluate(async () => {
-    const pc = window.vg && window.vg.pc;
-    if (!pc) return null;
-    const s = await pc.getStats();
-    let inbound = null, outbound = null;
-    s.forEach((r) => {
-      const audio = r.kind === 'audio' || r.mediaType === 'audio';
-      if (r.type === 'inbound-rtp' && audio) inbound = { packets: r.packetsReceived || 0, energy: r.totalAudioEnergy || 0, duration: r.totalSamplesDuration || 0, lost: r.packetsLost || 0 };
-      if (r.type === 'outbound-rtp' && audio) outbound = { packets: r.packetsSent || 0, bytes: r.bytesSent || 0 };
-    });
-    return { inbound, outbound };
-  });
-}
+const snap = (name, fullPage = false) => shot(page, out, name, { fullPage, errors: result.console_errors });
+const stats = () => rtcStats(page);
 async function liveLines() {
   return page.evaluate(() => [...document.querySelectorAll('#live-transcript .line:not(.partial)')]
     .map((l) => ({ speaker: l.dataset.speaker || '', text: l.textContent.trim() })));
 }
 
 try {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: launchArgs });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && result.console_errors.push(m.text()));
-  page.on('pageerror', (e) => result.page_errors.push(String(e)));
-  if (args.audio) {
-    // The page's microphone: a Web Audio stream, silent until the driver plays the file into it.
-    await page.route('**/__mic/*', (route) => route.fulfill({ path: args.audio, contentType: 'audio/wav' }));
-    await page.addInitScript(() => {
-      let ctx = null, dest = null;
-      const ensure = () => {
-        if (!ctx) {
-          ctx = new AudioContext({ sampleRate: 48000 });
-          dest = ctx.createMediaStreamDestination();
-        }
-      };
-      window.__mic = {
-        started: false,
-        async play() {
-          ensure();
-          await ctx.resume();
-          const data = await (await fetch('/__mic/1')).arrayBuffer();
-          const src = ctx.createBufferSource();
-          src.buffer = await ctx.decodeAudioData(data);
-          src.connect(dest);
-          src.start();
-          window.__mic.started = true;
-          return src.buffer.duration;
-        },
-      };
-      if (navigator.mediaDevices) {
-        navigator.mediaDevices.getUserMedia = async () => { ensure(); await ctx.resume(); return dest.stream; };
-      }
-    });
-  }
-
-  // Sign in.
-  await page.goto(`${base}/login`);
-  await page.fill('#name', String(args.name || ''));
-  await page.fill('#password', String(args.password || ''));
-  await page.click('button.primary');
-  await page.waitForLoadState();
-  if (!(await context.cookies()).some((c) => c.name === 'vg_session')) {
-    const msg = await page.textContent('#message').catch(() => '');
-    throw new Error(`sign-in failed: ${String(msg || '').trim() || 'no session cookie'}`);
-  }
+  browser = await launch(launchArgs({ media: true, audio: args.audio }));
+  page = await newPage(browser);
+  collectErrors(page, result.console_errors, result.page_errors);
+  // The page's microphone, silent until the file plays.
+  if (args.audio) await installMic(page, args.audio);
+  await signIn(page, base, args.name, args.password);
 
   // The desktop: its hello.
   await page.goto(`${base}/agent?audio_processing=0`);
@@ -192,7 +98,7 @@ try {
       card: window.vg.lastOffer.card || null,
     };
   });
-  await shot('agent-ringing.png');
+  await snap('agent-ringing.png');
 
   if (!accept) {
     await page.click('#decline');
@@ -223,7 +129,7 @@ try {
     if (s && s.inbound) result.inbound = s.inbound;
     if (s && s.outbound) result.outbound = s.outbound;
     result.live_lines = await liveLines();
-    await shot('agent-call.png');
+    await snap('agent-call.png');
 
     if (args.vanish === '1') {
       // The desktop vanishes mid-call: the browser is gone without hanging up.
@@ -247,7 +153,7 @@ try {
     result.disposition_used = chosen;
     await page.selectOption('#disposition', chosen);
     await page.fill('#notes', notes);
-    await shot('agent-wrapup.png');
+    await snap('agent-wrapup.png');
     const savedAt = await page.evaluate(() => Date.now());
     await page.click('#wrapup-save');
     await page.waitForFunction(() => window.vg.log.some((m) => m.type === 'wrapup_saved') || document.querySelector('#wrapup-error')?.textContent, null, { timeout: 15000 })
@@ -266,12 +172,12 @@ try {
       await page.waitForFunction((t0) => window.vg.recent.loaded_at > t0, t, { timeout: 8000 }).catch(() => {});
       result.recent_calls_rows = await page.$$eval('#recent-calls tbody tr.call-row', (r) => r.length);
     }
-    await shot('agent-after.png', true);
+    await snap('agent-after.png', true);
     }
   }
 } catch (e) {
   fail(e);
-  if (page) await shot('agent-error.png', true);
+  if (page) await snap('agent-error.png', true);
 } finally {
   if (page) {
     try {
@@ -294,6 +200,5 @@ try {
     } catch (_) { /* the page is gone */ }
   }
   if (browser) await browser.close().catch(() => {});
-  clearTimeout(watchdog);
-  print();
+  done();
 }

@@ -10,60 +10,21 @@
 // --then-audio FILE2 [--after-bot-ms MS]: a scripted microphone instead of Chromium's fake
 // device: FILE once the call is connected, then FILE2 MS after the bot starts answering (to
 // speak over it, whatever the recogniser's speed on a busy machine).
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs, outDir, launchArgs, launch, newPage, collectErrors, installMic, rtcStats } from './driver.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : '1']] : acc), []),
-);
-const out = args.out || '/tmp/voicegate-browser';
-mkdirSync(out, { recursive: true });
+const args = parseArgs();
+const out = outDir(args);
 const seconds = Number(args.seconds || 40);
 const untilBot = Number(args['until-bot'] || 1);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${args.audio}%noloop`,
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await launch(launchArgs({ media: true, audio: args.audio }));
 const result = { states: [], errors: [], console: [] };
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  if (args['then-audio']) {
-    // The page's microphone is a Web Audio stream the driver plays files into.
-    await page.route('**/__mic/*', (route) => route.fulfill({ path: route.request().url().endsWith('/2') ? args['then-audio'] : args.audio }));
-    await page.addInitScript(() => {
-      const ctx = new AudioContext({ sampleRate: 48000 });
-      const dest = ctx.createMediaStreamDestination();
-      window.__mic = {
-        async play(n) {
-          await ctx.resume();
-          const data = await (await fetch(`/__mic/${n}`)).arrayBuffer();
-          const src = ctx.createBufferSource();
-          src.buffer = await ctx.decodeAudioData(data);
-          src.connect(dest);
-          src.start();
-        },
-      };
-      navigator.mediaDevices.getUserMedia = async () => dest.stream;
-    });
-  }
-  page.on('console', (m) => m.type() === 'error' && result.console.push(m.text()));
-  page.on('pageerror', (e) => result.errors.push(String(e)));
+  const page = await newPage(browser, { width: 1280, height: 800 });
+  // The page's microphone: FILE (1) and FILE2 (2), played into it by the driver.
+  if (args['then-audio']) await installMic(page, args.audio, args['then-audio']);
+  collectErrors(page, result.console, result.errors);
   const sep = args.url.includes('?') ? '&' : '?';
   await page.goto(`${args.url}${sep}audio_processing=0`);
   await page.waitForSelector('#call');
@@ -92,16 +53,8 @@ try {
     await page.waitForTimeout(250);
   }
   // What the page received: the bot's audio on the remote track.
-  result.inbound = await page.evaluate(async () => {
-    const pc = window.voicegate.pc;
-    if (!pc) return null;
-    const stats = await pc.getStats();
-    let r = null;
-    stats.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'audio') r = { packets: s.packetsReceived, energy: s.totalAudioEnergy, duration: s.totalSamplesDuration, lost: s.packetsLost };
-    });
-    return r;
-  });
+  const stats = await rtcStats(page, 'voicegate');
+  result.inbound = stats && stats.inbound;
   result.captions = await page.evaluate(() => window.voicegate.captions());
   result.call_id = await page.evaluate(() => window.voicegate.callId);
   await page.screenshot({ path: join(out, 'call-connected.png') });

@@ -17,56 +17,20 @@
 //                  agents: [{id, state}], queue_rows, queue: [call], alerts: [text], updated, banner },
 //     page_errors, console_errors, error? }
 // KPI values are the tiles' plain text: "12", "75%", "4.0", "1:05", "—" when the server said null.
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { parseArgs, baseUrl, outDir, launch, newPage, collectErrors, signIn, shot, bannerText, pause, report } from './driver.mjs';
 
-const args = {};
-{
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    if (!argv[i].startsWith('--')) continue;
-    const k = argv[i].slice(2);
-    args[k] = argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[++i] : '1';
-  }
-}
-const base = String(args.url || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const out = args.out || '/tmp/voicegate-browser';
-mkdirSync(out, { recursive: true });
+const args = parseArgs();
+const base = baseUrl(args);
+const out = outDir(args);
 
 const result = { dashboard: null, wallboard: null, page_errors: [], console_errors: [] };
-let printed = false;
-function print() {
-  if (printed) return;
-  printed = true;
-  console.log(JSON.stringify(result));
-}
-function fail(e) {
-  if (!result.error) result.error = String(e && e.message ? e.message : e);
-}
-const watchdog = setTimeout(() => {
-  fail('the driver timed out');
-  print();
-  process.exit(0);
-}, 120 * 1000);
+const { fail, done } = report(result, 120 * 1000);
 
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 let browser = null;
 let page = null;
 
-async function shot(name, fullPage = true) {
-  try {
-    await page.mouse.move(1, 1);
-    await pause(300);
-    await page.screenshot({ path: join(out, name), fullPage });
-  } catch (e) {
-    result.console_errors.push(`screenshot ${name}: ${e}`);
-  }
-}
-const bannerText = () => page.evaluate(() => {
-  const b = document.querySelector('#banner');
-  return b && !b.hidden ? b.innerText.replace(/\s+/g, ' ').trim() : null;
-});
+const snap = (name, fullPage = true) => shot(page, out, name, { fullPage, errors: result.console_errors });
+const banner = () => bannerText(page);
 // Every #kpi-* tile's .value text, keyed by the id without "kpi-".
 const readKpis = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('[id^="kpi-"]')]
   .map((t) => [t.id.slice(4), (t.querySelector('.value')?.textContent || '').trim()])));
@@ -79,27 +43,10 @@ async function open(path, what) {
 }
 
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  // (A browser asks for /favicon.ico on the sign-in page; that 404 is not the pages' error.)
-  page.on('console', (m) => m.type() === 'error' && !/\/favicon\.ico$/.test(m.location().url || '') && result.console_errors.push(m.text()));
-  page.on('pageerror', (e) => result.page_errors.push(String(e)));
-
-  // Sign in.
-  await page.goto(`${base}/login`);
-  await page.fill('#name', String(args.name || ''));
-  await page.fill('#password', String(args.password || ''));
-  await page.click('button.primary');
-  await page.waitForLoadState();
-  if (!(await context.cookies()).some((c) => c.name === 'vg_session')) {
-    const msg = await page.textContent('#message').catch(() => '');
-    throw new Error(`sign-in failed: ${String(msg || '').trim() || 'no session cookie'}`);
-  }
+  browser = await launch();
+  page = await newPage(browser);
+  collectErrors(page, result.console_errors, result.page_errors, { ignoreFavicon: true });
+  await signIn(page, base, args.name, args.password);
 
   // The dashboard.
   try {
@@ -107,7 +54,7 @@ try {
     await page.waitForFunction(() => window.dashboard && (window.dashboard.seq > 0 || ['signed_out', 'forbidden'].includes(window.dashboard.auth())), null, { timeout: 30000 })
       .catch(() => { throw new Error('the dashboard did not load within 30 s'); });
     const state = await page.evaluate(() => ({ auth: window.dashboard.auth(), err: window.dashboard.lastError, query: window.dashboard.query }));
-    result.dashboard = { query: state.query, banner: await bannerText() };
+    result.dashboard = { query: state.query, banner: await banner() };
     if (['signed_out', 'forbidden'].includes(state.auth)) throw new Error(`the dashboard refused: ${result.dashboard.banner}`);
     if (state.err) throw new Error(`the dashboard: ${state.err}`);
     await pause(200); // the charts' layout settles
@@ -131,19 +78,19 @@ try {
     }));
     result.dashboard.kpis = await readKpis();
     result.dashboard.alerts = await readAlerts();
-    await shot('dashboard.png');
+    await snap('dashboard.png');
   } catch (e) {
     fail(e);
-    await shot('dashboard-error.png');
+    await snap('dashboard-error.png');
   }
 
   // The wallboard.
   try {
     await open('/supervisor', 'the wallboard');
     await page.waitForFunction(() => window.wallboard && (window.wallboard.okSeq > 0 || ['signed_out', 'forbidden'].includes(window.wallboard.auth())), null, { timeout: 30000 })
-      .catch(async () => { throw new Error(`the wallboard did not load within 30 s${(await bannerText()) ? ': ' + (await bannerText()) : ''}`); });
+      .catch(async () => { throw new Error(`the wallboard did not load within 30 s${(await banner()) ? ': ' + (await banner()) : ''}`); });
     const auth = await page.evaluate(() => window.wallboard.auth());
-    result.wallboard = { banner: await bannerText() };
+    result.wallboard = { banner: await banner() };
     if (['signed_out', 'forbidden'].includes(auth)) throw new Error(`the wallboard refused: ${result.wallboard.banner}`);
     await pause(300);
     result.wallboard.kpis = await readKpis();
@@ -154,16 +101,15 @@ try {
       updated: (document.querySelector('#updated-text')?.textContent || '').trim(),
     })));
     result.wallboard.alerts = await readAlerts();
-    await shot('supervisor.png');
+    await snap('supervisor.png');
   } catch (e) {
     fail(e);
-    await shot('supervisor-error.png');
+    await snap('supervisor-error.png');
   }
 } catch (e) {
   fail(e);
-  if (page) await shot('dashboard-signin-error.png');
+  if (page) await snap('dashboard-signin-error.png');
 }
 
 if (browser) await browser.close().catch(() => {});
-clearTimeout(watchdog);
-print();
+done();

@@ -3,16 +3,12 @@
 // each step and takes screenshots (login.png, signed-in.png) for people to look at.
 //
 //   node tests/browser/login.mjs --url BASE --name N --password P --out DIR
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs, outDir, launchArgs, launch } from './driver.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
-const out = args.out || '/tmp/voicegate-browser';
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+const args = parseArgs();
+const out = outDir(args);
+const browser = await launch(launchArgs({ background: false }));
 const result = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1024, height: 720 } });

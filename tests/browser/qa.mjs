@@ -19,67 +19,30 @@
 //     replay: {summary, rows, differing_rows, status, error},
 //     unknown_call: {banner},
 //     page_errors, console_errors, error? }
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { parseArgs, baseUrl, outDir, launchArgs, launch, newPage, collectErrors, signIn, shot, bannerText, pause, report } from './driver.mjs';
 
 // --name value pairs; --search may repeat; a flag without a value is "1".
-const args = { search: [] };
-{
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    if (!argv[i].startsWith('--')) continue;
-    const k = argv[i].slice(2);
-    const v = argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[++i] : '1';
-    if (k === 'search') args.search.push(v); else args[k] = v;
-  }
-}
+const args = parseArgs(process.argv.slice(2), { repeated: ['search'] });
 const on = (v) => v !== undefined && v !== '0' && v !== 'false';
-const base = String(args.url || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const out = args.out || '/tmp/voicegate-browser';
-mkdirSync(out, { recursive: true });
+const base = baseUrl(args);
+const out = outDir(args);
 const openFirst = on(args['open-first']);
 const doReplay = on(args.replay);
 
 const result = { me: null, list: null, searches: [], call: null, replay: null, unknown_call: null, page_errors: [], console_errors: [] };
-let printed = false;
-function print() {
-  if (printed) return;
-  printed = true;
-  console.log(JSON.stringify(result));
-}
-function fail(e) {
-  if (!result.error) result.error = String(e && e.message ? e.message : e);
-}
 const budgetS = 90 + 30 * args.search.length + (openFirst ? 60 : 0) + (doReplay ? 150 : 0);
-const watchdog = setTimeout(() => {
-  fail('the driver timed out');
-  print();
-  process.exit(0);
-}, budgetS * 1000);
+const { fail, done } = report(result, budgetS * 1000);
 
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 let browser = null;
 let page = null;
 
-async function shot(name, fullPage = false) {
-  try {
-    await page.mouse.move(1, 1);
-    await pause(300);
-    await page.screenshot({ path: join(out, name), fullPage });
-  } catch (e) {
-    result.console_errors.push(`screenshot ${name}: ${e}`);
-  }
-}
-const bannerText = () => page.evaluate(() => {
-  const b = document.querySelector('#banner');
-  return b && !b.hidden ? b.innerText.replace(/\s+/g, ' ').trim() : null;
-});
+const snap = (name, fullPage = false) => shot(page, out, name, { fullPage, errors: result.console_errors });
+const banner = () => bannerText(page);
 // Waits for a list request that began after `seq` to finish; throws the banner's text if it failed.
 async function listDone(seq, what) {
   await page.waitForFunction((s) => window.qa && window.qa.listSeq > s && document.body.dataset.list !== 'loading', seq, { timeout: 30000 })
     .catch(() => { throw new Error(`${what}: no answer within 30 s`); });
-  if ((await page.evaluate(() => document.body.dataset.list)) === 'error') throw new Error(`${what}: ${(await bannerText()) || 'the list failed'}`);
+  if ((await page.evaluate(() => document.body.dataset.list)) === 'error') throw new Error(`${what}: ${(await banner()) || 'the list failed'}`);
 }
 const listSeq = () => page.evaluate(() => (window.qa ? window.qa.listSeq : 0));
 const rows = () => page.$$eval('#calls tbody tr.call-row', (trs) => trs.map((tr) => ({
@@ -89,26 +52,10 @@ const rows = () => page.$$eval('#calls tbody tr.call-row', (trs) => trs.map((tr)
 const countText = () => page.evaluate(() => (document.querySelector('#count')?.textContent || '').trim());
 
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required', '--no-first-run', '--disable-background-networking'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && result.console_errors.push(m.text()));
-  page.on('pageerror', (e) => result.page_errors.push(String(e)));
-
-  // Sign in.
-  await page.goto(`${base}/login`);
-  await page.fill('#name', String(args.name || ''));
-  await page.fill('#password', String(args.password || ''));
-  await page.click('button.primary');
-  await page.waitForLoadState();
-  if (!(await context.cookies()).some((c) => c.name === 'vg_session')) {
-    const msg = await page.textContent('#message').catch(() => '');
-    throw new Error(`sign-in failed: ${String(msg || '').trim() || 'no session cookie'}`);
-  }
+  browser = await launch(launchArgs({ autoplay: true }));
+  page = await newPage(browser);
+  collectErrors(page, result.console_errors, result.page_errors);
+  await signIn(page, base, args.name, args.password);
 
   // The list.
   const resp = await page.goto(`${base}/qa`);
@@ -116,13 +63,13 @@ try {
   await page.waitForFunction(() => window.qa && (window.qa.listSeq > 0 || ['signed_out', 'forbidden'].includes(window.qa.auth())), null, { timeout: 30000 })
     .catch(() => { throw new Error('the call list did not load within 30 s'); });
   result.me = await page.evaluate(() => (window.qa.me ? { name: window.qa.me.name, role: window.qa.me.role } : null));
-  if (['signed_out', 'forbidden'].includes(await page.evaluate(() => window.qa.auth()))) throw new Error(`the console refused: ${await bannerText()}`);
+  if (['signed_out', 'forbidden'].includes(await page.evaluate(() => window.qa.auth()))) throw new Error(`the console refused: ${await banner()}`);
   await listDone(0, 'the call list');
   {
     const r = await rows();
     result.list = { count_text: await countText(), rows: r.length, first_id: r[0] ? r[0].id : null, total: await page.evaluate(() => window.qa.lastList && window.qa.lastList.total) };
   }
-  await shot('qa-list.png');
+  await snap('qa-list.png');
 
   // Searches.
   for (const [i, q] of args.search.entries()) {
@@ -131,7 +78,7 @@ try {
     await page.press('#q', 'Enter');
     await listDone(seq, `the search ${JSON.stringify(q)}`);
     result.searches.push({ q, count_text: await countText(), total: await page.evaluate(() => window.qa.lastList && window.qa.lastList.total), rows: await rows() });
-    if (i === 0) await shot('qa-search.png');
+    if (i === 0) await snap('qa-search.png');
   }
 
   // One call.
@@ -171,7 +118,7 @@ try {
         recording_error: window.qa.recordingError,
       };
     });
-    await shot('qa-call.png');
+    await snap('qa-call.png');
 
     // Click the third line (or the last): the player goes there and plays.
     const n = result.call.lines_total;
@@ -214,12 +161,12 @@ try {
       })));
       if (!result.replay.error && !result.replay.summary) result.replay.error = 'no replay result';
       await page.locator('.replay-card').scrollIntoViewIfNeeded().catch(() => {});
-      await shot('qa-replay.png');
+      await snap('qa-replay.png');
     }
   }
 } catch (e) {
   fail(e);
-  if (page) await shot('qa-error.png', true);
+  if (page) await snap('qa-error.png', true);
 }
 
 // A call that does not exist: the banner says so (runs even after an error above, if it can).
@@ -228,12 +175,11 @@ if (page) {
     const seq = await page.evaluate(() => (window.qa ? window.qa.callSeq : 0)).catch(() => 0);
     await page.goto(`${base}/qa#call=no-such-call`);
     await page.waitForFunction((s) => window.qa && (window.qa.callSeq > s || window.qa.callError) && !document.querySelector('#banner').hidden, seq, { timeout: 15000 }).catch(() => {});
-    result.unknown_call = { banner: await bannerText(), view: await page.evaluate(() => window.qa && window.qa.view()).catch(() => null) };
+    result.unknown_call = { banner: await banner(), view: await page.evaluate(() => window.qa && window.qa.view()).catch(() => null) };
   } catch (e) {
     result.unknown_call = { banner: null, error: String(e && e.message ? e.message : e) };
   }
 }
 
 if (browser) await browser.close().catch(() => {});
-clearTimeout(watchdog);
-print();
+done();

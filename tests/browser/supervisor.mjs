@@ -28,16 +28,11 @@
 // distinct entry of the wallboard's `monitors` seen during the steps (all calls); monitors_after:
 // the entries of the first wallboard polled after Stop. Deltas are getStats totals over the step
 // (energy: inbound-rtp totalAudioEnergy).
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { parseArgs, baseUrl, outDir, launchArgs, launch, newPage, collectErrors, installMic, rtcStats, signIn, shot, bannerText, pause, report } from './driver.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1] !== undefined && !all[i + 1].startsWith('--') ? all[i + 1] : '1']] : acc), []),
-);
-const base = String(args.url || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const out = args.out || '/tmp/voicegate-browser';
-mkdirSync(out, { recursive: true });
+const args = parseArgs();
+const base = baseUrl(args);
+const out = outDir(args);
 const seconds = Number(args.seconds || 120);
 const agent = String(args.agent || '');
 const plan = String(args.plan || 'listen:6,coach:6,barge:6').split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
@@ -61,68 +56,16 @@ const result = {
   page_errors: [],
   console_errors: [],
 };
-let printed = false;
-function print() {
-  if (printed) return;
-  printed = true;
-  console.log(JSON.stringify(result));
-}
-function fail(e) {
-  if (!result.error) result.error = String(e && e.message ? e.message : e);
-}
 // Whatever hangs, the JSON line still comes.
-const watchdog = setTimeout(() => {
-  fail(`the driver timed out (--seconds ${seconds})`);
-  print();
-  process.exit(0);
-}, seconds * 1000);
+const { fail, done } = report(result, seconds * 1000, `the driver timed out (--seconds ${seconds})`);
 
-const launchArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
-if (args.audio) launchArgs.push(`--use-file-for-fake-audio-capture=${args.audio}%noloop`);
-
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 let browser = null;
 let page = null;
 
-async function shot(name, fullPage = false) {
-  try {
-    await page.mouse.move(1, 1); // no hover left on the button just clicked
-    await pause(300);           // transitions settle
-    await page.screenshot({ path: join(out, name), fullPage });
-  } catch (e) {
-    result.console_errors.push(`screenshot ${name}: ${e}`);
-  }
-}
-async function stats() {
-  return page.evaluate(async () => {
-    const pc = window.vg && window.vg.pc;
-    if (!pc) return null;
-    const s = await pc.getStats();
-    let inbound = null, outbound = null;
-    s.forEach((r) => {
-      const audio = r.kind === 'audio' || r.mediaType === 'audio';
-      if (r.type === 'inbound-rtp' && audio) inbound = { packets: r.packetsReceived || 0, energy: r.totalAudioEnergy || 0 };
-      if (r.type === 'outbound-rtp' && audio) outbound = { packets: r.packetsSent || 0 };
-    });
-    return { inbound, outbound };
-  });
-}
+const snap = (name) => shot(page, out, name, { errors: result.console_errors });
+const stats = () => rtcStats(page);
 const delta = (a, b, side, k) => ((b && b[side] ? b[side][k] : 0) - (a && a[side] ? a[side][k] : 0));
-const bannerText = () => page.evaluate(() => {
-  const b = document.querySelector('#banner');
-  return b && !b.hidden ? b.innerText.replace(/\s+/g, ' ').trim() : null;
-});
+const banner = () => bannerText(page);
 // The wallboard's monitors entries now: added to monitors_seen.
 const seenKeys = new Set();
 async function sampleMonitors() {
@@ -150,67 +93,18 @@ async function clickMode(selector) {
 try {
   if (!agent) throw new Error('--agent is missing');
   if (!plan.length || plan.some((s) => !['listen', 'coach', 'barge'].includes(s.mode) || !(s.seconds >= 0))) throw new Error(`--plan ${args.plan}: each step is listen|coach|barge:SECONDS`);
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: launchArgs });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  // (A browser asks for /favicon.ico on the sign-in page; that 404 is not the page's error.)
-  page.on('console', (m) => m.type() === 'error' && !/\/favicon\.ico$/.test(m.location().url || '') && result.console_errors.push(m.text()));
-  page.on('pageerror', (e) => result.page_errors.push(String(e)));
-  if (args.audio) {
-    // The page's microphone: a Web Audio stream, silent until the driver plays the file into it.
-    // Each getUserMedia gets its own clone of the track (the page stops it when monitoring ends).
-    await page.route('**/__mic/*', (route) => route.fulfill({ path: args.audio, contentType: 'audio/wav' }));
-    await page.addInitScript(() => {
-      let ctx = null, dest = null;
-      const ensure = () => {
-        if (!ctx) {
-          ctx = new AudioContext({ sampleRate: 48000 });
-          dest = ctx.createMediaStreamDestination();
-        }
-      };
-      window.__mic = {
-        started: false,
-        tracks: [],
-        async play() {
-          ensure();
-          await ctx.resume();
-          const data = await (await fetch('/__mic/1')).arrayBuffer();
-          const src = ctx.createBufferSource();
-          src.buffer = await ctx.decodeAudioData(data);
-          src.connect(dest);
-          src.start();
-          window.__mic.started = true;
-          return src.buffer.duration;
-        },
-      };
-      if (navigator.mediaDevices) {
-        navigator.mediaDevices.getUserMedia = async () => {
-          ensure();
-          await ctx.resume();
-          const track = dest.stream.getAudioTracks()[0].clone();
-          window.__mic.tracks.push(track);
-          return new MediaStream([track]);
-        };
-      }
-    });
-  }
-
-  // Sign in.
-  await page.goto(`${base}/login`);
-  await page.fill('#name', String(args.name || ''));
-  await page.fill('#password', String(args.password || ''));
-  await page.click('button.primary');
-  await page.waitForLoadState();
-  if (!(await context.cookies()).some((c) => c.name === 'vg_session')) {
-    const msg = await page.textContent('#message').catch(() => '');
-    throw new Error(`sign-in failed: ${String(msg || '').trim() || 'no session cookie'}`);
-  }
+  browser = await launch(launchArgs({ media: true, audio: args.audio }));
+  page = await newPage(browser);
+  collectErrors(page, result.console_errors, result.page_errors, { ignoreFavicon: true });
+  // The page's microphone, silent until the audio connected.
+  if (args.audio) await installMic(page, args.audio);
+  await signIn(page, base, args.name, args.password);
 
   // The wallboard: its first data.
   await page.goto(`${base}/supervisor?audio_processing=0`);
   await page.waitForFunction(() => window.wallboard && (window.wallboard.okSeq > 0 || ['signed_out', 'forbidden'].includes(window.wallboard.auth())), null, { timeout: 30000 })
     .catch(() => { throw new Error('the wallboard did not load within 30 s'); });
-  if (['signed_out', 'forbidden'].includes(await page.evaluate(() => window.wallboard.auth()))) throw new Error(`the wallboard refused: ${await bannerText()}`);
+  if (['signed_out', 'forbidden'].includes(await page.evaluate(() => window.wallboard.auth()))) throw new Error(`the wallboard refused: ${await banner()}`);
 
   // The agent's card shows a call: its buttons are enabled.
   const card = `#agents .agent-card[data-id="${agent.replace(/["\\]/g, '\\$&')}"]`;
@@ -229,12 +123,12 @@ try {
     const r = await clickMode(i === 0 ? cardButton : `#monitor-bar button[data-mode="${step.mode}"]`);
     const rec = { mode: step.mode, ok: r.ok, status: r.status, error: r.error, inbound_energy_delta: 0, inbound_packets_delta: 0, outbound_packets_delta: 0 };
     result.steps.push(rec);
-    if (!r.ok) throw new Error(`${step.mode}: ${r.status === null ? 'no answer' : `HTTP ${r.status}`}${r.error ? ` (${r.error})` : ''}${(await bannerText()) ? ` — ${await bannerText()}` : ''}`);
+    if (!r.ok) throw new Error(`${step.mode}: ${r.status === null ? 'no answer' : `HTTP ${r.status}`}${r.error ? ` (${r.error})` : ''}${(await banner()) ? ` — ${await banner()}` : ''}`);
     if (i === 0) {
       // The audio connects; then the microphone file starts, for all the steps.
       await page.waitForFunction(() => !window.wallboard.monitoring || window.wallboard.monitoring.connected, null, { timeout: 25000 }).catch(() => {});
       result.connected = await page.evaluate(() => !!(window.wallboard.monitoring && window.wallboard.monitoring.connected));
-      if (!result.connected) throw new Error(`the monitoring audio did not connect${(await bannerText()) ? `: ${await bannerText()}` : ''}`);
+      if (!result.connected) throw new Error(`the monitoring audio did not connect${(await banner()) ? `: ${await banner()}` : ''}`);
       if (args.audio) await page.evaluate(() => window.__mic.play());
     }
     const s0 = await stats();
@@ -245,8 +139,8 @@ try {
       if (!(await page.evaluate(() => !!window.wallboard.monitoring))) break; // it ended
       if (!shotTaken && Date.now() > until - step.seconds * 1000 + 1000) {
         shotTaken = true;
-        if (i === 0) await shot('supervisor-listening.png');
-        else if (i === plan.length - 1) await shot('supervisor-barge.png');
+        if (i === 0) await snap('supervisor-listening.png');
+        else if (i === plan.length - 1) await snap('supervisor-barge.png');
       }
       await pause(Math.min(500, Math.max(0, until - Date.now())));
     }
@@ -255,7 +149,7 @@ try {
     rec.inbound_packets_delta = delta(s0, s1, 'inbound', 'packets');
     rec.outbound_packets_delta = delta(s0, s1, 'outbound', 'packets');
     await sampleMonitors();
-    if (!(await page.evaluate(() => !!window.wallboard.monitoring))) throw new Error(`monitoring ended during the ${step.mode} step${(await bannerText()) ? `: ${await bannerText()}` : ''}`);
+    if (!(await page.evaluate(() => !!window.wallboard.monitoring))) throw new Error(`monitoring ended during the ${step.mode} step${(await banner()) ? `: ${await banner()}` : ''}`);
   }
 
   // Stop: the session goes, the page resets.
@@ -277,18 +171,17 @@ try {
   const ok = await page.evaluate(() => window.wallboard.okSeq);
   await page.waitForFunction((s) => window.wallboard.okSeq > s, ok, { timeout: 10000 }).catch(() => {});
   result.monitors_after = await page.evaluate(() => (window.wallboard.last && Array.isArray(window.wallboard.last.monitors) ? window.wallboard.last.monitors : []));
-  await shot('supervisor-after.png');
+  await snap('supervisor-after.png');
 } catch (e) {
   fail(e);
   if (page) {
-    await shot('supervisor-error.png');
+    await snap('supervisor-error.png');
     // Leave no session behind on the server.
     await page.evaluate(() => window.wallboard && window.wallboard.monitoring && document.querySelector('#monitor-stop').click()).catch(() => {});
     await pause(1000);
   }
 } finally {
-  if (page) result.banner = await bannerText().catch(() => null);
+  if (page) result.banner = await banner().catch(() => null);
   if (browser) await browser.close().catch(() => {});
-  clearTimeout(watchdog);
-  print();
+  done();
 }
