@@ -153,7 +153,6 @@ impl DigestAuth {
         let (Some(user), Some(nonce), Some(uri), Some(response)) = (p.get("username"), p.get("nonce"), p.get("uri"), p.get("response")) else {
             return AuthVerdict::Refused;
         };
-        let Some(ha1) = ha1_of(user) else { return AuthVerdict::Refused };
         if p.get("realm") != Some(self.realm.as_str()) {
             return AuthVerdict::Refused;
         }
@@ -166,13 +165,15 @@ impl DigestAuth {
             }
             _ => return AuthVerdict::Challenge { stale: true },
         }
+        // The user is looked up last: an unknown user and a wrong password read the same.
+        let Some(ha1) = ha1_of(user) else { return AuthVerdict::Refused };
         let ha2 = md5_hex(&format!("{method}:{uri}"));
         let expected = match (p.get("qop"), p.get("nc"), p.get("cnonce")) {
             (Some(q), Some(nc), Some(cnonce)) if q.eq_ignore_ascii_case("auth") => md5_hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")),
             (None, _, _) => md5_hex(&format!("{ha1}:{nonce}:{ha2}")),
             _ => return AuthVerdict::Refused,
         };
-        if expected.eq_ignore_ascii_case(response) {
+        if constant_time_eq(expected.as_bytes(), response.to_ascii_lowercase().as_bytes()) {
             AuthVerdict::Accepted { user: user.to_owned() }
         } else {
             AuthVerdict::Refused
@@ -212,6 +213,10 @@ impl<'a> DigestParams<'a> {
     fn get(&self, key: &str) -> Option<&'a str> {
         self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| *v)
     }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A user's digest HA1: MD5(user:realm:password), stored instead of the password.

@@ -186,6 +186,8 @@ struct Shared {
     state_tx: DialogStateSender,
     legs: Mutex<HashMap<String, Leg>>,
     limiter: Mutex<RateLimiter>,
+    /// REGISTERs per second per source (password guessing is slowed down).
+    register_limiter: Mutex<RateLimiter>,
     stats: Arc<Mutex<ServerStats>>,
     calls: mpsc::Sender<IncomingCall>,
     contact: rsipstack::sip::Uri,
@@ -266,6 +268,7 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         state_tx,
         legs: Mutex::new(HashMap::new()),
         limiter,
+        register_limiter: Mutex::new(RateLimiter::new(REGISTER_RATE, REGISTER_BURST)),
         stats: stats.clone(),
         calls,
         contact,
@@ -457,11 +460,21 @@ async fn on_transaction(s: Arc<Shared>, mut tx: Transaction) {
     }
 }
 
+/// REGISTERs a source may send per second, and at once (a phone sends two per registration).
+const REGISTER_RATE: f64 = 1.0;
+const REGISTER_BURST: u32 = 10;
+
 /// REGISTER from an agent's softphone: digest-checked against the user's HA1 (401 with a
 /// challenge, 403 for wrong credentials or another user's address), then bound (200 with the
 /// binding and its expiry), forgotten, or queried.
 async fn on_register(s: Arc<Shared>, mut tx: Transaction) {
     let (Some(auth), Some(reg)) = (s.register_auth.as_ref(), s.cfg.registrar.as_ref()) else { return };
+    if let Some(ip) = source_of(&tx).map(|a| a.ip()) {
+        if !lock(&s.register_limiter).allow(ip, Instant::now()) {
+            lock(&s.stats).rejected_rate += 1;
+            return reply(&mut tx, StatusCode::ServiceUnavailable, vec![Header::Other("Retry-After".into(), "5".into()), warning("too many REGISTERs from this source")]).await;
+        }
+    }
     let header = tx.original.authorization_header().map(|h| h.value().to_string());
     let user = match auth.verify_ha1("REGISTER", header.as_deref(), unix_now(), |u| reg.0.ha1(u)) {
         AuthVerdict::Accepted { user } => user,

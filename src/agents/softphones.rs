@@ -95,7 +95,14 @@ impl Registrar for Softphones {
 
     fn bind(&self, user: &str, contact: &str, expires: u32) -> u32 {
         if expires == 0 {
-            let was = lock(&self.bindings).remove(user);
+            // Only the phone that registered (or `Contact: *`) takes its binding away.
+            let was = {
+                let mut b = lock(&self.bindings);
+                match b.get(user) {
+                    Some((c, _)) if contact.is_empty() || c == contact => b.remove(user),
+                    _ => None,
+                }
+            };
             if was.is_some() {
                 info!(agent = user, "softphone unregistered");
                 self.phone_gone(user);
@@ -103,9 +110,11 @@ impl Registrar for Softphones {
             return 0;
         }
         let new = lock(&self.bindings).insert(user.to_string(), (contact.to_string(), Instant::now() + Duration::from_secs(expires as u64))).is_none();
-        if new {
-            info!(agent = user, contact, expires, "softphone registered");
+        if !new {
+            // A renewal: the agent's state is theirs (they may have gone offline meanwhile).
+            return expires;
         }
+        info!(agent = user, contact, expires, "softphone registered");
         // A phone that registers is an agent ready for calls, unless they said otherwise.
         if let Ok(Some(r)) = self.store.agent(user) {
             if r.state == AgentState::Offline {
@@ -144,9 +153,16 @@ mod tests {
         phones.sweep(Instant::now() + Duration::from_secs(61));
         assert_eq!(phones.contact("ann"), None);
         assert_eq!(store.agent("ann").unwrap().unwrap().state, AgentState::Offline);
-        // Unregistering does the same; an agent away stays as they are when their phone comes.
+        // Unregistering does the same (another device's unregistering does not); a renewal
+        // leaves the agent's state as they set it.
         phones.bind("ann", "sip:ann@10.0.0.5:5062", 60);
+        store.set_agent_state("ann", AgentState::Offline).unwrap();
+        phones.bind("ann", "sip:ann@10.0.0.5:5062", 60);
+        assert_eq!(store.agent("ann").unwrap().unwrap().state, AgentState::Offline);
+        phones.bind("ann", "sip:ann@10.0.0.9", 0);
+        assert!(phones.contact("ann").is_some());
         phones.bind("ann", "", 0);
+        assert!(phones.contact("ann").is_none());
         assert_eq!(store.agent("ann").unwrap().unwrap().state, AgentState::Offline);
         // Credentials made for another realm do not count.
         assert_eq!(Softphones::new(store, "other").ha1("ann"), None);

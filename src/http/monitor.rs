@@ -49,17 +49,14 @@ pub async fn start_or_change(State(s): State<AppState>, Extension(who): Extensio
         return Err(ApiError::bad_request(format!("the offer is over {MAX_OFFER_BYTES} bytes")));
     }
     let inapp = s.inapp.clone().ok_or_else(|| ApiError(StatusCode::SERVICE_UNAVAILABLE, "WebRTC is off on this gateway ([webrtc] enabled = false): a supervisor joins calls over WebRTC".into()))?;
-    // The slot is held before the offer is answered: a second supervisor is told at once.
+    // The slot is held before the offer is answered: a second supervisor is told at once. A
+    // request given up on while it is answered (the page gone) lets the slot go.
     let (slot, gone) = room.reserve_monitor(&who.name, mode).map_err(conflict)?;
-    let (session, _, mut io) = match voicegate_webrtc::Session::answer(&inapp.endpoint, &offer).await {
-        Ok(x) => x,
-        Err(e) => {
-            room.end_monitor(slot, "refused");
-            return Err(ApiError::bad_request(format!("your browser's offer was refused: {e}")));
-        }
-    };
+    let held = SlotHeld { room: room.clone(), slot, kept: false };
+    let (session, _, mut io) = voicegate_webrtc::Session::answer(&inapp.endpoint, &offer).await.map_err(|e| ApiError::bad_request(format!("your browser's offer was refused: {e}")))?;
     let line = DesktopLine::new(session);
     let answer = line.session.complete_sdp(Duration::from_secs(2)).await;
+    held.keep();
     let _ = s.engines.store.audit(&who.name, "monitor_call", &format!("{id} {}", mode.as_str()));
     let supervisor = who.name.clone();
     tokio::spawn(async move {
@@ -97,6 +94,27 @@ pub async fn stop(State(s): State<AppState>, Extension(who): Extension<Principal
         return Err(ApiError(StatusCode::NOT_FOUND, format!("you are not on call {id}")));
     }
     Ok(Json(json!({ "call": id, "stopped": true })))
+}
+
+/// A reserved slot, let go when dropped unless kept.
+struct SlotHeld {
+    room: crate::live::room::Room,
+    slot: u64,
+    kept: bool,
+}
+
+impl SlotHeld {
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for SlotHeld {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.room.end_monitor(self.slot, "abandoned");
+        }
+    }
 }
 
 fn message(mode: MonitorMode) -> &'static str {

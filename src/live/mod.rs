@@ -269,7 +269,8 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
             }
             Some(ev) = pipe_ev_rx.recv() => {
                 // The voice message prompt has played: the caller speaks from now on.
-                if transfer.message_wanted && matches!(ev.kind, EventKind::TtsFinished { .. }) {
+                // A caller who talks over the prompt interrupts it: they are recorded from then.
+                if transfer.message_wanted && matches!(ev.kind, EventKind::TtsFinished { .. } | EventKind::TtsInterrupted { .. }) {
                     transfer.message_wanted = false;
                     let own = own_tx.clone();
                     transfer.message = Some(voice_message::MessageTaker::start(&room, engines.config.agents.voice_message_max_s * 1000, move || drop(own.send(CallInput::MessageFull))));
@@ -316,6 +317,8 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                     // Outside the agents' hours the first handoff books a callback instead.
                     CallAction::Enqueue { lang, .. } if transfer.queued_at == 0 && !engines.config.agents.opening_hours().open_at(crate::inapp::token::unix_now()) => {
                         let hours = engines.config.agents.opening_hours();
+                        // Once: a later handoff in the same call is not told again.
+                        transfer.queued_at = now().max(1);
                         let _ = ev_tx.send(Event::new(&id, now(), EventKind::AfterHours { hours: hours.to_string() }));
                         let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::closed(&lang, &hours)));
                         let _ = own_tx.send(CallInput::QueueGaveUp);
