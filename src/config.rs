@@ -386,7 +386,7 @@ impl Config {
         if !(0.0..=1.0).contains(&al.csat_below) || !(0.0..=1.0).contains(&al.anger_rate_over) {
             return bad("alerts.csat_below/anger_rate_over", "are shares between 0 and 1 (0: off)");
         }
-        if !al.webhook.is_empty() && !(al.webhook.starts_with("http://") || al.webhook.starts_with("https://")) {
+        if !al.webhook.is_empty() && !al.webhook.starts_with("http://") && !al.webhook.starts_with("https://") {
             return bad("alerts.webhook", "must be an http:// or https:// URL, or empty");
         }
         if let Err(e) = self.qa.check() {

@@ -173,7 +173,7 @@ impl Room {
     /// The supervisor asks to leave: false when they were not on the call.
     pub fn stop_monitor(&self, supervisor: &str) -> bool {
         let mut s = lock(&self.state);
-        if !s.monitor.as_ref().is_some_and(|m| m.supervisor == supervisor) {
+        if s.monitor.as_ref().is_none_or(|m| m.supervisor != supervisor) {
             return false;
         }
         s.end_monitor("stopped");

@@ -80,6 +80,26 @@ impl AgentStore for Store {
     }
 }
 
+/// Agents' softphone credentials: the digest HA1 (MD5 of agent:realm:password), never the
+/// password.
+impl Store {
+    pub fn set_sip_password(&self, agent: &str, realm: &str, password: &str) -> Result<()> {
+        let ha1 = voicegate_sip::guard::ha1(agent, realm, password);
+        self.conn()
+            .execute("INSERT OR REPLACE INTO sip_credentials (agent, realm, ha1) VALUES (?1, ?2, ?3)", (agent, realm, ha1))
+            .map_err(|e| db_err(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The agent's HA1 for `realm`, if they have softphone credentials made for it.
+    pub fn sip_ha1(&self, agent: &str, realm: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT ha1 FROM sip_credentials WHERE agent = ?1 AND realm = ?2", (agent, realm), |r| r.get(0))
+            .optional()
+            .map_err(|e| db_err(&self.path, e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,25 +122,5 @@ mod tests {
         assert!(store.remove_agent("ann").expect("removed"));
         assert!(!store.remove_agent("ann").expect("gone"));
         assert!(store.agent("ann").expect("read").is_none());
-    }
-}
-
-/// Agents' softphone credentials: the digest HA1 (MD5 of agent:realm:password), never the
-/// password.
-impl Store {
-    pub fn set_sip_password(&self, agent: &str, realm: &str, password: &str) -> Result<()> {
-        let ha1 = voicegate_sip::guard::ha1(agent, realm, password);
-        self.conn()
-            .execute("INSERT OR REPLACE INTO sip_credentials (agent, realm, ha1) VALUES (?1, ?2, ?3)", (agent, realm, ha1))
-            .map_err(|e| db_err(&self.path, e))?;
-        Ok(())
-    }
-
-    /// The agent's HA1 for `realm`, if they have softphone credentials made for it.
-    pub fn sip_ha1(&self, agent: &str, realm: &str) -> Result<Option<String>> {
-        self.conn()
-            .query_row("SELECT ha1 FROM sip_credentials WHERE agent = ?1 AND realm = ?2", (agent, realm), |r| r.get(0))
-            .optional()
-            .map_err(|e| db_err(&self.path, e))
     }
 }
