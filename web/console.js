@@ -1,5 +1,5 @@
 // Shared by the consoles' pages (/qa, /dashboard, /supervisor): the DOM helpers and the JSON
-// API client. Each page takes what it needs: const { $, str, el, Aborted, api } = window.vgConsole;
+// API client. Each page takes what it needs: const { $, str, el, Aborted, api, showMe } = window.vgConsole;
 // Plain browser JS, no build step.
 window.vgConsole = (() => {
   'use strict';
@@ -39,5 +39,14 @@ window.vgConsole = (() => {
     return { ok: false, status: r.status, data, error };
   }
 
-  return { $, str, el, Aborted, api };
+  // The header's signed-in user: name, role label and avatar initials, and the sign-out form.
+  function showMe(me, role, initials) {
+    $('#me-name').textContent = str(me.name) || 'Signed in';
+    $('#me-role').textContent = role;
+    $('#me-avatar').textContent = initials;
+    $('#me').hidden = false;
+    $('#signout-form').hidden = false;
+  }
+
+  return { $, str, el, Aborted, api, showMe };
 })();

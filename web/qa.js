@@ -11,7 +11,7 @@
 (() => {
   'use strict';
 
-  const { $, str, el, Aborted, api } = window.vgConsole;
+  const { $, str, el, Aborted, api, showMe } = window.vgConsole;
   const body = document.body;
 
   const LANGS = { en: 'English', zh: 'Chinese' };
@@ -1205,11 +1205,7 @@
       return false;
     }
     S.me = qa.me = res.data || {};
-    $('#me-name').textContent = str(S.me.name) || 'Signed in';
-    $('#me-role').textContent = human(S.me.role);
-    $('#me-avatar').textContent = initials(S.me.name);
-    $('#me').hidden = false;
-    $('#signout-form').hidden = false;
+    showMe(S.me, human(S.me.role), initials(S.me.name));
     return true;
   }
 

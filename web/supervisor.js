@@ -15,7 +15,7 @@
 (() => {
   'use strict';
 
-  const { $, str, el, api } = window.vgConsole;
+  const { $, str, el, api, showMe } = window.vgConsole;
   const body = document.body;
   const audioProcessing = new URLSearchParams(location.search).get('audio_processing') !== '0';
 
@@ -834,11 +834,7 @@
       return false;
     }
     S.me = wb.me = res.data || {};
-    $('#me-name').textContent = str(S.me.name) || 'Signed in';
-    $('#me-role').textContent = human(S.me.role);
-    $('#me-avatar').textContent = initials(S.me.name);
-    $('#me').hidden = false;
-    $('#signout-form').hidden = false;
+    showMe(S.me, human(S.me.role), initials(S.me.name));
     return S.auth !== 'forbidden';
   }
 
