@@ -215,7 +215,9 @@ impl<'a> DigestParams<'a> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equal bytes, compared in time that does not tell where they differ (secrets, digests,
+/// tokens); the gateway's HTTP side uses it too.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -269,6 +271,12 @@ mod tests {
         assert!(!r.allow(a, t0 + Duration::from_millis(100)));
         assert!(r.allow(a, t0 + Duration::from_millis(600)));
         assert!(RateLimiter::new(0.0, 1).allow(a, t0));
+    }
+
+    #[test]
+    fn secrets_are_compared_whole() {
+        let same = constant_time_eq;
+        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
     }
 
     #[test]

@@ -244,7 +244,7 @@ pub async fn mint_token(State(s): State<AppState>, headers: HeaderMap, body: Byt
     let ctx = inapp(&s)?;
     let keys = &ctx.engines.config.webrtc.api_keys;
     let key = bearer(&headers).unwrap_or("");
-    if key.is_empty() || !keys.iter().any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) {
+    if key.is_empty() || !keys.iter().any(|k| voicegate_sip::guard::constant_time_eq(k.as_bytes(), key.as_bytes())) {
         return Err(ApiError(StatusCode::UNAUTHORIZED, "an API key from webrtc.api_keys is required (Authorization: Bearer KEY)".into()));
     }
     let r: TokenRequest = super::json_body(&body, "{customer, order?, locale?, ttl_s?}")?;
@@ -257,6 +257,3 @@ pub async fn mint_token(State(s): State<AppState>, headers: HeaderMap, body: Byt
     Ok(Json(serde_json::json!({ "token": token, "expires_at": claims.exp, "customer": claims.customer })).into_response())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
