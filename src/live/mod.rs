@@ -314,16 +314,17 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                         let _ = ev_tx.send(Event::new(&id, now(), EventKind::Hold { held: h }));
                     }
                     CallAction::End { reason, duration_ms } => ended = Some(Ended { reason, duration_ms, recorded_ms: None }),
-                    // Outside the agents' hours the first handoff books a callback instead.
-                    CallAction::Enqueue { lang, .. } if transfer.queued_at == 0 && !engines.config.agents.opening_hours().open_at(crate::inapp::token::unix_now()) => {
-                        let hours = engines.config.agents.opening_hours();
-                        // Once: a later handoff in the same call is not told again.
-                        transfer.queued_at = now().max(1);
-                        let _ = ev_tx.send(Event::new(&id, now(), EventKind::AfterHours { hours: hours.to_string() }));
-                        let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::closed(&lang, &hours)));
-                        let _ = own_tx.send(CallInput::QueueGaveUp);
-                    }
                     CallAction::Enqueue { reason, lang, skill } => {
+                        // Outside the agents' hours the first handoff books a callback instead
+                        // (once: a later handoff in the same call is not told again).
+                        let hours = engines.config.agents.opening_hours();
+                        if transfer.queued_at == 0 && !hours.open_at(crate::inapp::token::unix_now()) {
+                            transfer.queued_at = now().max(1);
+                            let _ = ev_tx.send(Event::new(&id, now(), EventKind::AfterHours { hours: hours.to_string() }));
+                            let _ = pipe_tx.send(PipelineControl::Say(crate::agents::prompts::closed(&lang, &hours)));
+                            let _ = own_tx.send(CallInput::QueueGaveUp);
+                            continue;
+                        }
                         transfer.queued_at = now();
                         let req = crate::agents::acd::CallRequest { call: id.clone(), lang: lang.clone(), skill, reason };
                         match transfer.desk.as_ref().map(|d| d.enqueue(req, desk_tx.clone())) {
