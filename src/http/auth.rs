@@ -64,8 +64,6 @@ async fn check(s: AppState, mut req: Request, next: Next, need: Role) -> Respons
     next.run(req).await
 }
 
-/// Equal, in a time that does not depend on where they differ.
-
 /// Password checks at once: argon2 takes memory and CPU, and sign-in is open to anyone.
 static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
