@@ -24,12 +24,12 @@ install_debian() {
 # builds the bundled libopus).
 # espeak-ng + sox: generate audio fixtures; libespeak-ng-dev: the TTS engine.
 # sip-tester: SIPp, the real SIP peer of the integration tests; tcpdump: the tests capture the
-# bot's RTP on its way to SIPp.
+# bot's RTP on its way to SIPp; baresip-core: a real softphone (SIP over TLS, SRTP) as caller.
 # asterisk-core-sounds-en(-wav): real 8 kHz telephone prompts with transcripts (ASR bench).
 PACKAGES=(
   build-essential cmake clang libclang-dev pkg-config
   espeak-ng libespeak-ng-dev sox libsox-fmt-all
-  sip-tester tcpdump asterisk-core-sounds-en asterisk-core-sounds-en-wav
+  sip-tester tcpdump baresip-core asterisk-core-sounds-en asterisk-core-sounds-en-wav
   libopus-dev sqlite3 ca-certificates
 )
 # python3 with pip may come from pyenv rather than Debian: only ask Debian when none works.

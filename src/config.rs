@@ -301,6 +301,10 @@ pub struct SipConfig {
     pub enabled: bool,
     pub listen: String,
     pub tcp: bool,
+    /// SIP over TLS; empty: off.
+    pub tls_listen: String,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
     pub media_ip: String,
     pub rtp_ports: [u16; 2],
     pub allow: Vec<String>,
@@ -411,6 +415,12 @@ impl Config {
         let sip = &self.sip;
         if sip.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("sip.listen", "must be an address with a port, such as 0.0.0.0:5060");
+        }
+        if !sip.tls_listen.is_empty() && sip.tls_listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("sip.tls_listen", "must be empty (off) or an address with a port, such as 0.0.0.0:5061");
+        }
+        if sip.tls_cert.as_os_str().is_empty() != sip.tls_key.as_os_str().is_empty() {
+            return bad("sip.tls_cert", "and sip.tls_key go together: give both or neither");
         }
         if !sip.media_ip.is_empty() && sip.media_ip.parse::<std::net::IpAddr>().is_err() {
             return bad("sip.media_ip", "must be an IP address, or empty for the SIP address");
@@ -586,6 +596,15 @@ mod tests {
             Err(Error::Config(m)) if m.contains("http.listen")
         ));
         assert!(matches!(Config::from_toml_str("not toml ["), Err(Error::Config(_))));
+        assert!(matches!(
+            Config::from_toml_str("[sip]\ntls_listen = \"5061\"\n"),
+            Err(Error::Config(m)) if m.contains("sip.tls_listen")
+        ));
+        assert!(matches!(
+            Config::from_toml_str("[sip]\ntls_listen = \"0.0.0.0:5061\"\ntls_cert = \"cert.pem\"\n"),
+            Err(Error::Config(m)) if m.contains("sip.tls_key")
+        ));
+        assert!(Config::from_toml_str("[sip]\ntls_listen = \"0.0.0.0:5061\"\n").is_ok());
     }
 
     #[test]

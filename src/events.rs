@@ -136,7 +136,13 @@ pub enum EventKind {
     /// The supervisor left: `stopped`, `left` (their page closed), `agent_left`, `call_ended`.
     MonitorEnded { supervisor: String, reason: String },
     /// The call is over.
-    CallEnded { reason: String, duration_ms: u64 },
+    CallEnded {
+        reason: String,
+        duration_ms: u64,
+        /// The caller leg's media figures (live calls).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<crate::live::MediaFigures>,
+    },
 }
 
 impl EventKind {

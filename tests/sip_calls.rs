@@ -286,3 +286,91 @@ fn voicegate_dial_calls_the_gateway_and_records_both_sides() {
     let nobody = run(&["dial", "sip:bot@127.0.0.1:9", "--listen", "0", "--timeout", "3"]);
     assert_eq!(nobody.status.code(), Some(2), "{}", stderr(&nobody));
 }
+
+/// `src` (a WAV) with `seconds` of silence after it, as 8 kHz 16-bit mono.
+fn padded_with_silence(src: &Path, out: &Path, seconds: u32) {
+    let mut r = hound::WavReader::open(src).unwrap();
+    assert_eq!((r.spec().sample_rate, r.spec().channels), (8000, 1), "{}", src.display());
+    let samples: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(out, spec).unwrap();
+    for s in samples.into_iter().chain(std::iter::repeat_n(0, 8000 * seconds as usize)) {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// The newest call's events as stored so far, once one satisfies `want`.
+fn newest_call_once(g: &Gateway, what: &str, want: impl Fn(&Value) -> bool) -> (String, Vec<Value>) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(id) = get_json(&format!("{}/v1/calls", g.base))["calls"][0]["id"].as_str() {
+            let events = get_json(&format!("{}/v1/calls/{id}", g.base))["events"].as_array().cloned().unwrap_or_default();
+            if events.iter().any(&want) {
+                return (id.to_string(), events);
+            }
+            assert!(Instant::now() < deadline, "no {what} in time: {events:?}");
+        }
+        assert!(Instant::now() < deadline, "no call in time");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A real softphone as a carrier that requires encryption would call: baresip over SIP/TLS
+/// offering RTP/SAVP with SDES keys. It is answered with SRTP, hears the bot (what it decoded
+/// is transcribed), types the order number the bot asks for (RFC 4733) and is answered about
+/// that order, and its RTCP and ours show no loss.
+#[test]
+fn baresip_over_tls_with_srtp_hears_the_bot_and_types_the_order_number() {
+    use common::baresip::{Baresip, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let (g, _) = gateway(dir.path(), "tls_listen = \"127.0.0.1:0\"");
+    let tls = g.sip_tls.expect("the banner names where SIP over TLS listens");
+    // The caller asks for a refund without saying which order, then stays on the line
+    // (baresip hangs up at the file's end).
+    let source = dir.path().join("caller.wav");
+    padded_with_silence(&fixture("en_refund_8k.wav"), &source, 60);
+    let mut phone = Baresip::start(dir.path(), &source, Options { transport: "tls", mediaenc: Some("srtp-mand") });
+    phone.command("dial", &format!("sip:bot@{tls};transport=tls"));
+    phone.wait_for("established call", Duration::from_secs(30), |e| e["type"] == "CALL_ESTABLISHED");
+    let menc = phone.wait_for("SRTP", Duration::from_secs(5), |e| e["type"] == "CALL_MENC");
+    assert!(menc["param"].as_str().unwrap_or_default().contains("AES_CM_128_HMAC_SHA1_80"), "{menc}");
+    // The bot asks which order and finishes saying so; the caller types it on the keypad.
+    let (id, _) = newest_call_once(&g, "question spoken", |e| e["type"] == "tts_finished");
+    for key in ["4", "8", "1", "5", "2", "#"] {
+        phone.command("sndcode", key);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let about_the_order = |e: &Value| e["type"] == "bot_reply" && e["actions"].as_array().is_some_and(|a| a.iter().any(|a| a["order"] == "48152"));
+    newest_call_once(&g, "answer about the typed order", about_the_order);
+    newest_call_once(&g, "answer spoken", |e| e["type"] == "tts_finished" && e["reply_id"].as_u64() > Some(1));
+    phone.wait_for("RTCP report", Duration::from_secs(15), |e| e["type"] == "CALL_RTCP");
+    phone.command("hangup", "");
+    let heard = phone.heard();
+    let rtcp: Vec<Value> = phone.of_type("CALL_RTCP").into_iter().cloned().collect();
+    let log = phone.quit();
+
+    let (call, events) = ended_call(&g, Some(&id));
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    assert!(transcript(&events).to_lowercase().contains("refund"), "{}", transcript(&events));
+    let keys: String = of(&events, "dtmf").iter().map(|e| e["digit"].as_str().unwrap()).collect();
+    assert_eq!(keys, "48152#", "{events:?}");
+    assert!(of(&events, "dtmf").iter().all(|e| e["out_of_band"] == true));
+    let replies: Vec<String> = of(&events, "bot_reply").iter().map(|e| e["text"].as_str().unwrap().to_string()).collect();
+    assert!(events.iter().any(about_the_order), "{replies:?}");
+    assert!(of(&events, "tts_finished").iter().all(|e| e["played_ms"].as_u64().unwrap() > 1000), "{events:?}");
+    // Our side of the media: SRTP, nothing lost, the keys counted.
+    let media = &events.last().unwrap()["media"];
+    assert_eq!((media["srtp"].as_bool(), media["rx_lost"].as_u64(), media["rx_dtmf"].as_u64()), (Some(true), Some(0), Some(6)), "{media}");
+    assert!(media["rx_packets"].as_u64().unwrap() > 500, "{media}");
+    // baresip's side: its RTCP (SRTCP both ways) shows no loss either way, and our reports.
+    assert!(!rtcp.is_empty() && rtcp.iter().all(|e| e["rtcp_stats"]["tx"]["lost"] == 0 && e["rtcp_stats"]["rx"]["lost"] == 0), "{rtcp:?}");
+    assert!(rtcp.last().unwrap()["rtcp_stats"]["tx"]["sent"].as_u64().unwrap() > 0, "our reports did not reach baresip: {rtcp:?}");
+    assert!(log.contains("PL=0,0"), "baresip's summary:\n{log}");
+    // What baresip decoded is what the bot said.
+    let (_, heard_events) = replay_events(&heard, &[]);
+    let heard_words = words(&transcript(&heard_events));
+    let said = words(&replies.join(" "));
+    let shared = said.iter().filter(|w| w.len() > 3 && heard_words.contains(w)).count();
+    assert!(shared >= 4, "baresip heard {heard_words:?}, the bot said {replies:?}");
+}

@@ -191,7 +191,9 @@ impl SipClient {
             tokio::spawn(async move { d.hangup().await });
             failed(format!("bad SDP answer: {e}"))
         };
-        let n = match AudioOffer::parse(&answer).and_then(|o| sdp::negotiate(&o)) {
+        // We offer plain RTP: an answer that turns to SRTP is not one to our offer.
+        let n = match AudioOffer::parse(&answer).and_then(|o| sdp::negotiate(&o, [0; crate::sdes::KEY_SALT_LEN])) {
+            Ok(n) if n.srtp.is_some() => return Err(bad_answer("RTP/SAVP in the answer to a plain RTP offer".into())),
             Ok(n) => n,
             Err(e) => return Err(bad_answer(e.to_string())),
         };
@@ -201,8 +203,8 @@ impl SipClient {
         };
         // The far end of a call keeps sending (silence too) while the call is up: ten seconds
         // of nothing means it is gone.
-        let params = MediaParams { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), send: true, jitter_depth, timeout: Some(std::time::Duration::from_secs(10)) };
-        let session = media::start(rtp, rtcp, params, CancellationToken::new());
+        let params = MediaParams { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), send: true, jitter_depth, timeout: Some(std::time::Duration::from_secs(10)), srtp: None };
+        let session = media::start(rtp, rtcp, params, CancellationToken::new()).map_err(failed)?;
         let (tx, rx) = oneshot::channel();
         let call_id = resp.call_id_header().map(|h| h.value().to_string()).unwrap_or_default();
         self.ended.lock().unwrap_or_else(|p| p.into_inner()).insert(call_id, tx);

@@ -17,8 +17,10 @@ pub mod rtp;
 pub mod screen;
 pub mod screened_stream;
 pub mod screened_udp;
+pub mod sdes;
 pub mod sdp;
 pub mod server;
+pub mod srtp;
 pub mod timer;
 
 /// A random number for SSRCs, sequence and timestamp starts, call ids and nonce keys (the

@@ -1,7 +1,8 @@
 //! One call's RTP and RTCP sockets: packets in through the jitter buffer, one 20 ms slot out
 //! to the call every 20 ms; the bot's audio out, paced at 20 ms; RFC 4733 keys both ways;
 //! symmetric RTP (we send to where the caller's packets come from); RTCP reports every 5 s.
-//! Codecs stay outside: payloads in and out are G.711 bytes.
+//! Codecs stay outside: payloads in and out are G.711 bytes. With SDES keys, packets are SRTP
+//! and SRTCP on the wire (`srtp`): a packet that is not authentic is counted and dropped.
 
 use std::collections::VecDeque;
 use std::io;
@@ -17,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 use crate::jitter::{JitterBuffer, Playout};
 use crate::rtcp::{self, ReceiveStats, RtcpPacket};
 use crate::rtp::{DtmfReceiver, RtpPacket, TelephoneEvent};
+use crate::sdes::SrtpKeys;
+use crate::srtp::SrtpSession;
 
 const SLOT: Duration = Duration::from_millis(20);
 const SAMPLES_PER_SLOT: u32 = 160;
@@ -55,8 +58,8 @@ pub struct Outbound {
 #[derive(Debug, Clone)]
 pub enum Control {
     SendDtmf(char),
-    /// A re-INVITE changed the far end's address or direction (hold: `send` false).
-    Update { remote: SocketAddr, send: bool },
+    /// A re-INVITE changed the far end's address, direction (hold: `send` false) or SRTP key.
+    Update { remote: SocketAddr, send: bool, srtp: Option<SrtpKeys> },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +73,8 @@ pub struct MediaParams {
     pub jitter_depth: usize,
     /// No packet from the far end for this long (while not on hold) ends the session.
     pub timeout: Option<Duration>,
+    /// SRTP both ways with these keys (an `RTP/SAVP` session).
+    pub srtp: Option<SrtpKeys>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -79,6 +84,8 @@ pub struct MediaStats {
     pub rx_late: u64,
     pub rx_malformed: u64,
     pub rx_dtmf: u64,
+    /// SRTP packets refused: not authentic, replayed, or not SRTP at all.
+    pub rx_unauthentic: u64,
     pub tx_packets: u64,
     /// Packets sent more than [`LATE_MS`] after they were due (a bot frame's due time, or the
     /// packet's 20 ms slot).
@@ -93,6 +100,8 @@ pub struct MediaStats {
     pub latched: Option<SocketAddr>,
     /// The session ended because the far end stopped sending.
     pub timed_out: bool,
+    /// The media is SRTP.
+    pub srtp: bool,
 }
 
 /// A running media session; dropping `outbound`/`control` or cancelling stops it.
@@ -121,15 +130,16 @@ pub async fn bind_pair(ip: IpAddr, range: (u16, u16)) -> io::Result<(UdpSocket, 
     Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free RTP port pair in {}-{}", range.0, range.1)))
 }
 
-/// Starts the session's task.
-pub fn start(rtp: UdpSocket, rtcp: UdpSocket, params: MediaParams, cancel: CancellationToken) -> MediaSession {
+/// Starts the session's task; fails only when SRTP was asked for and cannot be keyed.
+pub fn start(rtp: UdpSocket, rtcp: UdpSocket, params: MediaParams, cancel: CancellationToken) -> Result<MediaSession, String> {
+    let srtp = params.srtp.as_ref().map(SrtpSession::new).transpose()?;
     let (in_tx, in_rx) = mpsc::channel(256);
     let (out_tx, out_rx) = mpsc::channel(64);
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let stats = Arc::new(Mutex::new(MediaStats::default()));
-    let task = Task::new(params, stats.clone());
+    let task = Task::new(params, srtp, stats.clone());
     tokio::spawn(task.run(rtp, rtcp, in_tx, out_rx, ctl_rx, cancel.clone()));
-    MediaSession { inbound: in_rx, outbound: out_tx, control: ctl_tx, stats, cancel }
+    Ok(MediaSession { inbound: in_rx, outbound: out_tx, control: ctl_tx, stats, cancel })
 }
 
 struct Task {
@@ -156,10 +166,11 @@ struct Task {
     last_heard: Instant,
     stats: Arc<Mutex<MediaStats>>,
     local: MediaStats,
+    srtp: Option<SrtpSession>,
 }
 
 impl Task {
-    fn new(params: MediaParams, stats: Arc<Mutex<MediaStats>>) -> Self {
+    fn new(params: MediaParams, srtp: Option<SrtpSession>, stats: Arc<Mutex<MediaStats>>) -> Self {
         let rtcp_remote = SocketAddr::new(params.remote.ip(), params.remote.port().wrapping_add(1));
         Self {
             params,
@@ -180,7 +191,8 @@ impl Task {
             sent_octets: 0,
             last_heard: Instant::now(),
             stats,
-            local: MediaStats::default(),
+            local: MediaStats { srtp: srtp.is_some(), ..MediaStats::default() },
+            srtp,
         }
     }
 
@@ -204,7 +216,7 @@ impl Task {
                 _ = cancel.cancelled() => break,
                 r = rtp.recv_from(&mut buf) => match r {
                     Ok((n, from)) => {
-                        if let Some(key) = self.on_rtp(&buf[..n], from) {
+                        if let Some(key) = self.on_rtp_datagram(&buf[..n], from) {
                             let _ = inbound.try_send(Inbound::Dtmf(key));
                         }
                     }
@@ -212,7 +224,7 @@ impl Task {
                     Err(_) => break,
                 },
                 r = rtcp.recv_from(&mut rbuf) => if let Ok((n, from)) = r {
-                    self.on_rtcp(&rbuf[..n], from);
+                    self.on_rtcp_datagram(&rbuf[..n], from);
                 },
                 _ = tick.tick() => {
                     let slot_due = self.started + SLOT * (self.slot as u32 + 1);
@@ -241,7 +253,8 @@ impl Task {
                 },
                 c = control.recv() => match c {
                     Some(Control::SendDtmf(k)) => self.queue_dtmf(k),
-                    Some(Control::Update { remote, send }) => {
+                    Some(Control::Update { remote, send, srtp }) => {
+                        self.rekey(srtp);
                         if !self.latched() {
                             self.remote = remote;
                         }
@@ -260,7 +273,52 @@ impl Task {
         self.started.elapsed().as_millis() as u64
     }
 
-    /// One datagram on the RTP port; a finished key press comes back.
+    /// A re-INVITE's keys: the far end may change its own.
+    fn rekey(&mut self, keys: Option<SrtpKeys>) {
+        if keys == self.params.srtp {
+            return;
+        }
+        match keys.as_ref().map(SrtpSession::new) {
+            Some(Ok(session)) => {
+                self.srtp = Some(session);
+                self.params.srtp = keys;
+            }
+            // Server and client refuse a re-INVITE that turns SRTP off; keep what works.
+            Some(Err(e)) => tracing::warn!(error = %e, "SRTP rekey failed"),
+            None => {}
+        }
+    }
+
+    /// One datagram on the RTP port, unprotected first in an SRTP session.
+    fn on_rtp_datagram(&mut self, datagram: &[u8], from: SocketAddr) -> Option<char> {
+        match self.srtp.as_mut().map(|s| s.unprotect_rtp(datagram)) {
+            None => self.on_rtp(datagram, from),
+            Some(Ok(plain)) => self.on_rtp(&plain, from),
+            Some(Err(_)) => {
+                self.local.rx_unauthentic += 1;
+                None
+            }
+        }
+    }
+
+    fn on_rtcp_datagram(&mut self, datagram: &[u8], from: SocketAddr) {
+        match self.srtp.as_mut().map(|s| s.unprotect_rtcp(datagram)) {
+            None => self.on_rtcp(datagram, from),
+            Some(Ok(plain)) => self.on_rtcp(&plain, from),
+            Some(Err(_)) => self.local.rx_unauthentic += 1,
+        }
+    }
+
+    /// What goes on the wire for a plain packet: itself, or SRTP/SRTCP.
+    fn protect(&mut self, packet: Vec<u8>, rtcp: bool) -> Option<Vec<u8>> {
+        match self.srtp.as_mut() {
+            None => Some(packet),
+            Some(s) if rtcp => s.protect_rtcp(&packet).ok(),
+            Some(s) => s.protect_rtp(&packet).ok(),
+        }
+    }
+
+    /// One plain RTP packet; a finished key press comes back.
     fn on_rtp(&mut self, datagram: &[u8], from: SocketAddr) -> Option<char> {
         let Ok(p) = RtpPacket::parse(datagram) else {
             self.local.rx_malformed += 1;
@@ -395,9 +453,11 @@ impl Task {
             p.to_bytes()
         };
         self.seq = self.seq.wrapping_add(1);
+        let payload_octets = bytes.len().saturating_sub(12) as u32;
+        let Some(bytes) = self.protect(bytes, false) else { return };
         if rtp.send_to(&bytes, self.remote).await.is_ok() {
             self.local.tx_packets += 1;
-            self.sent_octets = self.sent_octets.wrapping_add(bytes.len().saturating_sub(12) as u32);
+            self.sent_octets = self.sent_octets.wrapping_add(payload_octets);
         }
     }
 
@@ -416,7 +476,8 @@ impl Task {
         } else {
             RtcpPacket::ReceiverReport { ssrc: self.ssrc, reports }
         };
-        if rtcp.send_to(&packet.to_bytes("voicegate"), self.rtcp_remote).await.is_ok() {
+        let Some(bytes) = self.protect(packet.to_bytes("voicegate"), true) else { return };
+        if rtcp.send_to(&bytes, self.rtcp_remote).await.is_ok() {
             self.local.rtcp_tx += 1;
         }
     }
@@ -454,8 +515,8 @@ mod tests {
         let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (42000, 42999)).await.unwrap();
         let local = rtp.local_addr().unwrap();
         // The SDP names a port nobody listens on: symmetric RTP must answer where packets come from.
-        let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 2, timeout: None };
-        (start(rtp, rtcp, params, CancellationToken::new()), peer, local)
+        let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 2, timeout: None, srtp: None };
+        (start(rtp, rtcp, params, CancellationToken::new()).unwrap(), peer, local)
     }
 
     #[tokio::test]
@@ -523,18 +584,70 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_srtp_session_reads_the_peers_srtp_drops_forgeries_and_answers_in_srtp() {
+        use crate::sdes::Suite;
+        let (theirs, ours) = (crate::srtp::fresh_key().unwrap(), crate::srtp::fresh_key().unwrap());
+        let keys = SrtpKeys { tag: 1, suite: Suite::AesCm128HmacSha1_80, remote: theirs, local: ours };
+        let mut peer_srtp = SrtpSession::new(&SrtpKeys { remote: ours, local: theirs, ..keys }).unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (44000, 44999)).await.unwrap();
+        let local = rtp.local_addr().unwrap();
+        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: None, srtp: Some(keys) };
+        let mut s = start(rtp, rtcp, params, CancellationToken::new()).unwrap();
+        for seq in 0..10u16 {
+            let payload = vec![seq as u8 + 1; 160];
+            let plain = RtpPacket { marker: false, payload_type: 0, sequence: seq, timestamp: seq as u32 * 160, ssrc: 5, payload: &payload }.to_bytes();
+            // A forged copy and a plain one beside each real packet: both refused.
+            let mut forged = peer_srtp.protect_rtp(&plain).unwrap();
+            let real = forged.clone();
+            forged[30] ^= 0x40;
+            peer.send_to(&forged, local).await.unwrap();
+            peer.send_to(&plain, local).await.unwrap();
+            peer.send_to(&real, local).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut audio = Vec::new();
+        while audio.len() < 10 {
+            match tokio::time::timeout(Duration::from_secs(2), s.inbound.recv()).await.unwrap() {
+                Some(Inbound::Audio(p)) => audio.push(p[0]),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        assert_eq!(audio, (1..=10u8).collect::<Vec<_>>());
+        // What we send is SRTP the peer can read, to where its packets came from.
+        s.outbound.send(Outbound { due: None, payload: vec![0x11; 160] }).await.unwrap();
+        let mut buf = [0u8; 400];
+        let mut heard = false;
+        for _ in 0..20 {
+            let (n, _) = tokio::time::timeout(Duration::from_secs(2), peer.recv_from(&mut buf)).await.unwrap().unwrap();
+            assert_eq!(n, 12 + 160 + 10, "SRTP with an 80-bit tag");
+            let plain = peer_srtp.unprotect_rtp(&buf[..n]).unwrap();
+            if RtpPacket::parse(&plain).unwrap().payload == [0x11; 160] {
+                heard = true;
+                break;
+            }
+        }
+        assert!(heard, "our audio did not reach the peer");
+        let stats = s.stats.lock().unwrap().clone();
+        assert!(stats.srtp);
+        assert_eq!((stats.rx_packets, stats.rx_unauthentic, stats.rx_malformed), (10, 20, 0));
+        s.cancel.cancel();
+    }
+
+    #[tokio::test]
     async fn a_far_end_that_stops_sending_times_out_unless_on_hold() {
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (43000, 43999)).await.unwrap();
         let local = rtp.local_addr().unwrap();
-        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: Some(Duration::from_millis(300)) };
-        let mut s = start(rtp, rtcp, params, CancellationToken::new());
+        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: Some(Duration::from_millis(300)), srtp: None };
+        let mut s = start(rtp, rtcp, params, CancellationToken::new()).unwrap();
         // Held: silence from the far end is fine.
-        s.control.send(Control::Update { remote: "127.0.0.1:9".parse().unwrap(), send: false }).unwrap();
+        s.control.send(Control::Update { remote: "127.0.0.1:9".parse().unwrap(), send: false, srtp: None }).unwrap();
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert!(!s.stats.lock().unwrap().timed_out);
         // Resumed, one packet, then nothing: the session ends with TimedOut.
-        s.control.send(Control::Update { remote: "127.0.0.1:9".parse().unwrap(), send: true }).unwrap();
+        s.control.send(Control::Update { remote: "127.0.0.1:9".parse().unwrap(), send: true, srtp: None }).unwrap();
         let p = RtpPacket { marker: false, payload_type: 0, sequence: 1, timestamp: 0, ssrc: 9, payload: &[0xff; 160] };
         peer.send_to(&p.to_bytes(), local).await.unwrap();
         let t0 = Instant::now();

@@ -1,8 +1,12 @@
 //! SDP offer/answer for audio (RFC 3264/4566), without IO: parse an offer, choose the codec
 //! (PCMU or PCMA, in the offerer's order, plus telephone-event), write the answer, and tell a
-//! hold (sendonly/inactive, or the old c=0.0.0.0) from a resume.
+//! hold (sendonly/inactive, or the old c=0.0.0.0) from a resume. An `RTP/SAVP` offer is
+//! answered with SRTP keyed by SDES (RFC 4568, `sdes`), or refused when none of its keys
+//! can be used.
 
 use std::fmt;
+
+use crate::sdes::{self, CryptoAttr, SrtpKeys, KEY_SALT_LEN};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SdpError {
@@ -11,6 +15,8 @@ pub enum SdpError {
     NoAudio,
     /// No codec we speak: the call gets 488 Not Acceptable Here.
     NoCommonCodec(Vec<u8>),
+    /// An `RTP/SAVP` offer without an `a=crypto` we can honour: 488 too.
+    NoUsableCrypto,
 }
 
 impl fmt::Display for SdpError {
@@ -25,6 +31,11 @@ impl fmt::Display for SdpError {
                 let more = if more > 0 { format!(" and {more} more") } else { String::new() };
                 write!(f, "no common codec: offered payload types {}{more}; we speak PCMU (0) and PCMA (8)", shown.join(" "))
             }
+            SdpError::NoUsableCrypto => write!(
+                f,
+                "no usable SRTP key: an RTP/SAVP offer needs an a=crypto with {} and one inline key, no MKI",
+                sdes::Suite::ALL.map(|s| s.name()).join(" or ")
+            ),
         }
     }
 }
@@ -69,6 +80,10 @@ pub struct AudioOffer {
     pub rtpmap: Vec<(u8, String, u32)>,
     pub direction: Direction,
     pub ptime: Option<u32>,
+    /// `RTP/SAVP` (or SAVPF): the offerer sends SRTP only.
+    pub secure: bool,
+    /// The stream's `a=crypto` attributes, by the offerer's preference.
+    pub crypto: Vec<CryptoAttr>,
 }
 
 impl AudioOffer {
@@ -76,6 +91,7 @@ impl AudioOffer {
         let bad = |l: &str| SdpError::Malformed(l.chars().take(80).collect());
         let (mut session_addr, mut media_addr) = (None, None);
         let mut audio: Option<(u16, Vec<u8>)> = None;
+        let (mut secure, mut crypto) = (false, Vec::new());
         let mut in_audio = false;
         let (mut rtpmap, mut direction, mut ptime) = (Vec::new(), Direction::SendRecv, None);
         for line in body.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
@@ -89,6 +105,7 @@ impl AudioOffer {
                         if !parts.get(2).is_some_and(|p| p.starts_with("RTP/")) {
                             return Err(bad(line));
                         }
+                        secure = parts.get(2).is_some_and(|p| p.starts_with("RTP/SAVP"));
                         let pts = parts[3..].iter().map(|p| p.parse::<u8>().map_err(|_| bad(line))).collect::<Result<Vec<_>, _>>()?;
                         audio = Some((port, pts));
                     }
@@ -108,6 +125,8 @@ impl AudioOffer {
                         let name = e.next().unwrap_or_default().to_string();
                         let rate = e.next().and_then(|r| r.parse().ok()).ok_or_else(|| bad(line))?;
                         rtpmap.push((pt.parse().map_err(|_| bad(line))?, name, rate));
+                    } else if let Some(c) = v.strip_prefix("crypto:").filter(|_| in_audio) {
+                        crypto.extend(CryptoAttr::parse(c));
                     } else if let Some(p) = v.strip_prefix("ptime:") {
                         ptime = p.trim().parse().ok();
                     } else {
@@ -125,7 +144,7 @@ impl AudioOffer {
         }
         let (port, payload_types) = audio.ok_or(SdpError::NoAudio)?;
         let address = media_addr.or(session_addr).ok_or_else(|| bad("no c= line"))?;
-        Ok(Self { address, port, payload_types, rtpmap, direction, ptime })
+        Ok(Self { address, port, payload_types, rtpmap, direction, ptime, secure, crypto })
     }
 
     /// A hold: the far end will not listen (sendonly, inactive, or c=0.0.0.0).
@@ -153,10 +172,14 @@ pub struct Negotiated {
     pub telephone_event: Option<u8>,
     pub direction: Direction,
     pub remote: (String, u16),
+    /// SRTP, when the offer was `RTP/SAVP`.
+    pub srtp: Option<SrtpKeys>,
 }
 
-/// Chooses the first G.711 law the offer lists, and telephone-event/8000 if offered.
-pub fn negotiate(offer: &AudioOffer) -> Result<Negotiated, SdpError> {
+/// Chooses the first G.711 law the offer lists, and telephone-event/8000 if offered; for an
+/// `RTP/SAVP` offer, its first usable key, with `local_key` as ours (a plain offer's
+/// `a=crypto` lines are ignored: we answer plain RTP, which RFC 4568 allows).
+pub fn negotiate(offer: &AudioOffer, local_key: [u8; KEY_SALT_LEN]) -> Result<Negotiated, SdpError> {
     let codec = offer
         .payload_types
         .iter()
@@ -175,7 +198,11 @@ pub fn negotiate(offer: &AudioOffer) -> Result<Negotiated, SdpError> {
     // The old way to hold (RFC 2543, c=0.0.0.0) means the far end will not listen, whatever
     // its direction attribute says: answered as a sendonly offer is.
     let direction = if offer.address == "0.0.0.0" && offer.direction == Direction::SendRecv { Direction::SendOnly } else { offer.direction };
-    Ok(Negotiated { codec, telephone_event, direction: direction.answer(), remote: (offer.address.clone(), offer.port) })
+    let srtp = match offer.secure {
+        true => Some(sdes::choose(&offer.crypto, local_key).ok_or(SdpError::NoUsableCrypto)?),
+        false => None,
+    };
+    Ok(Negotiated { codec, telephone_event, direction: direction.answer(), remote: (offer.address.clone(), offer.port), srtp })
 }
 
 /// Our SDP answer for `n`, with our media address and port.
@@ -187,9 +214,13 @@ pub fn answer(n: &Negotiated, local_ip: &str, local_port: u16, session_id: u64) 
         pts += &format!(" {te}");
         attrs += &format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n");
     }
+    let (profile, crypto) = match &n.srtp {
+        Some(keys) => ("RTP/SAVP", sdes::attribute(keys)),
+        None => ("RTP/AVP", String::new()),
+    };
     format!(
         "v=0\r\no=voicegate {session_id} {session_id} IN IP4 {local_ip}\r\ns=voicegate\r\nc=IN IP4 {local_ip}\r\nt=0 0\r\n\
-         m=audio {local_port} RTP/AVP {pts}\r\n{attrs}a=ptime:20\r\na={}\r\n",
+         m=audio {local_port} {profile} {pts}\r\n{attrs}{crypto}a=ptime:20\r\na={}\r\n",
         n.direction.attr()
     )
 }
@@ -207,6 +238,8 @@ pub fn offer(local_ip: &str, local_port: u16, session_id: u64) -> String {
 mod tests {
     use super::*;
 
+    const KEY: [u8; KEY_SALT_LEN] = [3; KEY_SALT_LEN];
+
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n\
         m=audio 40000 RTP/AVP 9 8 0 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n\
         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n";
@@ -214,19 +247,19 @@ mod tests {
     #[test]
     fn answers_with_the_offerers_first_g711_and_telephone_events() {
         let o = AudioOffer::parse(OFFER).unwrap();
-        let n = negotiate(&o).unwrap();
+        let n = negotiate(&o, KEY).unwrap();
         assert_eq!((n.codec, n.telephone_event, n.remote.clone()), (8, Some(101), ("10.0.0.5".into(), 40000)));
         let a = answer(&n, "10.0.0.1", 30000, 7);
         assert!(a.contains("m=audio 30000 RTP/AVP 8 101\r\n") && a.contains("a=rtpmap:8 PCMA/8000") && a.contains("a=sendrecv"), "{a}");
         // Our own answer parses back.
-        assert_eq!(negotiate(&AudioOffer::parse(&a).unwrap()).unwrap().codec, 8);
+        assert_eq!(negotiate(&AudioOffer::parse(&a).unwrap(), KEY).unwrap().codec, 8);
     }
 
     #[test]
     fn an_absurd_offer_is_not_repeated_back_at_length() {
         let pts: Vec<String> = (0..5000).map(|i| (96 + i % 32).to_string()).collect();
         let o = OFFER.replace("m=audio 40000 RTP/AVP 9 8 0 101", &format!("m=audio 40000 RTP/AVP {}", pts.join(" "))).replace("a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n", "");
-        match AudioOffer::parse(&o).and_then(|o| negotiate(&o)) {
+        match AudioOffer::parse(&o).and_then(|o| negotiate(&o, KEY)) {
             Err(e) => {
                 let m = e.to_string();
                 assert!(m.len() < 200 && m.contains("more"), "{m}");
@@ -237,23 +270,42 @@ mod tests {
 
     #[test]
     fn our_offer_negotiates_pcmu_first() {
-        let n = negotiate(&AudioOffer::parse(&offer("10.0.0.9", 4000, 1)).unwrap()).unwrap();
+        let n = negotiate(&AudioOffer::parse(&offer("10.0.0.9", 4000, 1)).unwrap(), KEY).unwrap();
         assert_eq!((n.codec, n.telephone_event, n.remote), (0, Some(101), ("10.0.0.9".into(), 4000)));
     }
 
     #[test]
     fn no_shared_codec_is_a_488_and_holds_are_recognised() {
         let opus = OFFER.replace("m=audio 40000 RTP/AVP 9 8 0 101", "m=audio 40000 RTP/AVP 9 111").replace("a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:111 opus/48000/2\r\n");
-        assert_eq!(negotiate(&AudioOffer::parse(&opus).unwrap()), Err(SdpError::NoCommonCodec(vec![9, 111])));
+        assert_eq!(negotiate(&AudioOffer::parse(&opus).unwrap(), KEY), Err(SdpError::NoCommonCodec(vec![9, 111])));
         let hold = AudioOffer::parse(&OFFER.replace("a=sendrecv", "a=sendonly")).unwrap();
         assert!(hold.is_hold());
-        assert_eq!(negotiate(&hold).unwrap().direction, Direction::RecvOnly);
+        assert_eq!(negotiate(&hold, KEY).unwrap().direction, Direction::RecvOnly);
         let legacy = AudioOffer::parse(&OFFER.replace("c=IN IP4 10.0.0.5", "c=IN IP4 0.0.0.0")).unwrap();
         assert!(legacy.is_hold());
         // Answered as a hold, not with a=sendrecv.
-        let a = answer(&negotiate(&legacy).unwrap(), "10.0.0.1", 30000, 7);
+        let a = answer(&negotiate(&legacy, KEY).unwrap(), "10.0.0.1", 30000, 7);
         assert!(a.contains("a=recvonly"), "{a}");
         assert!(!AudioOffer::parse(OFFER).unwrap().is_hold());
+    }
+
+    #[test]
+    fn a_savp_offer_is_answered_with_srtp_and_our_key_or_refused_without_a_usable_one() {
+        let savp = OFFER.replace("RTP/AVP 9 8 0 101", "RTP/SAVP 8 101").replace("a=ptime:20", "a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:AAAA\r\na=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20\r\na=ptime:20");
+        let o = AudioOffer::parse(&savp).unwrap();
+        assert!(o.secure && o.crypto.len() == 2);
+        let n = negotiate(&o, KEY).unwrap();
+        let keys = n.srtp.unwrap();
+        assert_eq!((keys.tag, &keys.remote[..4], keys.local), (2, &b"YS__"[..], KEY));
+        let a = answer(&n, "10.0.0.1", 30000, 7);
+        assert!(a.contains("m=audio 30000 RTP/SAVP 8 101\r\n") && a.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:AwMDAwMD"), "{a}");
+        // Without a usable key: 488, never plain RTP to a caller who asked for SRTP.
+        let unusable = AudioOffer::parse(&savp.replace("a=crypto:2", "a=crypto-x:2")).unwrap();
+        assert_eq!(negotiate(&unusable, KEY), Err(SdpError::NoUsableCrypto));
+        assert!(SdpError::NoUsableCrypto.to_string().contains("AES_CM_128_HMAC_SHA1_80"));
+        // A plain offer's keys are ignored: plain RTP.
+        let plain = negotiate(&AudioOffer::parse(&savp.replace("RTP/SAVP", "RTP/AVP")).unwrap(), KEY).unwrap();
+        assert!(plain.srtp.is_none() && answer(&plain, "10.0.0.1", 30000, 7).contains("RTP/AVP 8 101"));
     }
 
     #[test]
@@ -264,7 +316,7 @@ mod tests {
         assert!(matches!(AudioOffer::parse("c=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 0 abc"), Err(SdpError::Malformed(_))));
         for cut in 0..OFFER.len() {
             if OFFER.is_char_boundary(cut) {
-                let _ = AudioOffer::parse(&OFFER[..cut]).map(|o| negotiate(&o));
+                let _ = AudioOffer::parse(&OFFER[..cut]).map(|o| negotiate(&o, KEY));
             }
         }
     }

@@ -20,6 +20,7 @@ use rsipstack::sip::{Header, Method, Request, StatusCode, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
+use rsipstack::transport::tls::{ReloadableCertResolver, TlsConfig, TlsListenerConnection};
 use rsipstack::transport::udp::{UdpConnection, UdpInner};
 use rsipstack::transport::{SipAddr, SipConnection, TransportLayer};
 use rsipstack::EndpointBuilder;
@@ -59,6 +60,22 @@ pub struct ServerConfig {
     pub rtp_timeout: Option<Duration>,
     /// Users (agents' softphones) who may REGISTER; none: REGISTER gets 405.
     pub registrar: Option<RegistrarRef>,
+    /// SIP over TLS (`sips:`, RFC 3261 §26), beside UDP and TCP.
+    pub tls: Option<TlsListen>,
+}
+
+/// Where SIP over TLS listens, and its certificate chain and private key (PEM).
+#[derive(Clone)]
+pub struct TlsListen {
+    pub listen: SocketAddr,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsListen").field("listen", &self.listen).finish_non_exhaustive()
+    }
 }
 
 /// What happens to an answered call after it started.
@@ -102,6 +119,8 @@ impl Hangup {
 /// A running server; dropping it does not stop it, `shutdown` does.
 pub struct SipServer {
     pub local: SocketAddr,
+    /// Where SIP over TLS listens, when it does.
+    pub tls_local: Option<SocketAddr>,
     cancel: CancellationToken,
     pub stats: Arc<Mutex<ServerStats>>,
     endpoint: EndpointInnerRef,
@@ -191,6 +210,8 @@ struct Shared {
     stats: Arc<Mutex<ServerStats>>,
     calls: mpsc::Sender<IncomingCall>,
     contact: rsipstack::sip::Uri,
+    /// The Contact for calls that came over TLS (in-dialog requests come back that way).
+    tls_contact: Option<rsipstack::sip::Uri>,
     policy: Policy,
     /// Nonces and checks for REGISTER, when there is a registrar.
     register_auth: Option<DigestAuth>,
@@ -200,7 +221,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Binds SIP on `cfg.listen` (UDP, and TCP on the same port) and serves until shut down.
+/// SIP over TLS on `t.listen`: the certificate and key are checked now, for a clear error at
+/// start-up rather than a failed handshake later.
+async fn listen_tls(transport: &TransportLayer, t: &TlsListen) -> Result<SocketAddr, String> {
+    // One crypto provider for the whole process (several crates bring rustls).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    ReloadableCertResolver::new(&t.cert_pem, &t.key_pem, provider).map_err(|e| format!("SIP TLS certificate or key: {e}"))?;
+    // The listener binds when served: take a free port now and check it for a clear error.
+    let local = std::net::TcpListener::bind(t.listen)
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("cannot listen for SIP on tls {}: {e}", t.listen))?;
+    let config = TlsConfig { cert: Some(t.cert_pem.clone()), key: Some(t.key_pem.clone()), ..TlsConfig::default() };
+    let tls = TlsListenerConnection::new(local, None, config).await.map_err(|e| format!("SIP TLS: {e}"))?;
+    transport.add_transport(tls.into());
+    Ok(local)
+}
+
+/// Binds SIP on `cfg.listen` (UDP, and TCP on the same port; TLS where configured) and serves
+/// until shut down.
 pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Result<SipServer, String> {
     let cancel = CancellationToken::new();
     let transport = TransportLayer::new(cancel.clone());
@@ -233,6 +272,10 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         let tcp = TcpListenerConnection::new(local, None).await.map_err(|e| format!("SIP TCP: {e}"))?;
         transport.add_transport(tcp.into());
     }
+    let tls_local = match &cfg.tls {
+        Some(t) => Some(listen_tls(&transport, t).await?),
+        None => None,
+    };
     let endpoint = EndpointBuilder::new()
         .with_cancel_token(cancel.clone())
         .with_transport_layer(transport)
@@ -258,6 +301,15 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
             .as_str()
             .try_into()
             .map_err(|e| format!("contact: {e:?}"))?;
+    let tls_contact = match tls_local {
+        Some(t) => Some(
+            format!("sip:voicegate@{};transport=tls", SocketAddr::new(ip, t.port()))
+                .as_str()
+                .try_into()
+                .map_err(|e| format!("contact: {e:?}"))?,
+        ),
+        None => None,
+    };
     let limiter = Mutex::new(RateLimiter::new(cfg.invite_rate, cfg.invite_burst));
     // Nonces are keyed with a secret of this process: a restart makes phones register again.
     let register_auth = cfg.registrar.as_ref().map(|r| DigestAuth::new(&r.0.realm(), HashMap::new(), &format!("{:016x}{:016x}", crate::random_u64(), crate::random_u64())));
@@ -272,6 +324,7 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         stats: stats.clone(),
         calls,
         contact,
+        tls_contact,
         policy,
     });
     let ep = endpoint.inner.clone();
@@ -304,9 +357,10 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
             let _ = leg.events.send(LegEvent::Ended { reason: "shutdown".into() });
         }
     });
-    info!(%local, "SIP listening");
+    info!(%local, tls = ?tls_local, "SIP listening");
     Ok(SipServer {
         local,
+        tls_local,
         cancel,
         stats,
         endpoint: endpoint.inner.clone(),
@@ -352,7 +406,7 @@ pub fn inspect(datagram: &[u8]) -> Result<String, String> {
     let _ = TimerRequest::from_request(&req).map(|t| timer::negotiate(&t));
     let _ = screen::screen_request(&req, &Policy::standard());
     let body = String::from_utf8_lossy(&req.body).to_string();
-    let n = AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o)).map_err(|e| e.to_string())?;
+    let n = AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o, [0; crate::sdes::KEY_SALT_LEN])).map_err(|e| e.to_string())?;
     let _ = remote_media(&n, None);
     Ok(call_id)
 }
@@ -702,12 +756,19 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
         Err((code, headers)) => return reject_invite(tx, code, headers).await,
     };
     let body = String::from_utf8_lossy(&tx.original.body).to_string();
-    let negotiated = match AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o)) {
+    let local_key = match crate::srtp::fresh_key() {
+        Ok(k) => k,
+        Err(e) => {
+            warn!(error = %e, "no SRTP key");
+            return reject_invite(tx, StatusCode::ServerInternalError, vec![warning("no media key")]).await;
+        }
+    };
+    let negotiated = match AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o, local_key)) {
         Ok(n) => n,
         Err(e) => {
             lock(&s.stats).rejected_codec += 1;
             let code = match e {
-                SdpError::NoCommonCodec(_) => StatusCode::NotAcceptableHere,
+                SdpError::NoCommonCodec(_) | SdpError::NoUsableCrypto => StatusCode::NotAcceptableHere,
                 _ if body.trim().is_empty() => StatusCode::NotAcceptableHere,
                 _ => StatusCode::BadRequest,
             };
@@ -744,7 +805,9 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
         }
     };
     let media_port = rtp.local_addr().map(|a| a.port()).unwrap_or(0);
-    let dialog = match s.layer.get_or_create_server_invite(&tx, s.state_tx.clone(), None, Some(s.contact.clone())) {
+    let over_tls = tx.connection.as_ref().is_some_and(|c| c.get_addr().r#type == Some(rsipstack::sip::Transport::Tls));
+    let contact = if over_tls { s.tls_contact.clone() } else { None }.unwrap_or_else(|| s.contact.clone());
+    let dialog = match s.layer.get_or_create_server_invite(&tx, s.state_tx.clone(), None, Some(contact)) {
         Ok(d) => d,
         Err(e) => {
             debug!(error = %e, "INVITE without a usable dialog");
@@ -763,8 +826,14 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
     let to = tx.original.to_header().map(|h| untagged(h.value())).unwrap_or_default();
     let transport = tx.connection.as_ref().map(|c| c.get_addr().r#type.map(|t| t.to_string()).unwrap_or_default()).unwrap_or_default();
     let media_cancel = CancellationToken::new();
-    let params = MediaParams { codec: negotiated.codec, telephone_event: negotiated.telephone_event, remote, send: !negotiated_hold(&negotiated), jitter_depth: s.cfg.jitter_depth, timeout: s.cfg.rtp_timeout };
-    let session = media::start(rtp, rtcp, params, media_cancel.clone());
+    let params = MediaParams { codec: negotiated.codec, telephone_event: negotiated.telephone_event, remote, send: !negotiated_hold(&negotiated), jitter_depth: s.cfg.jitter_depth, timeout: s.cfg.rtp_timeout, srtp: negotiated.srtp };
+    let session = match media::start(rtp, rtcp, params, media_cancel.clone()) {
+        Ok(session) => session,
+        Err(e) => {
+            warn!(error = %e, "media not started");
+            return reject_invite(tx, StatusCode::ServerInternalError, vec![warning("media could not start")]).await;
+        }
+    };
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let call = IncomingCall {
         call_id: call_id.clone(),
@@ -1079,15 +1148,22 @@ async fn on_session_update(s: &Shared, id: &str, req: &Request, handle: Transact
     if let Some((code, headers)) = media_type_rejection(req).filter(|_| has_body || is_invite) {
         return refuse(&handle, code, headers).await;
     }
-    let result = if has_body {
-        let body = String::from_utf8_lossy(&req.body).to_string();
-        AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o).map(|n| Some((o.is_hold(), n))))
-    } else {
-        Ok(None)
-    };
     let answer = (|| {
         let mut legs = lock(&s.legs);
         let leg = legs.get_mut(id)?;
+        // Our key stays ours for the call; the far end may change its own. A call cannot
+        // change between RTP and SRTP (that would need new media).
+        let result = if has_body {
+            let body = String::from_utf8_lossy(&req.body).to_string();
+            let our_key = leg.negotiated.srtp.map(|k| k.local).unwrap_or_default();
+            AudioOffer::parse(&body).and_then(|o| sdp::negotiate(&o, our_key).map(|n| Some((o.is_hold(), n))))
+        } else {
+            Ok(None)
+        };
+        let result = match result {
+            Ok(Some((_, n))) if n.srtp.is_some() != leg.negotiated.srtp.is_some() => Err(SdpError::Malformed("a call cannot change between RTP and SRTP".into())),
+            r => r,
+        };
         Some(match result {
             Ok(Some((hold, n))) => {
                 let remote = remote_media(&n, None)
@@ -1095,6 +1171,7 @@ async fn on_session_update(s: &Shared, id: &str, req: &Request, handle: Transact
                 let _ = leg.control.send(Control::Update {
                     remote,
                     send: !hold,
+                    srtp: n.srtp,
                 });
                 if hold != leg.held {
                     leg.held = hold;

@@ -134,6 +134,7 @@ async fn agent_phone(agent_log: Arc<Mutex<Beeps>>) -> Result<SocketAddr> {
         jitter_depth: 1,
         rtp_timeout: None,
         registrar: None,
+        tls: None,
     };
     let (tx, mut rx) = mpsc::channel(8);
     let phone = server::start(cfg, tx).await.map_err(Error::Config)?;

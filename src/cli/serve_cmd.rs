@@ -94,7 +94,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
             None => None,
         };
         let first_admin = first_admin(&engines.store)?;
-        print_banner(&engines, addr, sip.as_ref().map(|(s, _)| s.local), inapp.as_deref(), https.as_ref().map(|(_, a, t)| (*a, t.self_signed.clone())), first_admin.as_deref());
+        print_banner(&engines, addr, sip.as_ref().map(|(s, _)| (s.local, s.tls_local)), inapp.as_deref(), https.as_ref().map(|(_, a, t)| (*a, t.self_signed.clone())), first_admin.as_deref());
         let state = AppState::new(engines.clone(), live.clone()).with_inapp(inapp).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
         // Threshold alerts from today's figures, the queue and the recogniser.
         crate::alerts::start(engines.config.alerts.clone(), state.alerts.clone(), move || {
@@ -140,6 +140,8 @@ pub struct Banner {
     pub http: Option<String>,
     /// None with "SIP  off".
     pub sip: Option<SocketAddr>,
+    /// SIP over TLS, when on (`tls=ADDR` on the SIP line).
+    pub sip_tls: Option<SocketAddr>,
 }
 
 /// Reads the first two lines [`print_banner`] writes: the HTTP address, then the SIP one.
@@ -149,6 +151,8 @@ pub fn read_banner(lines: &mut impl Iterator<Item = std::io::Result<String>>) ->
         for w in line?.split_whitespace() {
             if w.starts_with("http://") {
                 banner.http = Some(w.to_string());
+            } else if let Some(a) = w.strip_prefix("tls=").and_then(|a| a.parse().ok()) {
+                banner.sip_tls = Some(a);
             } else if let Ok(a) = w.parse() {
                 banner.sip = Some(a);
             }
@@ -171,14 +175,15 @@ fn first_admin(store: &crate::store::Store) -> Result<Option<String>> {
     Ok(Some(pw))
 }
 
-fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, inapp: Option<&crate::inapp::InApp>, https: Option<(SocketAddr, Option<std::path::PathBuf>)>, first_admin: Option<&str>) {
+fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<(SocketAddr, Option<SocketAddr>)>, inapp: Option<&crate::inapp::InApp>, https: Option<(SocketAddr, Option<std::path::PathBuf>)>, first_admin: Option<&str>) {
     use std::fmt::Write as _;
     let mut o = String::new();
     let a = &engines.asr_model;
     let v = &engines.vad_model;
     let _ = writeln!(o, "voicegate {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     let _ = match sip {
-        Some(s) => writeln!(o, "  SIP  udp+tcp {s} (calls recorded under {})", engines.config.sip.recordings.display()),
+        Some((s, None)) => writeln!(o, "  SIP  udp+tcp {s} (calls recorded under {})", engines.config.sip.recordings.display()),
+        Some((s, Some(t))) => writeln!(o, "  SIP  udp+tcp {s} tls={t} (calls recorded under {})", engines.config.sip.recordings.display()),
         None => writeln!(o, "  SIP  off"),
     };
     let _ = writeln!(
@@ -220,7 +225,7 @@ fn print_banner(engines: &Engines, addr: SocketAddr, sip: Option<SocketAddr>, in
     let _ = writeln!(o, "  curl -H \"Authorization: Bearer $TOKEN\" --data-binary @audio-fixtures/en_order_status.wav http://{addr}/v1/replay");
     let _ = writeln!(o, "  curl -H \"Authorization: Bearer $TOKEN\" -d '{{\"session_id\":\"demo\",\"text\":\"where is order 48152\"}}' http://{addr}/v1/chat");
     let _ = writeln!(o, "  {} replay audio-fixtures/conv_en_shop_address.wav --out call.wav", this_command());
-    if let Some(s) = sip {
+    if let Some((s, _)) = sip {
         let _ = writeln!(o, "  {} dial sip:bot@127.0.0.1:{} --play audio-fixtures/en_order_status.wav --record call.wav", this_command(), s.port());
         let _ = writeln!(o, "  {} calls", this_command());
     }
@@ -270,9 +275,12 @@ mod banner_tests {
         let text = "voicegate 0.1.0 listening on http://127.0.0.1:8080\n  SIP  udp+tcp 127.0.0.1:5060 (calls recorded under var/recordings)\n  ASR  whisper-tiny.en  x\n";
         let mut lines = text.lines().map(|l| Ok(l.to_string()));
         let b = read_banner(&mut lines).unwrap();
-        assert_eq!(b, Banner { http: Some("http://127.0.0.1:8080".into()), sip: Some("127.0.0.1:5060".parse().unwrap()) });
+        assert_eq!(b, Banner { http: Some("http://127.0.0.1:8080".into()), sip: Some("127.0.0.1:5060".parse().unwrap()), sip_tls: None });
         // Only the two lines are taken.
         assert!(lines.next().is_some());
+        let tls = "voicegate 0.1.0 listening on http://127.0.0.1:8080\n  SIP  udp+tcp 127.0.0.1:5060 tls=127.0.0.1:5061 (calls recorded under r)\n";
+        let b = read_banner(&mut tls.lines().map(|l| Ok(l.to_string()))).unwrap();
+        assert_eq!((b.sip, b.sip_tls), (Some("127.0.0.1:5060".parse().unwrap()), Some("127.0.0.1:5061".parse().unwrap())));
         let off = "voicegate 0.1.0 listening on http://127.0.0.1:8080\n  SIP  off\n";
         assert_eq!(read_banner(&mut off.lines().map(|l| Ok(l.to_string()))).unwrap().sip, None);
     }

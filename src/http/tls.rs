@@ -21,11 +21,27 @@ pub struct Tls {
 pub async fn load(cfg: &HttpConfig, var: &Path, names: &[String]) -> Result<Tls> {
     // One crypto provider for the whole process (several crates bring rustls).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if !cfg.tls_cert.as_os_str().is_empty() {
-        let config = RustlsConfig::from_pem_file(&cfg.tls_cert, &cfg.tls_key)
-            .await
-            .map_err(|e| Error::Config(format!("http.tls_cert/tls_key ({}, {}): {e}", cfg.tls_cert.display(), cfg.tls_key.display())))?;
-        return Ok(Tls { config, self_signed: None });
+    let pair = pem_files(&cfg.tls_cert, &cfg.tls_key, var, names)?;
+    let config = RustlsConfig::from_pem_file(&pair.cert, &pair.key).await.map_err(|e| match pair.self_signed {
+        true => Error::Config(format!("{} (delete it to have a new one made): {e}", pair.cert.display())),
+        false => Error::Config(format!("http.tls_cert/tls_key ({}, {}): {e}", pair.cert.display(), pair.key.display())),
+    })?;
+    Ok(Tls { config, self_signed: pair.self_signed.then_some(pair.cert) })
+}
+
+/// A certificate and its private key, as PEM files.
+pub struct PemFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Made here (`var/tls/`), not configured.
+    pub self_signed: bool,
+}
+
+/// The configured pair (`cert` not empty), or the self-signed one under `var/tls/`, made on
+/// first use for `names` and reused (HTTPS and SIP over TLS share it).
+pub fn pem_files(cert: &Path, key: &Path, var: &Path, names: &[String]) -> Result<PemFiles> {
+    if !cert.as_os_str().is_empty() {
+        return Ok(PemFiles { cert: cert.to_path_buf(), key: key.to_path_buf(), self_signed: false });
     }
     let dir = var.join("tls");
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -35,8 +51,7 @@ pub async fn load(cfg: &HttpConfig, var: &Path, names: &[String]) -> Result<Tls>
         std::fs::write(&cert, made.cert.pem()).map_err(|e| Error::Config(format!("{}: {e}", cert.display())))?;
         write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
     }
-    let config = RustlsConfig::from_pem_file(&cert, &key).await.map_err(|e| Error::Config(format!("{} (delete it to have a new one made): {e}", cert.display())))?;
-    Ok(Tls { config, self_signed: Some(cert) })
+    Ok(PemFiles { cert, key, self_signed: true })
 }
 
 /// The names a self-signed certificate is made for: localhost, this machine's name and

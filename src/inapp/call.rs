@@ -80,6 +80,11 @@ pub async fn start(ctx: Arc<InApp>, claims: CallClaims, call_id: String, offer: 
     Ok((handle, answer, updates))
 }
 
+/// An in-app leg's media figures (Opus over DTLS-SRTP, whose keys the browser and we agree).
+fn figures(s: &voicegate_webrtc::media::MediaStats) -> crate::live::MediaFigures {
+    crate::live::MediaFigures { rx_packets: s.rx_packets, rx_lost: s.rx_lost, rx_dtmf: s.rx_dtmf, jitter_ms: 0.0, tx_packets: s.tx_packets, tx_late: s.tx_late, tx_max_late_ms: s.tx_max_late_ms, srtp: true }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -168,7 +173,9 @@ async fn run(ctx: Arc<InApp>, _slot: CallSlot, handle: Arc<CallHandle>, io: Sess
         // `sip.pipeline = false` (capacity tests) holds for in-app calls too.
         pipeline: ctx.engines.config.sip.pipeline,
     };
-    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup, recorder: recorder.clone() };
+    let probe = stats.clone();
+    let media = Box::new(move || figures(&lock(&probe)));
+    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup, recorder: recorder.clone(), media };
     let ended = crate::live::run(ctx.engines.clone(), live, info, io, started).await;
     session.close().await;
     let _ = listener.await;
@@ -176,7 +183,7 @@ async fn run(ctx: Arc<InApp>, _slot: CallSlot, handle: Arc<CallHandle>, io: Sess
     let _ = forward.await;
     let _ = to_page.send(ToPage::Hangup { reason: ended.reason.clone() });
     let s = lock(&stats).clone();
-    lock(&ctx.totals).media.add(crate::live::MediaFigures { rx_packets: s.rx_packets, rx_lost: s.rx_lost, rx_dtmf: s.rx_dtmf, tx_packets: s.tx_packets, tx_late: s.tx_late, tx_max_late_ms: s.tx_max_late_ms });
+    lock(&ctx.totals).media.add(figures(&s));
     info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, recorded_ms = ?ended.recorded_ms, rx = s.rx_packets, lost = s.rx_lost, tx = s.tx_packets, late = s.tx_late, "in-app call ended");
 }
 

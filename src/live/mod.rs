@@ -90,20 +90,31 @@ pub struct LegIo {
     /// The leg's recording: finished at the call's end, before the end is stored (whoever
     /// sees the call ended finds its recording whole).
     pub recorder: SharedRecorder,
+    /// The leg's media figures so far, read for the call's end event.
+    pub media: MediaProbe,
 }
+
+/// Reads a leg's media figures.
+pub type MediaProbe = Box<dyn Fn() -> MediaFigures + Send>;
 
 /// A leg's recording, shared by its sides while the call lasts (None once finished or failed).
 pub type SharedRecorder = Arc<std::sync::Mutex<Option<crate::phone::recorder::CallRecorder>>>;
 
-/// One finished call's media figures, whatever its leg.
-#[derive(Debug, Clone, Copy, Default)]
+/// One call's media figures, whatever its leg (in its `call_ended` event): packets
+/// received (key presses and comfort noise included), lost by RFC 3550's count, key presses,
+/// the caller's interarrival jitter; packets sent, sent late, the latest; SRTP or not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MediaFigures {
     pub rx_packets: u64,
     pub rx_lost: u64,
     pub rx_dtmf: u64,
+    #[serde(default)]
+    pub jitter_ms: f64,
     pub tx_packets: u64,
     pub tx_late: u64,
     pub tx_max_late_ms: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub srtp: bool,
 }
 
 /// Media figures summed over the finished calls of one leg (for `bench calls`, /v1/sip and
@@ -198,7 +209,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         })
     };
 
-    let LegIo { caller, bot, mut notes, hangup, recorder } = io;
+    let LegIo { caller, bot, mut notes, hangup, recorder, media } = io;
     let mut control = CallControl::new(0).with_survey(engines.config.agents.survey);
     let (pipe_tx, pipe_rx) = mpsc::unbounded_channel();
     let hold = desk.as_ref().map(|d| d.hold_audio()).unwrap_or_else(HoldAudio::chime);
@@ -475,7 +486,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     for t in transfer.transcribers.drain(..) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
     }
-    let _ = ev_tx.send(Event::new("", ended.duration_ms, EventKind::CallEnded { reason: ended.reason.clone(), duration_ms: ended.duration_ms }));
+    let _ = ev_tx.send(Event::new("", ended.duration_ms, EventKind::CallEnded { reason: ended.reason.clone(), duration_ms: ended.duration_ms, media: Some(media()) }));
     drop(ev_tx);
     let _ = writer.await;
     let finished = recorder.lock().unwrap_or_else(|p| p.into_inner()).take().map(|r| r.finish_until(ended.duration_ms));
@@ -597,7 +608,7 @@ pub fn close_interrupted_calls(store: &Store) -> crate::error::Result<Vec<Ended>
             None => 0,
         };
         let reason = "gateway_restart".to_string();
-        let ev = Event::new(&call.id, duration_ms, EventKind::CallEnded { reason: reason.clone(), duration_ms });
+        let ev = Event::new(&call.id, duration_ms, EventKind::CallEnded { reason: reason.clone(), duration_ms, media: None });
         store.add_event(store.next_event_seq(&call.id)?, &ev)?;
         store.end_call(&call.id, &reason, duration_ms)?;
         info!(call = %call.id, duration_ms, "closed a call the previous gateway process left in progress");
@@ -631,7 +642,7 @@ mod tests {
         let c1 = store.call("c1").unwrap().unwrap();
         assert_eq!((c1.end_reason.as_deref(), c1.duration_ms), (Some("gateway_restart"), Some(3500)));
         let ev = store.events("c1").unwrap();
-        assert_eq!(ev.last().unwrap().kind, EventKind::CallEnded { reason: "gateway_restart".into(), duration_ms: 3500 });
+        assert_eq!(ev.last().unwrap().kind, EventKind::CallEnded { reason: "gateway_restart".into(), duration_ms: 3500, media: None });
         assert_eq!(crate::audio::decode_file(&rec, Some(0)).unwrap().samples.len(), 3500 * 8);
         assert_eq!(store.call("c2").unwrap().unwrap().end_reason.as_deref(), Some("gateway_restart"));
         assert_eq!(store.call("c3").unwrap().unwrap().end_reason.as_deref(), Some("caller_hangup"));

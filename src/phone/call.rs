@@ -94,7 +94,9 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
         greet: ctx.greet,
         pipeline: ctx.pipeline,
     };
-    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup: hangup_leg, recorder: recorder.clone() };
+    let probe = stats.clone();
+    let media = Box::new(move || super::figures(&lock(&probe)));
+    let io = LegIo { caller: frames_rx, bot: bot_tx, notes, hangup: hangup_leg, recorder: recorder.clone(), media };
     let ended = crate::live::run(ctx.engines.clone(), live, info, io, started).await;
     cancel.cancel();
     let _ = speaker.await;

@@ -38,10 +38,15 @@ pub struct PhoneTotals {
     pub rtcp_rx: u64,
 }
 
+/// A phone leg's media figures for the call's end event and the totals.
+pub fn figures(s: &MediaStats) -> crate::live::MediaFigures {
+    crate::live::MediaFigures { rx_packets: s.rx_packets, rx_lost: s.rx_lost, rx_dtmf: s.rx_dtmf, jitter_ms: s.jitter_ms, tx_packets: s.tx_packets, tx_late: s.tx_late, tx_max_late_ms: s.tx_max_late_ms, srtp: s.srtp }
+}
+
 impl PhoneContext {
     fn finished(&self, _id: &str, s: MediaStats) {
         let mut t = self.totals.lock().unwrap_or_else(|p| p.into_inner());
-        t.media.add(crate::live::MediaFigures { rx_packets: s.rx_packets, rx_lost: s.rx_lost, rx_dtmf: s.rx_dtmf, tx_packets: s.tx_packets, tx_late: s.tx_late, tx_max_late_ms: s.tx_max_late_ms });
+        t.media.add(figures(&s));
         t.rtcp_tx += s.rtcp_tx;
         t.rtcp_rx += s.rtcp_rx;
     }
@@ -61,6 +66,19 @@ fn advertised_ip(configured: &str, listen: SocketAddr) -> IpAddr {
         return listen.ip();
     }
     voicegate_sip::outward_ip()
+}
+
+/// SIP over TLS when `sip.tls_listen` is set: the configured certificate, or the self-signed
+/// one HTTPS uses (made beside the store).
+fn tls_listen(c: &crate::config::SipConfig, store: &std::path::Path, ip: IpAddr) -> Result<Option<voicegate_sip::server::TlsListen>> {
+    if c.tls_listen.is_empty() {
+        return Ok(None);
+    }
+    let listen = c.tls_listen.parse().map_err(|e| Error::Config(format!("sip.tls_listen: {e}")))?;
+    let var = store.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let pair = crate::http::tls::pem_files(&c.tls_cert, &c.tls_key, &var, &crate::http::tls::local_names(&[ip]))?;
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::Config(format!("sip.tls_cert/tls_key: {}: {e}", p.display())));
+    Ok(Some(voicegate_sip::server::TlsListen { listen, cert_pem: read(&pair.cert)?, key_pem: read(&pair.key)? }))
 }
 
 /// Starts answering phone calls, if `[sip]` is enabled; `listen` overrides `sip.listen`.
@@ -89,6 +107,7 @@ pub async fn start(engines: Arc<Engines>, live: Arc<crate::live::LiveCalls>, lis
         jitter_depth: (c.jitter_ms as usize).div_ceil(20),
         rtp_timeout: (c.rtp_timeout_ms > 0).then(|| Duration::from_millis(c.rtp_timeout_ms)),
         registrar: registrar.map(|r| voicegate_sip::registrar::RegistrarRef(r)),
+        tls: tls_listen(c, &engines.config.store.path, advertised_ip(&c.media_ip, listen))?,
     };
     let ctx = Arc::new(PhoneContext {
         recordings: c.recordings.clone(),

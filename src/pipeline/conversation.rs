@@ -251,7 +251,7 @@ impl Conversation {
         self.record.duration_ms = duration_ms;
         self.record.prosody_cpu = self.prosody.cpu;
         let at = if self.spec.live { duration_ms } else { duration_ms.max(self.sink.latest_ms()) };
-        self.sink.emit(at, EventKind::CallEnded { reason: "end_of_audio".into(), duration_ms });
+        self.sink.emit(at, EventKind::CallEnded { reason: "end_of_audio".into(), duration_ms, media: None });
         Ok(self.record)
     }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 
+pub mod baresip;
 pub mod sip;
 
 use serde::Deserialize;
@@ -117,6 +118,8 @@ pub struct Gateway {
     pub base: String,
     /// Where SIP listens (UDP and TCP), unless started with --no-sip.
     pub sip: Option<std::net::SocketAddr>,
+    /// Where SIP over TLS listens, when `sip.tls_listen` is set.
+    pub sip_tls: Option<std::net::SocketAddr>,
     /// An admin API token for this gateway's store (`voicegate tokens add`).
     pub token: String,
 }
@@ -173,12 +176,12 @@ pub fn start_with(args: &[&str]) -> Gateway {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let banner = voicegate::cli::read_banner(&mut lines).expect("readable banner");
-    let sip = banner.sip;
+    let (sip, sip_tls) = (banner.sip, banner.sip_tls);
     let base = banner.http.unwrap_or_else(|| panic!("no HTTP address in the banner (SIP: {sip:?})"));
     // Keep draining the banner so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     TOKENS.lock().unwrap_or_else(|p| p.into_inner()).push((base.clone(), token.clone()));
-    Gateway { child, base, sip, token }
+    Gateway { child, base, sip, sip_tls, token }
 }
 
 

@@ -25,6 +25,7 @@ pub fn config(max_calls: usize, invite_rate: f64, rtp_ports: (u16, u16)) -> Serv
         jitter_depth: 3,
         rtp_timeout: None,
         registrar: None,
+        tls: None,
     }
 }
 
