@@ -374,3 +374,39 @@ fn baresip_over_tls_with_srtp_hears_the_bot_and_types_the_order_number() {
     let shared = said.iter().filter(|w| w.len() > 3 && heard_words.contains(w)).count();
     assert!(shared >= 4, "baresip heard {heard_words:?}, the bot said {replies:?}");
 }
+
+/// A flood of calls, some answered, some busy, some turned away: every INVITE is answered,
+/// and once it is over the server holds nothing for it (transactions, waiting ACKs, dialogs,
+/// calls, per-source rate state all back to zero).
+#[test]
+fn after_a_flood_the_server_holds_nothing_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, _) = gateway(dir.path(), "invite_rate = 50\ninvite_burst = 100\nmax_calls = 20\npipeline = false\nrtp_timeout_ms = 5000");
+    let sip = g.sip.unwrap();
+    let before = get_json(&format!("{}/v1/sip", g.base));
+    let flood = Command::new("sipp")
+        .current_dir(dir.path())
+        .arg("-sf")
+        .arg(scenario("flood.xml"))
+        .args(["-m", "600", "-r", "200", "-l", "60", "-nostdin", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-timeout", "90", "-timeout_error", "-trace_err"])
+        .arg(sip.to_string())
+        .output()
+        .unwrap();
+    assert_passes(&flood, "flood.xml");
+    let s = get_json(&format!("{}/v1/sip", g.base));
+    let server = &s["server"];
+    let answered = |k: &str| server[k].as_u64().unwrap_or(0);
+    assert_eq!(answered("answered") + answered("rejected_busy") + answered("rejected_rate"), 600, "{server}");
+    assert!(answered("answered") > 0 && answered("rejected_rate") > 0, "{server}");
+    // Transactions linger for their timers (Timer J: 32 s over UDP), then nothing is left.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut live = s["live"].clone();
+    eprintln!("held right after the flood: {live}; {server}");
+    while live != serde_json::json!({"transactions": 0, "waiting_ack": 0, "dialogs": 0, "legs": 0, "sources": 0}) {
+        assert!(Instant::now() < deadline, "still held after the flood: {live}");
+        std::thread::sleep(Duration::from_millis(500));
+        live = get_json(&format!("{}/v1/sip", g.base))["live"].clone();
+    }
+    let after = get_json(&format!("{}/v1/sip", g.base));
+    eprintln!("resident memory: {} MB before the flood, {} MB after", before["process"]["rss_mb"], after["process"]["rss_mb"]);
+}

@@ -79,15 +79,24 @@ impl RateLimiter {
         Self { per_second, burst: burst.max(1) as f64, buckets: HashMap::new() }
     }
 
+    /// Forgets sources whose bucket has refilled: they are no different from new ones.
+    pub fn sweep(&mut self, now: Instant) {
+        let (rate, burst) = (self.per_second, self.burst);
+        self.buckets.retain(|_, (tokens, at)| *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst);
+    }
+
+    /// Sources with a bucket still refilling.
+    pub fn sources(&self) -> usize {
+        self.buckets.len()
+    }
+
     /// Takes a token for a new call from `ip`; false when it is over its limit.
     pub fn allow(&mut self, ip: IpAddr, now: Instant) -> bool {
         if self.per_second <= 0.0 {
             return true;
         }
         if self.buckets.len() > 10_000 {
-            // Forget sources whose bucket has refilled: they are no different from new ones.
-            let (rate, burst) = (self.per_second, self.burst);
-            self.buckets.retain(|_, (tokens, at)| *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst);
+            self.sweep(now);
         }
         let (tokens, at) = self.buckets.entry(ip).or_insert((self.burst, now));
         *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);

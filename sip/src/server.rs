@@ -158,6 +158,28 @@ pub struct LiveCounts {
     pub waiting_ack: usize,
     pub dialogs: usize,
     pub legs: usize,
+    /// Sources whose INVITE or REGISTER rate bucket is still refilling (forgotten once full).
+    pub sources: usize,
+}
+
+/// Reads a running server's live-object counts (for /v1/sip and the flood test).
+#[derive(Clone)]
+pub struct LiveCounter {
+    endpoint: EndpointInnerRef,
+    shared: Arc<Shared>,
+}
+
+impl LiveCounter {
+    pub fn read(&self) -> LiveCounts {
+        let stats = self.endpoint.get_stats();
+        LiveCounts {
+            transactions: stats.running_transactions,
+            waiting_ack: stats.waiting_ack,
+            dialogs: self.shared.layer.len(),
+            legs: lock(&self.shared.legs).len(),
+            sources: lock(&self.shared.limiter).sources() + lock(&self.shared.register_limiter).sources(),
+        }
+    }
 }
 
 impl SipServer {
@@ -166,13 +188,11 @@ impl SipServer {
     }
 
     pub fn live(&self) -> LiveCounts {
-        let stats = self.endpoint.get_stats();
-        LiveCounts {
-            transactions: stats.running_transactions,
-            waiting_ack: stats.waiting_ack,
-            dialogs: self.shared.layer.len(),
-            legs: lock(&self.shared.legs).len(),
-        }
+        self.counter().read()
+    }
+
+    pub fn counter(&self) -> LiveCounter {
+        LiveCounter { endpoint: self.endpoint.clone(), shared: self.shared.clone() }
     }
 }
 
@@ -334,6 +354,7 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         }
     });
     tokio::spawn(dialog_states(shared.clone(), state_rx));
+    tokio::spawn(forget_refilled_sources(shared.clone(), cancel.clone()));
     let server_shared = shared.clone();
     let c = cancel.clone();
     tokio::spawn(async move {
@@ -366,6 +387,22 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         endpoint: endpoint.inner.clone(),
         shared: server_shared,
     })
+}
+
+/// Per-source rate state lasts only while a source's bucket refills: after a flood from many
+/// addresses, memory goes back to what it was.
+async fn forget_refilled_sources(s: Arc<Shared>, cancel: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = every.tick() => {
+                let now = std::time::Instant::now();
+                lock(&s.limiter).sweep(now);
+                lock(&s.register_limiter).sweep(now);
+            }
+        }
+    }
 }
 
 /// Reads a datagram the way the server reads an INVITE: the SIP message, its headers, the SDP

@@ -95,7 +95,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         };
         let first_admin = first_admin(&engines.store)?;
         print_banner(&engines, addr, sip.as_ref().map(|(s, _)| (s.local, s.tls_local)), inapp.as_deref(), https.as_ref().map(|(_, a, t)| (*a, t.self_signed.clone())), first_admin.as_deref());
-        let state = AppState::new(engines.clone(), live.clone()).with_inapp(inapp).with_phone(sip.as_ref().map(|(s, p)| (s.stats.clone(), p.clone())));
+        let state = AppState::new(engines.clone(), live.clone()).with_inapp(inapp).with_phone(sip.as_ref().map(|(s, p)| crate::http::PhoneState { stats: s.stats.clone(), live: s.counter(), calls: p.clone() }));
         // Threshold alerts from today's figures, the queue and the recogniser.
         crate::alerts::start(engines.config.alerts.clone(), state.alerts.clone(), move || {
             let day = crate::orders::date::Day::today().iso();

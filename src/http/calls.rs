@@ -66,14 +66,15 @@ pub fn process_usage() -> (f64, f64) {
 }
 
 pub async fn sip_stats(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let Some((server, phone)) = &s.phone else {
+    let Some(p) = &s.phone else {
         return Err(ApiError(StatusCode::NOT_FOUND, "SIP is off ([sip] enabled = false, or serve --no-sip)".into()));
     };
-    let server = server.lock().map(|g| g.clone()).unwrap_or_default();
+    let (server, phone) = (p.stats.lock().map(|g| g.clone()).unwrap_or_default(), &p.calls);
     let (cpu_s, rss_mb) = process_usage();
     let asr = s.engines.asr.queued();
     Ok(Json(serde_json::json!({
         "server": server,
+        "live": p.live.read(),
         "media": phone.totals(),
         "pipeline": phone.pipeline,
         "asr_queue": asr,

@@ -43,8 +43,8 @@ pub struct AppState {
     chats: chat::Sessions,
     /// In-app calls (WebRTC), when `[webrtc]` is on.
     pub inapp: Option<Arc<crate::inapp::InApp>>,
-    /// The SIP server's counters and the phone calls' figures, when SIP is on.
-    phone: Option<(Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>, Arc<crate::phone::PhoneContext>)>,
+    /// The SIP server and the phone calls' figures, when SIP is on.
+    phone: Option<PhoneState>,
     /// The threshold alerts active now.
     pub alerts: crate::alerts::Active,
 }
@@ -68,10 +68,19 @@ impl AppState {
         self
     }
 
-    pub fn with_phone(mut self, phone: Option<(Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>, Arc<crate::phone::PhoneContext>)>) -> Self {
+    pub fn with_phone(mut self, phone: Option<PhoneState>) -> Self {
         self.phone = phone;
         self
     }
+}
+
+/// What the pages and the API read of the SIP side: the server's counters and live objects,
+/// and the phone calls' figures.
+#[derive(Clone)]
+pub struct PhoneState {
+    pub stats: Arc<std::sync::Mutex<voicegate_sip::server::ServerStats>>,
+    pub live: voicegate_sip::server::LiveCounter,
+    pub calls: Arc<crate::phone::PhoneContext>,
 }
 
 /// Largest body accepted by /v1/nlu; longer texts are refused by the NLU with a reason.

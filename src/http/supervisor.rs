@@ -101,8 +101,8 @@ pub async fn metrics(State(s): State<AppState>) -> axum::response::Response {
         }
         m.queue_length.set(s.live.desk().map(|d| d.waiting().len()).unwrap_or(0) as i64);
         m.asr_backlog.set(s.engines.asr.queued() as i64);
-        if let Some((_, phone)) = &s.phone {
-            let t = phone.totals();
+        if let Some(p) = &s.phone {
+            let t = p.calls.totals();
             m.rtp_packets.with_label_values(&["received"]).set(t.media.rx_packets as i64);
             m.rtp_packets.with_label_values(&["lost"]).set(t.media.rx_lost as i64);
         }
