@@ -1,8 +1,11 @@
-//! A datagram on a media port: RTP (with RFC 4733 events, through the jitter buffer) and RTCP.
+//! A datagram on a media port: RTP (with RFC 4733 events, through the jitter buffer) and RTCP,
+//! plain and as SRTP/SRTCP to unprotect.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use voicegate_sip::jitter::JitterBuffer;
 use voicegate_sip::rtp::{DtmfReceiver, RtpPacket, TelephoneEvent};
+use voicegate_sip::sdes::{SrtpKeys, Suite, KEY_SALT_LEN};
+use voicegate_sip::srtp::SrtpSession;
 
 fuzz_target!(|data: &[u8]| {
     let mut jitter = JitterBuffer::new(3);
@@ -19,4 +22,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = voicegate_sip::rtcp::parse(chunk);
     }
     let _ = voicegate_sip::pcap::udp_datagrams(data);
+    let keys = SrtpKeys { tag: 1, suite: Suite::AesCm128HmacSha1_80, remote: [1; KEY_SALT_LEN], local: [2; KEY_SALT_LEN] };
+    if let Ok(mut s) = SrtpSession::new(&keys) {
+        let _ = s.unprotect_rtp(data);
+        let _ = s.unprotect_rtcp(data);
+    }
 });

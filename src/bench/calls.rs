@@ -4,8 +4,13 @@
 //! caller: Opus over DTLS-SRTP, signalled on /v1/webrtc), each speaking a fixture, listening
 //! and hanging up, and raises the number of calls until one stays behind real time: a bot
 //! frame sent more than 40 ms late, or an utterance waiting more than 500 ms (p95) for the
-//! recogniser. The gateways run with the configuration in effect (`--config`), with a store
-//! and recordings of their own, no greeting, and no limits on calls or callers.
+//! recogniser. Each caller speaks and listens `turns` times, the calls of a step arriving
+//! evenly over one turn, so that all of them are up together for all but the first turn; each
+//! step runs `repeat` times and reports the median run's figures with their spread, in real
+//! time only if every run was, and why a run was not. The gateways run with the configuration
+//! in effect (`--config`), with a store and recordings of their own, no greeting, and no
+//! limits on calls or callers; their resident memory idle before and after the ladder is
+//! reported beside the memory per call.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -33,6 +38,10 @@ pub struct CallsBench {
     pub fixture: PathBuf,
     /// Seconds each call stays on after speaking.
     pub listen_s: f64,
+    /// Times each caller speaks and listens in one call.
+    pub turns: usize,
+    /// Runs of each step.
+    pub repeat: usize,
     pub json: bool,
     /// In-app calls too, up to this many media-only.
     pub webrtc: Option<usize>,
@@ -86,6 +95,67 @@ pub struct Step {
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
     pub turns: usize,
+    /// Why the step (or one of its runs) fell behind real time; empty when it did not.
+    pub why: Vec<String>,
+    /// Runs of the step, and how many were in real time.
+    pub runs: usize,
+    pub realtime_runs: usize,
+    /// The lowest and highest of the runs, where there were several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Spread {
+    pub cpu_per_call: [f64; 2],
+    pub rss_mb_per_call: [f64; 2],
+    pub asr_wait_p95_ms: [u64; 2],
+    pub late_frames: [u64; 2],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<[u64; 2]>,
+}
+
+/// The runs of one step as one: each figure the median of the runs (late frames and the
+/// latest frame the worst), in real time only if every run was.
+fn combine(runs: Vec<Step>) -> Option<Step> {
+    let first = runs.first()?.clone();
+    fn median<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        v[v.len() / 2]
+    }
+    fn range<T: Copy + PartialOrd>(v: impl Iterator<Item = T> + Clone) -> [T; 2] {
+        let lo = v.clone().fold(None, |m: Option<T>, x| Some(m.map_or(x, |m| if x < m { x } else { m })));
+        let hi = v.fold(None, |m: Option<T>, x| Some(m.map_or(x, |m| if x > m { x } else { m })));
+        [lo.unwrap_or_else(|| unreachable!()), hi.unwrap_or_else(|| unreachable!())]
+    }
+    let p50s: Vec<u64> = runs.iter().filter_map(|r| r.p50_ms).collect();
+    let p95s: Vec<u64> = runs.iter().filter_map(|r| r.p95_ms).collect();
+    let realtime_runs = runs.iter().filter(|r| r.realtime).count();
+    let several = runs.len() > 1;
+    let why = runs.iter().enumerate().flat_map(|(i, r)| r.why.iter().map(move |w| if several { format!("run {}: {w}", i + 1) } else { w.clone() })).collect();
+    Some(Step {
+        answered: runs.iter().map(|r| r.answered).min().unwrap_or(0),
+        realtime: realtime_runs == runs.len(),
+        late_frames: runs.iter().map(|r| r.late_frames).max().unwrap_or(0),
+        max_late_ms: runs.iter().map(|r| r.max_late_ms).max().unwrap_or(0),
+        asr_wait_p95_ms: median(runs.iter().map(|r| r.asr_wait_p95_ms).collect()),
+        cpu_per_call: median(runs.iter().map(|r| r.cpu_per_call).collect()),
+        rss_mb_per_call: median(runs.iter().map(|r| r.rss_mb_per_call).collect()),
+        p50_ms: (!p50s.is_empty()).then(|| median(p50s.clone())),
+        p95_ms: (!p95s.is_empty()).then(|| median(p95s)),
+        turns: runs.iter().map(|r| r.turns).min().unwrap_or(0),
+        why,
+        realtime_runs,
+        spread: (runs.len() > 1).then(|| Spread {
+            cpu_per_call: range(runs.iter().map(|r| r.cpu_per_call)),
+            rss_mb_per_call: range(runs.iter().map(|r| r.rss_mb_per_call)),
+            asr_wait_p95_ms: range(runs.iter().map(|r| r.asr_wait_p95_ms)),
+            late_frames: range(runs.iter().map(|r| r.late_frames)),
+            p50_ms: (!p50s.is_empty()).then(|| range(p50s.iter().copied())),
+        }),
+        runs: runs.len(),
+        ..first
+    })
 }
 
 pub(crate) struct Gateway {
@@ -196,17 +266,19 @@ pub(crate) async fn talk<O, I>(frames: &[Vec<u8>], listen: Duration, out: &tokio
     }
 }
 
-/// One call: speak the fixture, listen, hang up. Whether it was answered.
-async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration) -> bool {
+/// One call: speak the fixture and listen, `turns` times, hang up. Whether it was answered.
+async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration, turns: usize) -> bool {
     let Ok(mut call) = client.call(&target, None, (20000, 60000), 3).await else { return false };
-    talk(&frames, listen, &call.media.outbound, |payload| Outbound { due: None, payload }, &mut call.media.inbound).await;
+    for _ in 0..turns {
+        talk(&frames, listen, &call.media.outbound, |payload| Outbound { due: None, payload }, &mut call.media.inbound).await;
+    }
     call.hangup().await;
     true
 }
 
-/// One in-app call: signal on /v1/webrtc, speak the fixture (Opus packets), listen, hang up.
-/// Whether it was answered.
-async fn one_webrtc_call(url: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration) -> bool {
+/// One in-app call: signal on /v1/webrtc, speak the fixture (Opus packets) and listen, `turns`
+/// times, hang up. Whether it was answered.
+async fn one_webrtc_call(url: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration, turns: usize) -> bool {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     use voicegate_webrtc::{Candidate, EndpointConfig, Session, SessionEvent};
@@ -256,7 +328,9 @@ async fn one_webrtc_call(url: String, frames: Arc<Vec<Vec<u8>>>, listen: Duratio
     if connected {
         while io.inbound.try_recv().is_ok() {}
         // The gateway's events (captions) wait in the socket, unread.
-        talk(&frames, listen, &io.outbound, |payload| voicegate_webrtc::Outbound { due: None, payload }, &mut io.inbound).await;
+        for _ in 0..turns {
+            talk(&frames, listen, &io.outbound, |payload| voicegate_webrtc::Outbound { due: None, payload }, &mut io.inbound).await;
+        }
         let _ = ws.send(msg(serde_json::json!({"type": "hangup"}))).await;
     }
     let _ = ws.close(None).await;
@@ -271,14 +345,14 @@ fn percentile(mut v: Vec<u64>, p: f64) -> Option<u64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration) -> Result<Step> {
+async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration, turns: usize) -> Result<Step> {
     let stats = leg.stats_url(&g.http);
     let before = get(&stats)?;
     let t0 = Instant::now();
     let target = format!("sip:bot@{}", g.sip);
     let ws = format!("{}/v1/webrtc", g.http.replace("http://", "ws://"));
     let mut tasks = Vec::new();
-    // Calls arrive evenly over one call's length, so that all N are up at once with their
+    // Calls arrive evenly over one turn's length, so that all N are up at once with their
     // callers at different points of the conversation (as on a busy line, not N in unison).
     let cycle_us = frames.len() as u64 * 20_000 + listen.as_micros() as u64;
     for i in 0..n {
@@ -289,13 +363,15 @@ async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             match leg {
-                Leg::Sip => one_call(c, t, f, listen).await,
-                Leg::Webrtc => one_webrtc_call(url, f, listen).await,
+                Leg::Sip => one_call(c, t, f, listen, turns).await,
+                Leg::Webrtc => one_webrtc_call(url, f, listen, turns).await,
             }
         }));
     }
-    // Memory while (nearly) every call is up: the first is about to hang up.
-    tokio::time::sleep(Duration::from_micros(cycle_us.saturating_sub(300_000))).await;
+    // Memory while every call is up: half a turn after the last came in (with one turn, just
+    // before the first hangs up).
+    let sample_at = if turns > 1 { cycle_us + cycle_us / 2 } else { cycle_us.saturating_sub(300_000) };
+    tokio::time::sleep(Duration::from_micros(sample_at)).await;
     let during = get(&stats)?;
     let mut answered = 0;
     for t in tasks {
@@ -341,13 +417,29 @@ async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline
     }
     let asr_wait_p95 = percentile(waits, 0.95).unwrap_or(0);
     let max_late = leg.media(&after)["tx_max_late_ms"].as_u64().unwrap_or(0);
-    let realtime = answered == n && late == 0.0 && asr_wait_p95 <= 500 && (!pipeline || totals.len() >= n);
+    let mut why = Vec::new();
+    if answered < n {
+        why.push(format!("{} of {n} calls not answered", n - answered));
+    }
+    if late > 0.0 {
+        why.push(format!("{late} bot frames sent over {} ms late (the latest {max_late} ms)", voicegate_sip::media::LATE_MS));
+    }
+    if asr_wait_p95 > 500 {
+        why.push(format!("utterances waited {asr_wait_p95} ms (p95) for the recogniser"));
+    }
+    if pipeline && totals.len() < n {
+        why.push(format!("only {} answered turns for {n} calls", totals.len()));
+    }
     Ok(Step {
         leg: leg.name(),
         mode: if pipeline { "pipeline" } else { "media_only" },
         calls: n,
         answered,
-        realtime,
+        realtime: why.is_empty(),
+        why,
+        runs: 1,
+        realtime_runs: 0,
+        spread: None,
         late_frames: late as u64,
         max_late_ms: max_late,
         asr_wait_p95_ms: asr_wait_p95,
@@ -359,14 +451,29 @@ async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline
     })
 }
 
+/// Media-only steps below the most asked for.
+const MEDIA_RAMP: [usize; 9] = [100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000];
+
 fn ramp(max: usize, start: &[usize]) -> Vec<usize> {
     let mut v: Vec<usize> = start.iter().copied().filter(|n| *n < max).collect();
     v.push(max);
     v
 }
 
-async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, json: bool) -> Result<(Option<Step>, Vec<Step>)> {
+/// One ladder's outcome: the last step in real time, every step, and the gateway's resident
+/// memory idle before the ladder and after it (its calls all ended).
+struct Ladder {
+    best: Option<Step>,
+    steps: Vec<Step>,
+    rss_idle_before_mb: f64,
+    rss_idle_after_mb: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, turns: usize, repeat: usize, json: bool) -> Result<Ladder> {
     let g = start_gateway(config, pipeline)?;
+    let rss = |v: &serde_json::Value| v["process"]["rss_mb"].as_f64().unwrap_or(0.0);
+    let rss_idle_before_mb = rss(&get(&leg.stats_url(&g.http))?);
     let audio = audio::load_for_pipeline(fixture, None)?;
     // What the callers send: the fixture as the leg carries it, encoded once.
     let frames: Arc<Vec<Vec<u8>>> = Arc::new(match leg {
@@ -380,13 +487,18 @@ async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, 
     let mut best = None;
     let mut all = Vec::new();
     for n in steps {
-        let s = step(&g, leg, &client, n, pipeline, &frames, &audio.samples, listen).await?;
+        let mut runs = Vec::new();
+        for _ in 0..repeat {
+            runs.push(step(&g, leg, &client, n, pipeline, &frames, &audio.samples, listen, turns).await?);
+        }
+        let Some(s) = combine(runs) else { continue };
         if json {
             println!("{}", serde_json::to_string(&s).unwrap_or_default());
         } else {
             println!(
-                "  {:<6} {:<10} {:>4} calls: {}  answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.1}% CPU and {:.2} MB per call",
-                s.leg, s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.answered, s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call
+                "  {:<6} {:<10} {:>4} calls: {} ({}/{} runs) answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.1}% CPU and {:.2} MB per call{}",
+                s.leg, s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.realtime_runs, s.runs, s.answered, s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call,
+                if s.why.is_empty() { String::new() } else { format!("; {}", s.why.join("; ")) }
             );
         }
         let ok = s.realtime;
@@ -396,13 +508,22 @@ async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, 
         }
         best = Some(s);
     }
-    Ok((best, all))
+    // Idle again: the calls' memory given back (allow the last recordings a moment to close).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_idle_after_mb = rss(&get(&leg.stats_url(&g.http))?);
+    Ok(Ladder { best, steps: all, rss_idle_before_mb, rss_idle_after_mb })
 }
 
 /// The figures of one leg's ladders, for the summary.
-fn summary_of(full: &Option<Step>, media: &Option<Step>, first: &[Step]) -> serde_json::Value {
-    let one = first.iter().find(|s| s.calls == 1);
+fn summary_of(full_ladder: &Ladder, media_ladder: &Ladder) -> serde_json::Value {
+    let (full, media) = (&full_ladder.best, &media_ladder.best);
+    let one = full_ladder.steps.iter().find(|s| s.calls == 1);
+    let table = |l: &Ladder| l.steps.iter().map(|s| serde_json::json!({"calls": s.calls, "realtime": s.realtime, "runs": s.runs, "realtime_runs": s.realtime_runs, "late_frames": s.late_frames, "asr_wait_p95_ms": s.asr_wait_p95_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "cpu_per_call": s.cpu_per_call, "rss_mb_per_call": s.rss_mb_per_call, "why": s.why})).collect::<Vec<_>>();
     serde_json::json!({
+        "steps": table(full_ladder),
+        "steps_media_only": table(media_ladder),
+        "rss_idle_mb": [full_ladder.rss_idle_before_mb, full_ladder.rss_idle_after_mb],
+        "rss_idle_mb_media_only": [media_ladder.rss_idle_before_mb, media_ladder.rss_idle_after_mb],
         "max_calls": full.as_ref().map(|s| s.calls).unwrap_or(0),
         "max_calls_media_only": media.as_ref().map(|s| s.calls).unwrap_or(0),
         "cpu_per_call": full.as_ref().map(|s| s.cpu_per_call),
@@ -423,15 +544,16 @@ pub fn run(b: CallsBench) -> Result<()> {
         let listen = Duration::from_secs_f64(b.listen_s);
         let legs = if b.webrtc.is_some() { "SIP and WebRTC callers" } else { "SIP caller" };
         println!("bench calls: {} ({legs} built in), up to {} calls with the pipeline, {} media-only", b.fixture.display(), b.max_pipeline, b.max_media);
-        let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24]);
-        let (full, first) = run_mode(&b.config, Leg::Sip, true, pipeline_ramp.clone(), &b.fixture, listen, b.json).await?;
-        let (media, _) = run_mode(&b.config, Leg::Sip, false, ramp(b.max_media, &[50, 100, 200, 300, 400, 500, 600, 800]), &b.fixture, listen, b.json).await?;
-        let mut summary = summary_of(&full, &media, &first);
+        let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 8, 12, 16, 20, 24, 28]);
+        let (turns, repeat) = (b.turns, b.repeat);
+        let full = run_mode(&b.config, Leg::Sip, true, pipeline_ramp.clone(), &b.fixture, listen, turns, repeat, b.json).await?;
+        let media = run_mode(&b.config, Leg::Sip, false, ramp(b.max_media, &MEDIA_RAMP), &b.fixture, listen, turns, repeat, b.json).await?;
+        let mut summary = summary_of(&full, &media);
         summary["bench"] = "calls".into();
         if let Some(max_media) = b.webrtc {
-            let (wfull, wfirst) = run_mode(&b.config, Leg::Webrtc, true, pipeline_ramp, &b.fixture, listen, b.json).await?;
-            let (wmedia, _) = run_mode(&b.config, Leg::Webrtc, false, ramp(max_media, &[25, 50, 100, 150, 200, 300, 400]), &b.fixture, listen, b.json).await?;
-            summary["webrtc"] = summary_of(&wfull, &wmedia, &wfirst);
+            let wfull = run_mode(&b.config, Leg::Webrtc, true, pipeline_ramp, &b.fixture, listen, turns, repeat, b.json).await?;
+            let wmedia = run_mode(&b.config, Leg::Webrtc, false, ramp(max_media, &[25, 50, 100, 150, 200, 300, 400]), &b.fixture, listen, turns, repeat, b.json).await?;
+            summary["webrtc"] = summary_of(&wfull, &wmedia);
         }
         println!("{summary}");
         Ok(())

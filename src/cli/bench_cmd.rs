@@ -50,7 +50,7 @@ pub struct TransferBenchArgs {
 #[derive(Debug, Args)]
 pub struct CallsBenchArgs {
     /// The most concurrent calls with the full pipeline to try
-    #[arg(short = 'n', long, default_value_t = 16)]
+    #[arg(short = 'n', long, default_value_t = 32)]
     pub calls: usize,
     /// The most concurrent media-only calls (ASR off: media and recording) to try
     #[arg(long, default_value_t = 600)]
@@ -61,6 +61,14 @@ pub struct CallsBenchArgs {
     /// Seconds each call stays on after speaking, to hear the answer
     #[arg(long, default_value_t = 6.0)]
     pub listen: f64,
+    /// Times each caller speaks and listens in one call: all the step's calls are up together
+    /// for all but the first of them
+    #[arg(long, default_value_t = 3)]
+    pub turns: usize,
+    /// Runs of each step: its figures are the median run's, with their spread; the step is in
+    /// real time only if every run is
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
     /// One JSON line per step (the summary line ends the output either way)
     #[arg(long)]
     pub json: bool,
@@ -146,7 +154,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
         BenchCommand::Transfer(a) => crate::bench::transfer::run(crate::bench::transfer::TransferBench { config, calls: a.calls, json: a.json }),
-        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
+        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, turns: a.turns.max(1), repeat: a.repeat.max(1), json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
 }
