@@ -316,20 +316,12 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
     } else {
         cfg.media_ip
     };
-    let contact: rsipstack::sip::Uri =
-        format!("sip:voicegate@{}", SocketAddr::new(ip, local.port()))
-            .as_str()
-            .try_into()
-            .map_err(|e| format!("contact: {e:?}"))?;
-    let tls_contact = match tls_local {
-        Some(t) => Some(
-            format!("sip:voicegate@{};transport=tls", SocketAddr::new(ip, t.port()))
-                .as_str()
-                .try_into()
-                .map_err(|e| format!("contact: {e:?}"))?,
-        ),
-        None => None,
+    // Our Contact on a port, with the URI parameters of its transport.
+    let contact_at = |port: u16, params: &str| -> Result<rsipstack::sip::Uri, String> {
+        format!("sip:voicegate@{}{params}", SocketAddr::new(ip, port)).as_str().try_into().map_err(|e| format!("contact: {e:?}"))
     };
+    let contact = contact_at(local.port(), "")?;
+    let tls_contact = tls_local.map(|t| contact_at(t.port(), ";transport=tls")).transpose()?;
     let limiter = Mutex::new(RateLimiter::new(cfg.invite_rate, cfg.invite_burst));
     // Nonces are keyed with a secret of this process: a restart makes phones register again.
     let register_auth = cfg.registrar.as_ref().map(|r| DigestAuth::new(&r.0.realm(), HashMap::new(), &format!("{:016x}{:016x}", crate::random_u64(), crate::random_u64())));
