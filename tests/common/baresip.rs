@@ -75,9 +75,14 @@ impl Baresip {
     /// Sends a command (`dial`, `sndcode`, `hangup`, `quit`) and waits for its response.
     pub fn command(&mut self, command: &str, params: &str) -> Value {
         let token = format!("{command}-{}", self.events.len());
-        let body = serde_json::json!({"command": command, "params": params, "token": token}).to_string();
-        self.control.write_all(format!("{}:{body},", body.len()).as_bytes()).unwrap();
+        self.send(&serde_json::json!({"command": command, "params": params, "token": token})).unwrap();
         self.wait_for(&format!("the response to {command}"), Duration::from_secs(10), |e| e["token"] == token.as_str())
+    }
+
+    /// One netstring (`LEN:JSON,`) to the control socket.
+    fn send(&mut self, body: &Value) -> std::io::Result<()> {
+        let body = body.to_string();
+        self.control.write_all(format!("{}:{body},", body.len()).as_bytes())
     }
 
     /// The first event so far that satisfies `want`, reading on until one does (or panics
@@ -132,8 +137,7 @@ impl Baresip {
 
     /// Asks baresip to quit and waits for it.
     pub fn quit(mut self) -> String {
-        let body = r#"{"command":"quit","token":"quit"}"#;
-        let _ = self.control.write_all(format!("{}:{body},", body.len()).as_bytes());
+        let _ = self.send(&serde_json::json!({"command": "quit", "token": "quit"}));
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
