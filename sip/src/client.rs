@@ -73,6 +73,17 @@ impl OutgoingCall {
     }
 }
 
+/// A call answered, its media not started (`SipClient::signal`).
+pub struct AnsweredCall {
+    pub codec: u8,
+    pub telephone_event: Option<u8>,
+    /// Where the far end's RTP goes to (and, symmetric, comes from).
+    pub remote: SocketAddr,
+    pub hangup: CallHangup,
+    /// Fires with a reason when the far end hangs up.
+    pub ended: oneshot::Receiver<String>,
+}
+
 /// Hangs up a call we placed (a BYE) and stops its media.
 pub struct CallHangup {
     dialog: InviteDialog,
@@ -152,10 +163,35 @@ impl SipClient {
     /// withdraws the INVITE while it rings (a CANCEL; a 2xx that crosses it is ended with a BYE).
     pub async fn call_as(&self, user: &str, target: &str, credential: Option<(String, String)>, rtp_ports: (u16, u16), jitter_depth: usize, cancel: &CancellationToken) -> Result<OutgoingCall, CallError> {
         let failed = CallError::Failed;
-        let ip: IpAddr = if self.local.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { self.local.ip() };
+        let ip = self.media_ip();
         let (rtp, rtcp) = media::bind_pair(ip, rtp_ports).await.map_err(|e| failed(e.to_string()))?;
         let port = rtp.local_addr().map_err(|e| failed(e.to_string()))?.port();
-        let offer = sdp::offer(&ip.to_string(), port, crate::random_u64() >> 1);
+        let answered = self.signal(user, target, credential, SocketAddr::new(ip, port), cancel).await?;
+        // The far end of a call keeps sending (silence too) while the call is up: ten seconds
+        // of nothing means it is gone.
+        let params = MediaParams { codec: answered.codec, telephone_event: answered.telephone_event, remote: answered.remote, send: true, jitter_depth, timeout: Some(std::time::Duration::from_secs(10)), srtp: None, deliver_slots: 1 };
+        let session = media::start(rtp, rtcp, params, answered.hangup.cancel.clone()).map_err(failed)?;
+        let AnsweredCall { codec, hangup, ended, .. } = answered;
+        Ok(OutgoingCall { media: session, codec, dialog: hangup.dialog, ended })
+    }
+
+    /// Where our media sockets go: the SIP socket's address, or loopback when it listens on
+    /// every address.
+    pub fn media_ip(&self) -> IpAddr {
+        if self.local.ip().is_unspecified() {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            self.local.ip()
+        }
+    }
+
+    /// Calls `target` as `user`, offering RTP at `rtp` (a socket the caller runs itself, which
+    /// may carry other calls too: a load generator's); returns once answered, with where the
+    /// far end's RTP comes from and goes to. No media runs.
+    pub async fn signal(&self, user: &str, target: &str, credential: Option<(String, String)>, rtp: SocketAddr, cancel: &CancellationToken) -> Result<AnsweredCall, CallError> {
+        let failed = CallError::Failed;
+        let ip = rtp.ip();
+        let offer = sdp::offer(&ip.to_string(), rtp.port(), crate::random_u64() >> 1);
         let callee: rsipstack::sip::Uri = target.try_into().map_err(|e| failed(format!("{target} is not a SIP URI: {e:?}")))?;
         let me = SocketAddr::new(ip, self.local.port());
         let caller: rsipstack::sip::Uri = format!("sip:{user}@{me}").as_str().try_into().map_err(|e| failed(format!("{e:?}")))?;
@@ -201,14 +237,10 @@ impl SipClient {
             Ok(ip) => ip,
             Err(_) => return Err(bad_answer(format!("address {:?}", n.remote.0))),
         };
-        // The far end of a call keeps sending (silence too) while the call is up: ten seconds
-        // of nothing means it is gone.
-        let params = MediaParams { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), send: true, jitter_depth, timeout: Some(std::time::Duration::from_secs(10)), srtp: None };
-        let session = media::start(rtp, rtcp, params, CancellationToken::new()).map_err(failed)?;
         let (tx, rx) = oneshot::channel();
         let call_id = resp.call_id_header().map(|h| h.value().to_string()).unwrap_or_default();
         self.ended.lock().unwrap_or_else(|p| p.into_inner()).insert(call_id, tx);
-        Ok(OutgoingCall { media: session, codec: n.codec, dialog, ended: rx })
+        Ok(AnsweredCall { codec: n.codec, telephone_event: n.telephone_event, remote: SocketAddr::new(remote_ip, n.remote.1), hangup: CallHangup { dialog, cancel: CancellationToken::new() }, ended: rx })
     }
 
     pub fn local(&self) -> SocketAddr {

@@ -1,7 +1,8 @@
 //! voicegate's SIP edge, and the only crate that imports the SIP stack (rsipstack): the user
 //! agent server (`server`), the trunk guard (`guard`), SDP offer/answer (`sdp`), RTP and
 //! RFC 4733 (`rtp`), RTCP (`rtcp`), the jitter buffer (`jitter`), one call's media sockets
-//! (`media`), the screen that answers malformed requests before the stack reads them
+//! (`media`) on one pacing clock for all calls (`media_engine`, reading with kernel arrival
+//! times: `udp_arrival`), the screen that answers malformed requests before the stack reads them
 //! (`screen`, with `screened_udp` and `screened_stream` around it) and session timers
 //! (`timer`). Parsers and decisions are free of IO; `server`, `media` and the `screened_*`
 //! sockets are the thin async shell around them.
@@ -10,6 +11,7 @@ pub mod client;
 pub mod guard;
 pub mod jitter;
 pub mod media;
+pub mod media_engine;
 pub mod pcap;
 pub mod registrar;
 pub mod rtcp;
@@ -22,6 +24,7 @@ pub mod sdp;
 pub mod server;
 pub mod srtp;
 pub mod timer;
+pub mod udp_arrival;
 
 /// A random number for SSRCs, sequence and timestamp starts, call ids and nonce keys (the
 /// standard library's randomly keyed hasher over the clock; not for cryptography).

@@ -3,6 +3,9 @@
 //! symmetric RTP (we send to where the caller's packets come from); RTCP reports every 5 s.
 //! Codecs stay outside: payloads in and out are G.711 bytes. With SDES keys, packets are SRTP
 //! and SRTCP on the wire (`srtp`): a packet that is not authentic is counted and dropped.
+//! Sessions run on the shared pacing clock (`media_engine`): on each 20 ms tick a session reads
+//! what its sockets received (with the kernel's arrival times, for jitter), plays its slot and
+//! sends one packet, with no task or timer of its own.
 
 use std::collections::VecDeque;
 use std::io;
@@ -11,17 +14,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use std::net::UdpSocket as StdUdpSocket;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::jitter::{JitterBuffer, Playout};
+use crate::media_engine::{self, SLOT};
 use crate::rtcp::{self, ReceiveStats, RtcpPacket};
 use crate::rtp::{DtmfReceiver, RtpPacket, TelephoneEvent};
 use crate::sdes::SrtpKeys;
 use crate::srtp::SrtpSession;
+use crate::udp_arrival;
 
-const SLOT: Duration = Duration::from_millis(20);
 const SAMPLES_PER_SLOT: u32 = 160;
 const RTCP_EVERY: Duration = Duration::from_secs(5);
 /// Packets from a new source in a row before we send there instead (one stray packet must
@@ -75,6 +80,10 @@ pub struct MediaParams {
     pub timeout: Option<Duration>,
     /// SRTP both ways with these keys (an `RTP/SAVP` session).
     pub srtp: Option<SrtpKeys>,
+    /// Slots of the caller's audio handed to the call at once: 1 for a call listened to as it
+    /// speaks; more for one only recorded (a wake-up of the call's task per batch, not per
+    /// slot). The packets we send are paced at 20 ms either way.
+    pub deliver_slots: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -130,16 +139,200 @@ pub async fn bind_pair(ip: IpAddr, range: (u16, u16)) -> io::Result<(UdpSocket, 
     Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free RTP port pair in {}-{}", range.0, range.1)))
 }
 
-/// Starts the session's task; fails only when SRTP was asked for and cannot be keyed.
+/// Starts the session on the shared media engine (`media_engine`); fails only when SRTP was
+/// asked for and cannot be keyed, or a socket cannot be handed over.
 pub fn start(rtp: UdpSocket, rtcp: UdpSocket, params: MediaParams, cancel: CancellationToken) -> Result<MediaSession, String> {
     let srtp = params.srtp.as_ref().map(SrtpSession::new).transpose()?;
+    let rtp = rtp.into_std().map_err(|e| format!("RTP socket: {e}"))?;
+    let rtcp = rtcp.into_std().map_err(|e| format!("RTCP socket: {e}"))?;
+    // Without stamps, jitter counts from when a packet is read (within one tick of arriving).
+    udp_arrival::enable(&rtp);
+    udp_arrival::enable(&rtcp);
     let (in_tx, in_rx) = mpsc::channel(256);
     let (out_tx, out_rx) = mpsc::channel(64);
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let stats = Arc::new(Mutex::new(MediaStats::default()));
-    let task = Task::new(params, srtp, stats.clone());
-    tokio::spawn(task.run(rtp, rtcp, in_tx, out_rx, ctl_rx, cancel.clone()));
+    let (st, c) = (stats.clone(), cancel.clone());
+    let added = media_engine::engine().add(move |origin| {
+        let task = Task::new(params, srtp, st, origin);
+        Box::new(Session { task, rtp, rtcp, inbound: in_tx, pending: Vec::new(), outbound: Some(out_rx), control: ctl_rx, cancel: c, next_report: origin + RTCP_EVERY, timed_out_tries: 0 })
+    });
+    if !added {
+        return Err("no media worker thread could be started".into());
+    }
     Ok(MediaSession { inbound: in_rx, outbound: out_tx, control: ctl_tx, stats, cancel })
+}
+
+/// A session on the engine: the call's state, its sockets and its channels.
+struct Session {
+    task: Task,
+    rtp: StdUdpSocket,
+    rtcp: StdUdpSocket,
+    inbound: mpsc::Sender<Inbound>,
+    /// Items for the call not handed over yet (`MediaParams::deliver_slots`).
+    pending: Vec<Inbound>,
+    /// None once the call dropped its sender.
+    outbound: Option<mpsc::Receiver<Outbound>>,
+    control: mpsc::UnboundedReceiver<Control>,
+    cancel: CancellationToken,
+    next_report: Instant,
+    /// Ticks spent offering the call the final `TimedOut` while its queue was full.
+    timed_out_tries: u32,
+}
+
+/// Datagrams read from one socket on one tick at most (a flood waits in the socket, and the
+/// kernel drops what overflows it, rather than delaying every other call).
+const READS_PER_TICK: usize = 64;
+
+impl media_engine::Paced for Session {
+    fn tick(&mut self, now: Instant) -> bool {
+        let go_on = self.step(now);
+        self.task.publish();
+        go_on
+    }
+}
+
+impl Session {
+    fn step(&mut self, now: Instant) -> bool {
+        // Checked every 100 ms: the token takes a lock.
+        if self.task.slot % 5 == 0 && self.cancel.is_cancelled() {
+            return false;
+        }
+        if self.timed_out_tries > 0 {
+            return self.offer_timed_out();
+        }
+        loop {
+            match self.control.try_recv() {
+                Ok(c) => self.task.on_control(c),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            }
+        }
+        if !self.read_rtp() {
+            return false;
+        }
+        if self.task.slot % 5 == 0 {
+            self.read_rtcp();
+        }
+        // The slots due by now (more than one only when the worker fell behind).
+        for _ in 0..10 {
+            let due = self.task.slot_due(self.task.slot);
+            if due > now + Duration::from_millis(1) {
+                break;
+            }
+            if !self.play(due, now) {
+                return false;
+            }
+        }
+        if now >= self.next_report {
+            self.task.send_report(&self.rtcp);
+            self.next_report += RTCP_EVERY;
+        }
+        true
+    }
+
+    /// What arrived on the RTP port since the last tick (one system call when it is a packet
+    /// or two); false when the socket failed.
+    fn read_rtp(&mut self) -> bool {
+        thread_local! {
+            static BATCH: std::cell::RefCell<udp_arrival::Batch> = std::cell::RefCell::new(udp_arrival::Batch::default());
+        }
+        BATCH.with_borrow_mut(|batch| {
+            let mut ages = [None; udp_arrival::BATCH];
+            for _ in 0..READS_PER_TICK / udp_arrival::BATCH {
+                let n = match udp_arrival::recv_batch(&self.rtp, batch, &mut ages) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                    // An ICMP port unreachable from an earlier send.
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
+                    Err(_) => return false,
+                };
+                for i in 0..n {
+                    let (bytes, from, age) = batch.get(i, &ages);
+                    let Some(from) = from else { continue };
+                    let arrival = self.arrival_ms(age);
+                    if let Some(key) = self.task.on_rtp_datagram(bytes, from, arrival) {
+                        self.pending.push(Inbound::Dtmf(key));
+                    }
+                }
+                if n < udp_arrival::BATCH {
+                    break;
+                }
+            }
+            true
+        })
+    }
+
+    fn read_rtcp(&mut self) {
+        let mut buf = [0u8; 1500];
+        for _ in 0..READS_PER_TICK {
+            match udp_arrival::recv(&self.rtcp, &mut buf) {
+                Ok((n, from, age)) => {
+                    let arrival = self.arrival_ms(age);
+                    self.task.on_rtcp_datagram(&buf[..n], from, arrival);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// When a datagram `age` old arrived, on the session's clock.
+    fn arrival_ms(&self, age: Option<Duration>) -> u64 {
+        self.task.now_ms().saturating_sub(age.map_or(0, |a| a.as_millis() as u64))
+    }
+
+    /// One slot: the caller's audio to the call, the bot's to the caller. False when the far
+    /// end timed out.
+    fn play(&mut self, slot_due: Instant, now: Instant) -> bool {
+        let t = &mut self.task;
+        t.slot += 1;
+        if !t.params.send {
+            // On hold the far end may be silent; its silence counts from the resume.
+            t.last_heard = now;
+        }
+        if t.params.timeout.is_some_and(|limit| now.saturating_duration_since(t.last_heard) > limit) {
+            t.local.timed_out = true;
+            for item in self.pending.drain(..) {
+                let _ = self.inbound.try_send(item);
+            }
+            return self.offer_timed_out();
+        }
+        let item = t.play_slot();
+        self.pending.push(item);
+        if self.pending.len() >= t.params.deliver_slots {
+            // A call too slow to take its audio loses slots, as on the wire.
+            for item in self.pending.drain(..) {
+                let _ = self.inbound.try_send(item);
+            }
+        }
+        if let Some(out) = self.outbound.as_mut() {
+            loop {
+                match out.try_recv() {
+                    Ok(f) => t.queue.push_back(f),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        self.outbound = None;
+                        break;
+                    }
+                }
+            }
+        }
+        t.send_slot(&self.rtp, slot_due, now);
+        true
+    }
+
+    /// Hands the call the last item, `TimedOut`; while its queue is full, tries again on the
+    /// next ticks (for a second). False: the session is over.
+    fn offer_timed_out(&mut self) -> bool {
+        match self.inbound.try_send(Inbound::TimedOut) {
+            Err(mpsc::error::TrySendError::Full(_)) if self.timed_out_tries < 50 => {
+                self.timed_out_tries += 1;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 struct Task {
@@ -170,7 +363,7 @@ struct Task {
 }
 
 impl Task {
-    fn new(params: MediaParams, srtp: Option<SrtpSession>, stats: Arc<Mutex<MediaStats>>) -> Self {
+    fn new(params: MediaParams, srtp: Option<SrtpSession>, stats: Arc<Mutex<MediaStats>>, origin: Instant) -> Self {
         let rtcp_remote = SocketAddr::new(params.remote.ip(), params.remote.port().wrapping_add(1));
         Self {
             params,
@@ -183,7 +376,7 @@ impl Task {
             ssrc: crate::random_u64() as u32,
             seq: crate::random_u64() as u16,
             ts_base: crate::random_u64() as u32,
-            started: Instant::now(),
+            started: origin,
             slot: 0,
             queue: VecDeque::new(),
             dtmf_out: VecDeque::new(),
@@ -196,77 +389,23 @@ impl Task {
         }
     }
 
-    async fn run(
-        mut self,
-        rtp: UdpSocket,
-        rtcp: UdpSocket,
-        inbound: mpsc::Sender<Inbound>,
-        mut outbound: mpsc::Receiver<Outbound>,
-        mut control: mpsc::UnboundedReceiver<Control>,
-        cancel: CancellationToken,
-    ) {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(self.started + SLOT), SLOT);
-        let mut report = tokio::time::interval_at(tokio::time::Instant::from_std(self.started + RTCP_EVERY), RTCP_EVERY);
-        let mut buf = vec![0u8; 2048];
-        let mut rbuf = vec![0u8; 1500];
-        let mut outbound_open = true;
-        loop {
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => break,
-                r = rtp.recv_from(&mut buf) => match r {
-                    Ok((n, from)) => {
-                        if let Some(key) = self.on_rtp_datagram(&buf[..n], from) {
-                            let _ = inbound.try_send(Inbound::Dtmf(key));
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-                    Err(_) => break,
-                },
-                r = rtcp.recv_from(&mut rbuf) => if let Ok((n, from)) = r {
-                    self.on_rtcp_datagram(&rbuf[..n], from);
-                },
-                _ = tick.tick() => {
-                    let slot_due = self.started + SLOT * (self.slot as u32 + 1);
-                    self.slot += 1;
-                    if !self.params.send {
-                        // On hold the far end may be silent; its silence counts from the resume.
-                        self.last_heard = Instant::now();
-                    }
-                    if self.params.timeout.is_some_and(|t| self.last_heard.elapsed() > t) {
-                        self.local.timed_out = true;
-                        let _ = tokio::time::timeout(SLOT, inbound.send(Inbound::TimedOut)).await;
-                        break;
-                    }
-                    let item = self.play_slot();
-                    // A call too slow to take its audio loses slots, as on the wire.
-                    let _ = inbound.try_send(item);
-                    while let Ok(f) = outbound.try_recv() {
-                        self.queue.push_back(f);
-                    }
-                    self.send_slot(&rtp, slot_due).await;
-                    self.publish();
+    /// The instant slot `slot` (counted from 0) is due.
+    fn slot_due(&self, slot: u64) -> Instant {
+        self.started + SLOT * (slot as u32 + 1)
+    }
+
+    fn on_control(&mut self, c: Control) {
+        match c {
+            Control::SendDtmf(k) => self.queue_dtmf(k),
+            Control::Update { remote, send, srtp } => {
+                self.rekey(srtp);
+                if !self.latched() {
+                    self.remote = remote;
                 }
-                f = outbound.recv(), if outbound_open => match f {
-                    Some(f) => self.queue.push_back(f),
-                    None => outbound_open = false,
-                },
-                c = control.recv() => match c {
-                    Some(Control::SendDtmf(k)) => self.queue_dtmf(k),
-                    Some(Control::Update { remote, send, srtp }) => {
-                        self.rekey(srtp);
-                        if !self.latched() {
-                            self.remote = remote;
-                        }
-                        self.rtcp_remote = SocketAddr::new(remote.ip(), remote.port().wrapping_add(1));
-                        self.params.send = send;
-                    }
-                    None => break,
-                },
-                _ = report.tick() => self.send_report(&rtcp).await,
+                self.rtcp_remote = SocketAddr::new(remote.ip(), remote.port().wrapping_add(1));
+                self.params.send = send;
             }
         }
-        self.publish();
     }
 
     fn now_ms(&self) -> u64 {
@@ -290,10 +429,10 @@ impl Task {
     }
 
     /// One datagram on the RTP port, unprotected first in an SRTP session.
-    fn on_rtp_datagram(&mut self, datagram: &[u8], from: SocketAddr) -> Option<char> {
+    fn on_rtp_datagram(&mut self, datagram: &[u8], from: SocketAddr, arrival_ms: u64) -> Option<char> {
         match self.srtp.as_mut().map(|s| s.unprotect_rtp(datagram)) {
-            None => self.on_rtp(datagram, from),
-            Some(Ok(plain)) => self.on_rtp(&plain, from),
+            None => self.on_rtp(datagram, from, arrival_ms),
+            Some(Ok(plain)) => self.on_rtp(&plain, from, arrival_ms),
             Some(Err(_)) => {
                 self.local.rx_unauthentic += 1;
                 None
@@ -301,10 +440,10 @@ impl Task {
         }
     }
 
-    fn on_rtcp_datagram(&mut self, datagram: &[u8], from: SocketAddr) {
+    fn on_rtcp_datagram(&mut self, datagram: &[u8], from: SocketAddr, arrival_ms: u64) {
         match self.srtp.as_mut().map(|s| s.unprotect_rtcp(datagram)) {
-            None => self.on_rtcp(datagram, from),
-            Some(Ok(plain)) => self.on_rtcp(&plain, from),
+            None => self.on_rtcp(datagram, from, arrival_ms),
+            Some(Ok(plain)) => self.on_rtcp(&plain, from, arrival_ms),
             Some(Err(_)) => self.local.rx_unauthentic += 1,
         }
     }
@@ -319,7 +458,7 @@ impl Task {
     }
 
     /// One plain RTP packet; a finished key press comes back.
-    fn on_rtp(&mut self, datagram: &[u8], from: SocketAddr) -> Option<char> {
+    fn on_rtp(&mut self, datagram: &[u8], from: SocketAddr, arrival_ms: u64) -> Option<char> {
         let Ok(p) = RtpPacket::parse(datagram) else {
             self.local.rx_malformed += 1;
             return None;
@@ -339,7 +478,7 @@ impl Task {
         if event {
             self.recv.on_untimed_packet(p.ssrc, p.sequence);
         } else {
-            self.recv.on_packet(p.ssrc, p.sequence, p.timestamp, self.now_ms(), 8);
+            self.recv.on_packet(p.ssrc, p.sequence, p.timestamp, arrival_ms, 8);
         }
         if p.payload_type != self.params.codec {
             self.jitter.push(&RtpPacket { payload: &[], ..p.clone() });
@@ -382,17 +521,16 @@ impl Task {
         self.local.latched = Some(to);
     }
 
-    fn on_rtcp(&mut self, datagram: &[u8], from: SocketAddr) {
+    fn on_rtcp(&mut self, datagram: &[u8], from: SocketAddr, arrival_ms: u64) {
         let Ok(packets) = rtcp::parse(datagram) else {
             self.local.rx_malformed += 1;
             return;
         };
         self.local.rtcp_rx += 1;
         self.rtcp_remote = from;
-        let now = self.now_ms();
         for p in packets {
             if let RtcpPacket::SenderReport { ntp, .. } = p {
-                self.recv.on_sender_report(ntp, now);
+                self.recv.on_sender_report(ntp, arrival_ms);
             }
         }
     }
@@ -428,8 +566,8 @@ impl Task {
         self.local.tx_dtmf += 1;
     }
 
-    async fn send_slot(&mut self, rtp: &UdpSocket, slot_due: Instant) {
-        let (frame, late) = next_for_slot(&mut self.queue, |f| f.due, slot_due, Instant::now());
+    fn send_slot(&mut self, rtp: &StdUdpSocket, slot_due: Instant, now: Instant) {
+        let (frame, late) = next_for_slot(&mut self.queue, |f| f.due, slot_due, now);
         self.local.tx_max_late_ms = self.local.tx_max_late_ms.max(late);
         if late > LATE_MS {
             self.local.tx_late += 1;
@@ -455,13 +593,13 @@ impl Task {
         self.seq = self.seq.wrapping_add(1);
         let payload_octets = bytes.len().saturating_sub(12) as u32;
         let Some(bytes) = self.protect(bytes, false) else { return };
-        if rtp.send_to(&bytes, self.remote).await.is_ok() {
+        if rtp.send_to(&bytes, self.remote).is_ok() {
             self.local.tx_packets += 1;
             self.sent_octets = self.sent_octets.wrapping_add(payload_octets);
         }
     }
 
-    async fn send_report(&mut self, rtcp: &UdpSocket) {
+    fn send_report(&mut self, rtcp: &StdUdpSocket) {
         let now = self.now_ms();
         let reports: Vec<_> = self.recv.report(now).into_iter().collect();
         let packet = if self.params.send {
@@ -477,7 +615,7 @@ impl Task {
             RtcpPacket::ReceiverReport { ssrc: self.ssrc, reports }
         };
         let Some(bytes) = self.protect(packet.to_bytes("voicegate"), true) else { return };
-        if rtcp.send_to(&bytes, self.rtcp_remote).await.is_ok() {
+        if rtcp.send_to(&bytes, self.rtcp_remote).is_ok() {
             self.local.rtcp_tx += 1;
         }
     }
@@ -515,7 +653,9 @@ mod tests {
         let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (42000, 42999)).await.unwrap();
         let local = rtp.local_addr().unwrap();
         // The SDP names a port nobody listens on: symmetric RTP must answer where packets come from.
-        let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 2, timeout: None, srtp: None };
+        // Three slots of jitter buffer: the swapped packets below arrive 40 ms after their
+        // turn, and the test's own 20 ms sleeps slip when other tests load the machine.
+        let params = MediaParams { codec: 0, telephone_event: Some(101), remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 3, timeout: None, srtp: None, deliver_slots: 1 };
         (start(rtp, rtcp, params, CancellationToken::new()).unwrap(), peer, local)
     }
 
@@ -592,7 +732,7 @@ mod tests {
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (44000, 44999)).await.unwrap();
         let local = rtp.local_addr().unwrap();
-        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: None, srtp: Some(keys) };
+        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: None, srtp: Some(keys), deliver_slots: 1 };
         let mut s = start(rtp, rtcp, params, CancellationToken::new()).unwrap();
         for seq in 0..10u16 {
             let payload = vec![seq as u8 + 1; 160];
@@ -640,7 +780,7 @@ mod tests {
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), (43000, 43999)).await.unwrap();
         let local = rtp.local_addr().unwrap();
-        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: Some(Duration::from_millis(300)), srtp: None };
+        let params = MediaParams { codec: 0, telephone_event: None, remote: "127.0.0.1:9".parse().unwrap(), send: true, jitter_depth: 1, timeout: Some(Duration::from_millis(300)), srtp: None, deliver_slots: 1 };
         let mut s = start(rtp, rtcp, params, CancellationToken::new()).unwrap();
         // Held: silence from the far end is fine.
         s.control.send(Control::Update { remote: "127.0.0.1:9".parse().unwrap(), send: false, srtp: None }).unwrap();

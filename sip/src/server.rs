@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// Calls at once; more get 486 Busy Here.
     pub max_calls: usize,
     pub jitter_depth: usize,
+    /// Slots of a caller's audio handed to the call at once (`MediaParams::deliver_slots`):
+    /// 1 where calls are listened to, more where they are only recorded.
+    pub deliver_slots: usize,
     /// No RTP from the caller for this long (not on hold) ends the call (`rtp_timeout`).
     pub rtp_timeout: Option<Duration>,
     /// Users (agents' softphones) who may REGISTER; none: REGISTER gets 405.
@@ -855,7 +858,7 @@ async fn on_invite(s: Arc<Shared>, mut tx: Transaction) {
     let to = tx.original.to_header().map(|h| untagged(h.value())).unwrap_or_default();
     let transport = tx.connection.as_ref().map(|c| c.get_addr().r#type.map(|t| t.to_string()).unwrap_or_default()).unwrap_or_default();
     let media_cancel = CancellationToken::new();
-    let params = MediaParams { codec: negotiated.codec, telephone_event: negotiated.telephone_event, remote, send: !negotiated_hold(&negotiated), jitter_depth: s.cfg.jitter_depth, timeout: s.cfg.rtp_timeout, srtp: negotiated.srtp };
+    let params = MediaParams { codec: negotiated.codec, telephone_event: negotiated.telephone_event, remote, send: !negotiated_hold(&negotiated), jitter_depth: s.cfg.jitter_depth, timeout: s.cfg.rtp_timeout, srtp: negotiated.srtp, deliver_slots: s.cfg.deliver_slots.max(1) };
     let session = match media::start(rtp, rtcp, params, media_cancel.clone()) {
         Ok(session) => session,
         Err(e) => {

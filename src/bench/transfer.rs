@@ -132,6 +132,7 @@ async fn agent_phone(agent_log: Arc<Mutex<Beeps>>) -> Result<SocketAddr> {
         answer_after: Duration::ZERO,
         max_calls: 100,
         jitter_depth: 1,
+        deliver_slots: 1,
         rtp_timeout: None,
         registrar: None,
         tls: None,

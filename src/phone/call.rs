@@ -147,13 +147,15 @@ async fn feed(mut inbound: mpsc::Receiver<Inbound>, frames: mpsc::Sender<AudioFr
                 *lock(&recorder) = None;
             }
         }
+        // Media and recording only: nobody listens to the frames, and the channel's end alone
+        // tells the call the caller is gone.
         if pipeline {
             let f: Vec<f32> = pcm.iter().map(|s| *s as f32 / 32768.0).collect();
             let frame = AudioFrame { t_ms: slot * FRAME_MS, samples: up.process(&f), dtmf: key.take() };
             if frames.send(frame).await.is_err() {
                 break;
             }
-        } else if frames.send(AudioFrame { t_ms: slot * FRAME_MS, samples: Vec::new(), dtmf: None }).await.is_err() {
+        } else if frames.is_closed() {
             break;
         }
         last = pcm;

@@ -23,6 +23,7 @@ pub fn config(max_calls: usize, invite_rate: f64, rtp_ports: (u16, u16)) -> Serv
         answer_after: Duration::ZERO,
         max_calls,
         jitter_depth: 3,
+        deliver_slots: 1,
         rtp_timeout: None,
         registrar: None,
         tls: None,
