@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use voicegate_sip::client::SipClient;
-use voicegate_sip::media::Outbound;
 
 use crate::audio::{self, g711};
 use crate::config::Config;
@@ -248,31 +247,62 @@ pub(crate) fn get(url: &str) -> Result<serde_json::Value> {
 }
 
 /// Speaks `frames` (one per 20 ms), then listens for `listen`; what the bot says is heard and
-/// dropped. Until then, or until the call's media stops.
+/// dropped. Until then, or until the call's media stops. The media session paces the frames on
+/// the wire; this hands them over five at a time and reads what came in between, so that a
+/// thousand callers cost the bench a tenth of the wake-ups.
 pub(crate) async fn talk<O, I>(frames: &[Vec<u8>], listen: Duration, out: &tokio::sync::mpsc::Sender<O>, wrap: impl Fn(Vec<u8>) -> O, inbound: &mut tokio::sync::mpsc::Receiver<I>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    const BATCH: usize = 5;
+    let mut tick = tokio::time::interval(Duration::from_millis(20 * BATCH as u64));
     let end = Instant::now() + Duration::from_millis(frames.len() as u64 * 20) + listen;
     let mut i = 0;
     while Instant::now() < end {
-        tokio::select! {
-            _ = tick.tick() => {
-                if let Some(f) = frames.get(i) {
-                    let _ = out.send(wrap(f.clone())).await;
-                    i += 1;
-                }
+        tick.tick().await;
+        for f in frames.iter().skip(i).take(BATCH) {
+            let _ = out.send(wrap(f.clone())).await;
+        }
+        i = (i + BATCH).min(frames.len());
+        loop {
+            match inbound.try_recv() {
+                Ok(_) => {}
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return,
             }
-            item = inbound.recv() => if item.is_none() { break },
         }
     }
 }
 
-/// One call: speak the fixture and listen, `turns` times, hang up. Whether it was answered.
-async fn one_call(client: Arc<SipClient>, target: String, frames: Arc<Vec<Vec<u8>>>, listen: Duration, turns: usize) -> bool {
-    let Ok(mut call) = client.call(&target, None, (20000, 60000), 3).await else { return false };
-    for _ in 0..turns {
-        talk(&frames, listen, &call.media.outbound, |payload| Outbound { due: None, payload }, &mut call.media.inbound).await;
+/// The bench's SIP callers: one user agent for the signalling, one RTP pump for the media
+/// (`rtp_pump`), and the fixture encoded for each G.711 law.
+pub(crate) struct SipCallers {
+    client: Arc<SipClient>,
+    pump: Arc<super::rtp_pump::Pump>,
+    pcmu: Arc<Vec<Vec<u8>>>,
+    pcma: Arc<Vec<Vec<u8>>>,
+}
+
+impl SipCallers {
+    async fn start(audio16k: &[f32]) -> Result<Self> {
+        let client = Arc::new(SipClient::new("127.0.0.1:0".parse().map_err(Error::internal)?).await.map_err(Error::Config)?);
+        let pump = Arc::new(super::rtp_pump::Pump::start(client.media_ip())?);
+        let narrow = audio::resample::resample(audio16k, audio::SAMPLE_RATE, 8000)?;
+        Ok(Self { client, pump, pcmu: Arc::new(g711::encode_slots(0, &narrow)), pcma: Arc::new(g711::encode_slots(8, &narrow)) })
     }
-    call.hangup().await;
+}
+
+/// One call: speak the fixture and listen, `turns` times, hang up. Whether it was answered.
+async fn one_call(callers: Arc<SipCallers>, target: String, listen: Duration, turns: usize) -> bool {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Ok(call) = callers.client.signal("bench", &target, None, callers.pump.local(), &tokio_util::sync::CancellationToken::new()).await else { return false };
+    let frames = if call.codec == 8 { callers.pcma.clone() } else { callers.pcmu.clone() };
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = callers.pump.add(call.remote, call.codec, &super::rtp_pump::Script { frames, listen, turns }, stop.clone());
+    let mut ended = call.ended;
+    tokio::select! {
+        _ = done => {}
+        _ = &mut ended => {}
+    }
+    stop.store(true, Ordering::Relaxed);
+    call.hangup.hangup().await;
     true
 }
 
@@ -345,7 +375,7 @@ fn percentile(mut v: Vec<u64>, p: f64) -> Option<u64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration, turns: usize) -> Result<Step> {
+async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration, turns: usize) -> Result<Step> {
     let stats = leg.stats_url(&g.http);
     let before = get(&stats)?;
     let t0 = Instant::now();
@@ -356,14 +386,14 @@ async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline
     // callers at different points of the conversation (as on a busy line, not N in unison).
     let cycle_us = frames.len() as u64 * 20_000 + listen.as_micros() as u64;
     for i in 0..n {
-        let (c, t, f) = (client.clone(), target.clone(), frames.clone());
+        let (c, t, f) = (callers.clone(), target.clone(), frames.clone());
         let delay = Duration::from_micros((i as u64 * cycle_us) / n.max(1) as u64);
         let claims = crate::inapp::token::CallClaims { customer: format!("bench-{i}"), order: None, locale: None, exp: crate::inapp::token::unix_now() + 3600 };
         let url = format!("{ws}?token={}", g.tokens.mint(&claims));
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             match leg {
-                Leg::Sip => one_call(c, t, f, listen, turns).await,
+                Leg::Sip => one_call(c, t, listen, turns).await,
                 Leg::Webrtc => one_webrtc_call(url, f, listen, turns).await,
             }
         }));
@@ -443,7 +473,7 @@ async fn step(g: &Gateway, leg: Leg, client: &Arc<SipClient>, n: usize, pipeline
         late_frames: late as u64,
         max_late_ms: max_late,
         asr_wait_p95_ms: asr_wait_p95,
-        cpu_per_call: (cpu * 1000.0).round() / 1000.0,
+        cpu_per_call: (cpu * 100_000.0).round() / 100_000.0,
         rss_mb_per_call: (rss * 100.0).round() / 100.0,
         turns: totals.len(),
         p50_ms: percentile(totals.clone(), 0.5),
@@ -483,20 +513,20 @@ async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, 
             audio.samples.chunks(audio::opus::FRAME_SAMPLES).map(|f| enc.encode(f)).collect::<Result<Vec<_>>>()?
         }
     });
-    let client = Arc::new(SipClient::new("127.0.0.1:0".parse().map_err(Error::internal)?).await.map_err(Error::Config)?);
+    let callers = Arc::new(SipCallers::start(&audio.samples).await?);
     let mut best = None;
     let mut all = Vec::new();
     for n in steps {
         let mut runs = Vec::new();
         for _ in 0..repeat {
-            runs.push(step(&g, leg, &client, n, pipeline, &frames, &audio.samples, listen, turns).await?);
+            runs.push(step(&g, leg, &callers, n, pipeline, &frames, &audio.samples, listen, turns).await?);
         }
         let Some(s) = combine(runs) else { continue };
         if json {
             println!("{}", serde_json::to_string(&s).unwrap_or_default());
         } else {
             println!(
-                "  {:<6} {:<10} {:>4} calls: {} ({}/{} runs) answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.1}% CPU and {:.2} MB per call{}",
+                "  {:<6} {:<10} {:>4} calls: {} ({}/{} runs) answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.3}% CPU and {:.2} MB per call{}",
                 s.leg, s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.realtime_runs, s.runs, s.answered, s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call,
                 if s.why.is_empty() { String::new() } else { format!("; {}", s.why.join("; ")) }
             );
@@ -508,8 +538,9 @@ async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, 
         }
         best = Some(s);
     }
-    // Idle again: the calls' memory given back (allow the last recordings a moment to close).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Idle again: the calls' memory given back (allow the last recordings a moment to close,
+    // and the gateway its look at the live calls, every 5 s, that returns freed memory).
+    tokio::time::sleep(Duration::from_secs(8)).await;
     let rss_idle_after_mb = rss(&get(&leg.stats_url(&g.http))?);
     Ok(Ladder { best, steps: all, rss_idle_before_mb, rss_idle_after_mb })
 }

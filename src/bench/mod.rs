@@ -7,6 +7,7 @@ pub mod calls;
 pub mod dataset;
 pub mod latency;
 pub mod nlu;
+pub mod rtp_pump;
 pub mod transfer;
 pub mod wer;
 

@@ -53,7 +53,7 @@ pub struct CallsBenchArgs {
     #[arg(short = 'n', long, default_value_t = 32)]
     pub calls: usize,
     /// The most concurrent media-only calls (ASR off: media and recording) to try
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 3000)]
     pub media_only: usize,
     /// What each caller says
     #[arg(long, default_value = "audio-fixtures/en_order_status.wav")]
