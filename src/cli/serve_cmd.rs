@@ -63,6 +63,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         let addr = listener.local_addr().map_err(Error::internal)?;
         crate::store::retention::start_daily(engines.store.clone(), engines.config.privacy.retention_days);
         let live = std::sync::Arc::new(crate::live::LiveCalls::default());
+        crate::live::memory::start_returning(live.clone());
         // Agents' softphones register with the SIP server; the desk rings them there.
         let softphones = crate::agents::softphones::Softphones::new(engines.store.clone(), &engines.config.sip.realm);
         softphones.start_sweeping();

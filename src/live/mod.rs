@@ -10,6 +10,7 @@
 pub mod agent_voice;
 pub mod monitor;
 pub mod registry;
+pub mod memory;
 pub mod room;
 pub mod voice_message;
 
