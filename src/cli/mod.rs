@@ -14,6 +14,7 @@ mod qa_replay;
 mod replay_cmd;
 mod serve_cmd;
 mod train_cmd;
+mod voices_cmd;
 
 pub use serve_cmd::{read_banner, Banner};
 
@@ -79,6 +80,9 @@ pub enum Command {
     /// API tokens for machine clients (the shop's backend, Prometheus): add, list, revoke
     #[command(subcommand)]
     Tokens(users_cmd::TokensCommand),
+    /// Natural voices: prepare a Piper voice for the sherpa-onnx engine and measure it
+    #[command(subcommand)]
+    Voices(voices_cmd::VoicesCommand),
 }
 
 /// Runs the parsed command line.
@@ -87,7 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // Commands whose output is read by people and pipes (`calls --json | head`) stop quietly
     // when the reader goes away, as Unix tools do. Not the network ones: a peer closing a
     // socket must not end the gateway.
-    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_) | Command::Agents(_) | Command::Users(_) | Command::Tokens(_)) {
+    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_) | Command::Agents(_) | Command::Users(_) | Command::Tokens(_) | Command::Voices(_)) {
         restore_sigpipe();
     }
     match cli.command {
@@ -104,6 +108,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(t) => train_cmd::run(config, t),
         Command::Bench(b) => bench_cmd::run(config, b),
         Command::Kb(k) => kb_cmd::run(config, k),
+        Command::Voices(v) => voices_cmd::run(config, v),
     }
 }
 

@@ -6,6 +6,8 @@
 //! Sentences already said are cached: a bot's fixed prompts are synthesised once.
 
 pub mod espeak;
+pub mod espeak_lib;
+pub mod piper_import;
 pub mod sentences;
 pub mod sherpa;
 

@@ -93,15 +93,6 @@ pub fn check_voice(kind: SherpaVoiceKind, dir: &Path) -> Result<VoiceFiles> {
     let tokens = file("tokens.txt").ok_or_else(|| bad(dir, "missing tokens.txt".into()))?;
     check_tokens(dir, &tokens)?;
     let data_dir = Some(dir.join("espeak-ng-data")).filter(|p| p.is_dir());
-    if data_dir.is_some() {
-        // sherpa-onnx carries its own espeak-ng, and this process links the system's for the
-        // built-in voice: the two export the same symbols, and the first sentence crashes the
-        // process inside espeak (seen with Piper's en_US-joe-medium). Refused here, at start-up.
-        return Err(bad(
-            dir,
-            "voices that phonemise with espeak-ng inside sherpa-onnx (Piper, Kokoro, Matcha with espeak-ng-data/) cannot run in this build yet: its espeak-ng clashes with the libespeak-ng voicegate links for its built-in voice; use a voice with lexicon.txt, or tts.engine = \"espeak\"".into(),
-        ));
-    }
     let lexicon = file("lexicon.txt");
     let onnx = onnx_files(dir);
     let pick = |pred: &dyn Fn(&str) -> bool| {
@@ -290,11 +281,5 @@ mod tests {
         cfg.kind = SherpaVoiceKind::Matcha;
         assert!(SherpaVoice::load(&cfg).err().unwrap().to_string().contains("vocoder"));
 
-        // A voice that would phonemise with sherpa-onnx's espeak-ng is refused before it can
-        // crash the process.
-        cfg.kind = SherpaVoiceKind::Vits;
-        std::fs::copy(tiny().dir.join("model.onnx"), t.path().join("model.onnx")).unwrap();
-        std::fs::create_dir(t.path().join("espeak-ng-data")).unwrap();
-        assert!(SherpaVoice::load(&cfg).err().unwrap().to_string().contains("clashes"));
     }
 }
