@@ -482,7 +482,7 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, pipeli
 }
 
 /// Media-only steps below the most asked for.
-const MEDIA_RAMP: [usize; 9] = [100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000];
+const MEDIA_RAMP: [usize; 11] = [1, 10, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000];
 
 fn ramp(max: usize, start: &[usize]) -> Vec<usize> {
     let mut v: Vec<usize> = start.iter().copied().filter(|n| *n < max).collect();
