@@ -8,6 +8,7 @@
 //! no transcription, reply or synthesis runs for a caller who is gone.
 
 pub mod agent_voice;
+mod event_writer;
 pub mod monitor;
 pub mod registry;
 pub mod memory;
@@ -153,22 +154,6 @@ pub struct Ended {
 }
 
 /// Writes a call's events to the store in order, numbering them.
-struct EventLog {
-    store: Arc<Store>,
-    seq: u64,
-    metrics: crate::metrics::CallMetrics,
-}
-
-impl EventLog {
-    fn write(&mut self, ev: &Event) {
-        self.metrics.observe(ev);
-        if let Err(e) = self.store.add_event(self.seq, ev) {
-            warn!(error = %e, call = %ev.call_id, "event not stored");
-        }
-        self.seq += 1;
-    }
-}
-
 /// Runs one answered call to its end; `started` is when its leg was answered.
 pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegIo, started: Instant) -> Ended {
     let store = engines.store.clone();
@@ -189,26 +174,27 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     room.write_events(ev_tx.clone(), &id, started);
     live.set_room(room.clone());
 
-    // Events: to the store as they come, on a blocking thread (a write may wait for the disk,
-    // which the threads pacing call audio must not), and to whoever watches the call. The
-    // pipeline's own end is dropped: call control's is the call's.
+    // Events: to the store as they come, by the one thread that writes every call's events (a
+    // write may wait for the disk, which the threads pacing call audio must not), then to
+    // whoever watches the call. The pipeline's own end is dropped: call control's is the call's.
     let writer = {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut log = EventLog { store, seq: 0, metrics: Default::default() };
-            while let Some(ev) = ev_rx.blocking_recv() {
-                if matches!(ev.kind, EventKind::CallEnded { .. }) && ev.call_id.is_empty() {
-                    // Call control's end (sent without the id, so that it cannot be mistaken).
-                    let ev = Event { call_id: live.id().to_owned(), ..ev };
-                    log.write(&ev);
-                    live.publish(&ev);
-                    break;
-                }
-                if matches!(ev.kind, EventKind::CallEnded { .. }) {
+        tokio::spawn(async move {
+            let (mut seq, mut metrics) = (0u64, crate::metrics::CallMetrics::default());
+            while let Some(ev) = ev_rx.recv().await {
+                let ended = matches!(ev.kind, EventKind::CallEnded { .. });
+                // Call control's end is sent without the id, so that it cannot be mistaken.
+                if ended && !ev.call_id.is_empty() {
                     continue;
                 }
-                log.write(&ev);
+                let ev = if ended { Event { call_id: live.id().to_owned(), ..ev } } else { ev };
+                metrics.observe(&ev);
+                event_writer::store(&store, seq, &ev).await;
+                seq += 1;
                 live.publish(&ev);
+                if ended {
+                    break;
+                }
             }
             // The call leaves the live list once its last event is stored.
             drop(live);
