@@ -184,6 +184,34 @@ struct Session {
 /// kernel drops what overflows it, rather than delaying every other call).
 const READS_PER_TICK: usize = 64;
 
+/// Hands `on` each datagram waiting on `socket` (bytes, source, age), a batch of them per
+/// system call, up to [`READS_PER_TICK`]. An error but "nothing waiting" or an ICMP port
+/// unreachable from an earlier send is returned.
+fn read_arrived(socket: &StdUdpSocket, mut on: impl FnMut(&[u8], SocketAddr, Option<Duration>)) -> io::Result<()> {
+    thread_local! {
+        static BATCH: std::cell::RefCell<udp_arrival::Batch> = std::cell::RefCell::new(udp_arrival::Batch::default());
+    }
+    BATCH.with_borrow_mut(|batch| {
+        for _ in 0..READS_PER_TICK / udp_arrival::BATCH {
+            let n = match udp_arrival::recv_batch(socket, batch) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
+                Err(e) => return Err(e),
+            };
+            for i in 0..n {
+                if let (bytes, Some(from), age) = batch.get(i) {
+                    on(bytes, from, age);
+                }
+            }
+            if n < udp_arrival::BATCH {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
 impl media_engine::Paced for Session {
     fn tick(&mut self, now: Instant) -> bool {
         let go_on = self.step(now);
@@ -234,52 +262,23 @@ impl Session {
     /// What arrived on the RTP port since the last tick (one system call when it is a packet
     /// or two); false when the socket failed.
     fn read_rtp(&mut self) -> bool {
-        thread_local! {
-            static BATCH: std::cell::RefCell<udp_arrival::Batch> = std::cell::RefCell::new(udp_arrival::Batch::default());
-        }
-        BATCH.with_borrow_mut(|batch| {
-            let mut ages = [None; udp_arrival::BATCH];
-            for _ in 0..READS_PER_TICK / udp_arrival::BATCH {
-                let n = match udp_arrival::recv_batch(&self.rtp, batch, &mut ages) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                    // An ICMP port unreachable from an earlier send.
-                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
-                    Err(_) => return false,
-                };
-                for i in 0..n {
-                    let (bytes, from, age) = batch.get(i, &ages);
-                    let Some(from) = from else { continue };
-                    let arrival = self.arrival_ms(age);
-                    if let Some(key) = self.task.on_rtp_datagram(bytes, from, arrival) {
-                        self.pending.push(Inbound::Dtmf(key));
-                    }
-                }
-                if n < udp_arrival::BATCH {
-                    break;
-                }
+        let (task, pending) = (&mut self.task, &mut self.pending);
+        read_arrived(&self.rtp, |bytes, from, age| {
+            let arrival = task.arrival_ms(age);
+            if let Some(key) = task.on_rtp_datagram(bytes, from, arrival) {
+                pending.push(Inbound::Dtmf(key));
             }
-            true
         })
+        .is_ok()
     }
 
+    /// What arrived on the RTCP port; a failing RTCP socket does not end the call.
     fn read_rtcp(&mut self) {
-        let mut buf = [0u8; 1500];
-        for _ in 0..READS_PER_TICK {
-            match udp_arrival::recv(&self.rtcp, &mut buf) {
-                Ok((n, from, age)) => {
-                    let arrival = self.arrival_ms(age);
-                    self.task.on_rtcp_datagram(&buf[..n], from, arrival);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(_) => {}
-            }
-        }
-    }
-
-    /// When a datagram `age` old arrived, on the session's clock.
-    fn arrival_ms(&self, age: Option<Duration>) -> u64 {
-        self.task.now_ms().saturating_sub(age.map_or(0, |a| a.as_millis() as u64))
+        let task = &mut self.task;
+        let _ = read_arrived(&self.rtcp, |bytes, from, age| {
+            let arrival = task.arrival_ms(age);
+            task.on_rtcp_datagram(bytes, from, arrival);
+        });
     }
 
     /// One slot: the caller's audio to the call, the bot's to the caller. False when the far
@@ -293,19 +292,14 @@ impl Session {
         }
         if t.params.timeout.is_some_and(|limit| now.saturating_duration_since(t.last_heard) > limit) {
             t.local.timed_out = true;
-            for item in self.pending.drain(..) {
-                let _ = self.inbound.try_send(item);
-            }
+            self.hand_over_pending();
             return self.offer_timed_out();
         }
-        let item = t.play_slot();
-        self.pending.push(item);
+        self.pending.push(t.play_slot());
         if self.pending.len() >= t.params.deliver_slots {
-            // A call too slow to take its audio loses slots, as on the wire.
-            for item in self.pending.drain(..) {
-                let _ = self.inbound.try_send(item);
-            }
+            self.hand_over_pending();
         }
+        let t = &mut self.task;
         if let Some(out) = self.outbound.as_mut() {
             loop {
                 match out.try_recv() {
@@ -320,6 +314,14 @@ impl Session {
         }
         t.send_slot(&self.rtp, slot_due, now);
         true
+    }
+
+    /// The items waiting for the call, handed over. A call too slow to take its audio loses
+    /// slots, as on the wire.
+    fn hand_over_pending(&mut self) {
+        for item in self.pending.drain(..) {
+            let _ = self.inbound.try_send(item);
+        }
     }
 
     /// Hands the call the last item, `TimedOut`; while its queue is full, tries again on the
@@ -410,6 +412,11 @@ impl Task {
 
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// When a datagram `age` old arrived, on the session's clock.
+    fn arrival_ms(&self, age: Option<Duration>) -> u64 {
+        self.now_ms().saturating_sub(age.map_or(0, |a| a.as_millis() as u64))
     }
 
     /// A re-INVITE's keys: the far end may change its own.

@@ -15,37 +15,14 @@ pub fn enable(socket: &UdpSocket) -> bool {
     r == 0
 }
 
-/// One datagram without waiting: its length, source, and how long ago it arrived (None where
-/// the kernel gave no stamp). `WouldBlock` when none is waiting.
-pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, Option<Duration>)> {
-    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
-    // Room for one timespec control message, aligned.
-    let mut control = [0u64; 8];
-    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = &mut addr as *mut _ as *mut libc::c_void;
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: as above; MSG_DONTWAIT keeps the call from blocking.
-    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let from = to_socket_addr(&addr).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "datagram from an unknown address family"))?;
-    let age = stamp(&msg).map(|at| SystemTime::now().duration_since(at).unwrap_or_default());
-    Ok((n as usize, from, age))
-}
-
 /// Room for the datagrams one `recv_batch` reads: each with its buffer, source and stamp.
 pub struct Batch {
     bufs: Vec<[u8; BATCH_BYTES]>,
     addrs: Vec<libc::sockaddr_storage>,
     controls: Vec<[u64; 8]>,
     lens: Vec<usize>,
+    /// How long before the read each datagram arrived (None where the kernel gave no stamp).
+    ages: [Option<Duration>; BATCH],
 }
 
 /// Datagrams one call to `recv_batch` reads at most, and the bytes each may have (RTP from a
@@ -57,20 +34,20 @@ impl Default for Batch {
     fn default() -> Self {
         // SAFETY: sockaddr_storage is plain data; all zeroes is a valid (empty) value.
         let empty: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        Self { bufs: vec![[0; BATCH_BYTES]; BATCH], addrs: vec![empty; BATCH], controls: vec![[0; 8]; BATCH], lens: vec![0; BATCH] }
+        Self { bufs: vec![[0; BATCH_BYTES]; BATCH], addrs: vec![empty; BATCH], controls: vec![[0; 8]; BATCH], lens: vec![0; BATCH], ages: [None; BATCH] }
     }
 }
 
 impl Batch {
     /// Datagram `i` of the last read: its bytes, source (None for an unknown family) and age.
-    pub fn get(&self, i: usize, ages: &[Option<Duration>]) -> (&[u8], Option<SocketAddr>, Option<Duration>) {
-        (&self.bufs[i][..self.lens[i].min(BATCH_BYTES)], to_socket_addr(&self.addrs[i]), ages.get(i).copied().flatten())
+    pub fn get(&self, i: usize) -> (&[u8], Option<SocketAddr>, Option<Duration>) {
+        (&self.bufs[i][..self.lens[i].min(BATCH_BYTES)], to_socket_addr(&self.addrs[i]), self.ages[i])
     }
 }
 
 /// Up to `BATCH` datagrams in one system call, without waiting; how many, and how long ago
 /// each arrived. `WouldBlock` when none is waiting.
-pub fn recv_batch(socket: &UdpSocket, batch: &mut Batch, ages: &mut [Option<Duration>; BATCH]) -> io::Result<usize> {
+pub fn recv_batch(socket: &UdpSocket, batch: &mut Batch) -> io::Result<usize> {
     // SAFETY: iovec and mmsghdr are plain data (all zeroes is valid); each header points into
     // `batch` and `iovs`, which outlive the call. Arrays, not vectors: no allocation per read.
     let mut iovs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
@@ -94,7 +71,7 @@ pub fn recv_batch(socket: &UdpSocket, batch: &mut Batch, ages: &mut [Option<Dura
     let now = SystemTime::now();
     for i in 0..n {
         batch.lens[i] = msgs[i].msg_len as usize;
-        ages[i] = stamp(&msgs[i].msg_hdr).map(|at| now.duration_since(at).unwrap_or_default());
+        batch.ages[i] = stamp(&msgs[i].msg_hdr).map(|at| now.duration_since(at).unwrap_or_default());
     }
     Ok(n)
 }
@@ -142,13 +119,14 @@ mod tests {
         assert!(enable(&a));
         // The kernel turns its receive stamps on a moment after the first socket asks.
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(recv(&a, &mut [0u8; 16]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        let mut batch = Batch::default();
+        assert_eq!(recv_batch(&a, &mut batch).unwrap_err().kind(), io::ErrorKind::WouldBlock);
         b.send_to(b"hello", a.local_addr().unwrap()).unwrap();
         std::thread::sleep(Duration::from_millis(30));
-        let mut buf = [0u8; 16];
-        let (n, from, age) = recv(&a, &mut buf).unwrap();
-        assert_eq!(&buf[..n], b"hello");
-        assert_eq!(from, b.local_addr().unwrap());
+        assert_eq!(recv_batch(&a, &mut batch).unwrap(), 1);
+        let (bytes, from, age) = batch.get(0);
+        assert_eq!(bytes, b"hello");
+        assert_eq!(from, Some(b.local_addr().unwrap()));
         let age = age.expect("a kernel timestamp");
         assert!(age >= Duration::from_millis(25) && age < Duration::from_secs(5), "{age:?}");
     }
@@ -158,20 +136,20 @@ mod tests {
         let a = UdpSocket::bind("127.0.0.1:0").unwrap();
         let b = UdpSocket::bind("127.0.0.1:0").unwrap();
         assert!(enable(&a));
-        let (mut batch, mut ages) = (Batch::default(), [None; BATCH]);
-        assert_eq!(recv_batch(&a, &mut batch, &mut ages).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        let mut batch = Batch::default();
+        assert_eq!(recv_batch(&a, &mut batch).unwrap_err().kind(), io::ErrorKind::WouldBlock);
         for i in 0..10u8 {
             b.send_to(&[i; 3], a.local_addr().unwrap()).unwrap();
         }
         std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(recv_batch(&a, &mut batch, &mut ages).unwrap(), BATCH);
+        assert_eq!(recv_batch(&a, &mut batch).unwrap(), BATCH);
         for i in 0..BATCH {
-            let (bytes, from, age) = batch.get(i, &ages);
+            let (bytes, from, age) = batch.get(i);
             assert_eq!(bytes, &[i as u8; 3]);
             assert_eq!(from, Some(b.local_addr().unwrap()));
             assert!(age.is_some());
         }
-        assert_eq!(recv_batch(&a, &mut batch, &mut ages).unwrap(), 2);
-        assert_eq!(batch.get(1, &ages).0, &[9u8; 3]);
+        assert_eq!(recv_batch(&a, &mut batch).unwrap(), 2);
+        assert_eq!(batch.get(1).0, &[9u8; 3]);
     }
 }

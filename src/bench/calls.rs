@@ -506,14 +506,14 @@ async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, 
     let rss_idle_before_mb = rss(&get(&leg.stats_url(&g.http))?);
     let audio = audio::load_for_pipeline(fixture, None)?;
     // What the callers send: the fixture as the leg carries it, encoded once.
-    let frames: Arc<Vec<Vec<u8>>> = Arc::new(match leg {
-        Leg::Sip => g711::encode_slots(0, &audio::resample::resample(&audio.samples, audio::SAMPLE_RATE, 8000)?),
+    let callers = Arc::new(SipCallers::start(&audio.samples).await?);
+    let frames: Arc<Vec<Vec<u8>>> = match leg {
+        Leg::Sip => callers.pcmu.clone(),
         Leg::Webrtc => {
             let mut enc = audio::opus::OpusEncoder::new()?;
-            audio.samples.chunks(audio::opus::FRAME_SAMPLES).map(|f| enc.encode(f)).collect::<Result<Vec<_>>>()?
+            Arc::new(audio.samples.chunks(audio::opus::FRAME_SAMPLES).map(|f| enc.encode(f)).collect::<Result<Vec<_>>>()?)
         }
-    });
-    let callers = Arc::new(SipCallers::start(&audio.samples).await?);
+    };
     let mut best = None;
     let mut all = Vec::new();
     for n in steps {

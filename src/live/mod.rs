@@ -10,8 +10,8 @@
 pub mod agent_voice;
 mod event_writer;
 pub mod monitor;
-pub mod registry;
 pub mod memory;
+pub mod registry;
 pub mod room;
 pub mod voice_message;
 
@@ -153,7 +153,6 @@ pub struct Ended {
     pub recorded_ms: Option<u64>,
 }
 
-/// Writes a call's events to the store in order, numbering them.
 /// Runs one answered call to its end; `started` is when its leg was answered.
 pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegIo, started: Instant) -> Ended {
     let store = engines.store.clone();
