@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use md5::{Digest, Md5};
@@ -121,18 +122,45 @@ pub enum AuthVerdict {
 }
 
 /// Digest authentication (RFC 2617/3261, MD5, qop=auth) for trunks that register as users.
-/// Nonces are stateless: a timestamp and a keyed hash of it, valid for `nonce_ttl_s`.
+/// Nonces are stateless: a timestamp and a keyed hash of it, valid for `nonce_ttl_s`. What
+/// was accepted is remembered for that long, so that credentials heard on the wire and sent
+/// again are challenged: each use of a nonce must count up (`nc`, RFC 2617 3.2.2).
 #[derive(Debug, Clone)]
 pub struct DigestAuth {
     pub realm: String,
     users: HashMap<String, String>,
     secret: String,
     nonce_ttl_s: u64,
+    used: Arc<Mutex<UsedNonces>>,
+}
+
+/// Per nonce and client nonce: when the nonce was issued, and the highest count accepted.
+#[derive(Debug, Default)]
+struct UsedNonces(HashMap<(String, String), (u64, u32)>);
+
+impl UsedNonces {
+    /// Notes a use; false if it is not newer than one accepted before (a replay).
+    fn note(&mut self, nonce: &str, cnonce: &str, nc: u32, issued: u64, now: u64, ttl: u64) -> bool {
+        if self.0.len() >= 4096 {
+            self.0.retain(|_, (t, _)| now.saturating_sub(*t) <= ttl);
+        }
+        match self.0.get_mut(&(nonce.to_string(), cnonce.to_string())) {
+            Some((_, seen)) if *seen >= nc => false,
+            Some((_, seen)) => {
+                *seen = nc;
+                true
+            }
+            None => {
+                self.0.insert((nonce.to_string(), cnonce.to_string()), (issued, nc));
+                true
+            }
+        }
+    }
 }
 
 impl DigestAuth {
     pub fn new(realm: &str, users: HashMap<String, String>, secret: &str) -> Self {
-        Self { realm: realm.to_owned(), users, secret: secret.to_owned(), nonce_ttl_s: 300 }
+        Self { realm: realm.to_owned(), users, secret: secret.to_owned(), nonce_ttl_s: 300, used: Arc::default() }
     }
 
     fn nonce_at(&self, unix_s: u64) -> String {
@@ -166,14 +194,15 @@ impl DigestAuth {
             return AuthVerdict::Refused;
         }
         let issued = nonce.split('.').next().and_then(|t| u64::from_str_radix(t, 16).ok());
-        match issued {
+        let issued = match issued {
             Some(t) if self.nonce_at(t) == nonce => {
                 if unix_s.saturating_sub(t) > self.nonce_ttl_s {
                     return AuthVerdict::Challenge { stale: true };
                 }
+                t
             }
             _ => return AuthVerdict::Challenge { stale: true },
-        }
+        };
         // The user is looked up last: an unknown user and a wrong password read the same.
         let Some(ha1) = ha1_of(user) else { return AuthVerdict::Refused };
         let ha2 = md5_hex(&format!("{method}:{uri}"));
@@ -182,11 +211,21 @@ impl DigestAuth {
             (None, _, _) => md5_hex(&format!("{ha1}:{nonce}:{ha2}")),
             _ => return AuthVerdict::Refused,
         };
-        if constant_time_eq(expected.as_bytes(), response.to_ascii_lowercase().as_bytes()) {
-            AuthVerdict::Accepted { user: user.to_owned() }
-        } else {
-            AuthVerdict::Refused
+        if !constant_time_eq(expected.as_bytes(), response.to_ascii_lowercase().as_bytes()) {
+            return AuthVerdict::Refused;
         }
+        // Right, but heard before: a fresh nonce for whoever sent it (the real client answers
+        // it at once; someone replaying what they overheard cannot).
+        let (cnonce, nc) = match p.get("nc") {
+            Some(nc) => (p.get("cnonce").unwrap_or(""), u32::from_str_radix(nc, 16).unwrap_or(0)),
+            // Without qop there is no count: a nonce's response is good once.
+            None => ("", 1),
+        };
+        let fresh = self.used.lock().unwrap_or_else(|p| p.into_inner()).note(nonce, cnonce, nc, issued, unix_s, self.nonce_ttl_s);
+        if !fresh {
+            return AuthVerdict::Challenge { stale: true };
+        }
+        AuthVerdict::Accepted { user: user.to_owned() }
     }
 }
 
@@ -301,6 +340,24 @@ mod tests {
             format!("Digest username=\"{user}\", realm=\"voicegate\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{r}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"abc\"")
         };
         assert_eq!(auth.verify("INVITE", Some(&header("s3cret", "trunk")), now + 5), AuthVerdict::Accepted { user: "trunk".into() });
+        // The same credentials again (heard on the wire and replayed): challenged afresh.
+        assert_eq!(auth.verify("INVITE", Some(&header("s3cret", "trunk")), now + 6), AuthVerdict::Challenge { stale: true });
+        assert_eq!(auth.clone().verify("INVITE", Some(&header("s3cret", "trunk")), now + 6), AuthVerdict::Challenge { stale: true }, "clones share what was used");
+        // The nonce again with the next count is the client's own next request.
+        let next = |nc: &str| {
+            let r = digest_response("trunk", "s3cret", "voicegate", "INVITE", uri, &nonce, nc, "abc");
+            format!("Digest username=\"trunk\", realm=\"voicegate\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{r}\", algorithm=MD5, qop=auth, nc={nc}, cnonce=\"abc\"")
+        };
+        assert_eq!(auth.verify("INVITE", Some(&next("00000002")), now + 7), AuthVerdict::Accepted { user: "trunk".into() });
+        assert_eq!(auth.verify("INVITE", Some(&next("00000002")), now + 8), AuthVerdict::Challenge { stale: true });
+        // Without qop a response is good once.
+        let plain = {
+            let ha1 = ha1("trunk", "voicegate", "s3cret");
+            let r = md5_hex(&format!("{ha1}:{nonce}:{}", md5_hex(&format!("INVITE:{uri}"))));
+            format!("Digest username=\"trunk\", realm=\"voicegate\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{r}\", algorithm=MD5")
+        };
+        assert_eq!(auth.verify("INVITE", Some(&plain), now + 9), AuthVerdict::Accepted { user: "trunk".into() });
+        assert_eq!(auth.verify("INVITE", Some(&plain), now + 9), AuthVerdict::Challenge { stale: true });
         assert_eq!(auth.verify("INVITE", Some(&header("wrong", "trunk")), now + 5), AuthVerdict::Refused);
         assert_eq!(auth.verify("INVITE", Some(&header("s3cret", "nobody")), now + 5), AuthVerdict::Refused);
         assert_eq!(auth.verify("INVITE", Some(&header("s3cret", "trunk")), now + 301), AuthVerdict::Challenge { stale: true });
