@@ -1,7 +1,9 @@
 //! One thread stores every live call's events, in the order each call sent them. A thread per
 //! call (as before) held one of the runtime's 512 blocking threads for the whole call: past
 //! 512 calls at once the later calls' events, and every other piece of disk work (calls
-//! starting and ending, recordings finished), waited for a call to end.
+//! starting and ending, recordings finished), waited for a call to end. The events waiting
+//! when the thread comes round are written in one transaction (one commit, the store's lock
+//! taken once), so a busy gateway's events do not keep other users of the store waiting.
 
 use std::sync::{mpsc, Arc, OnceLock};
 
@@ -18,16 +20,38 @@ struct Job {
     stored: oneshot::Sender<()>,
 }
 
+/// The most events written in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// Stores `jobs` (all for one store) in one transaction; where that fails, one by one, so
+/// one bad event costs only itself.
+fn write(jobs: &[Job]) {
+    let events: Vec<(u64, &Event)> = jobs.iter().map(|j| (j.seq, &j.event)).collect();
+    if jobs[0].store.add_events(&events).is_ok() {
+        return;
+    }
+    for job in jobs {
+        if let Err(e) = job.store.add_event(job.seq, &job.event) {
+            warn!(error = %e, call = %job.event.call_id, "event not stored");
+        }
+    }
+}
+
 fn queue() -> &'static Option<mpsc::Sender<Job>> {
     static QUEUE: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
     QUEUE.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new().name("event-writer".into()).spawn(move || {
-            for job in rx {
-                if let Err(e) = job.store.add_event(job.seq, &job.event) {
-                    warn!(error = %e, call = %job.event.call_id, "event not stored");
+            while let Ok(first) = rx.recv() {
+                // Whatever else is waiting goes in with it: one commit for many calls' events.
+                let mut batch = vec![first];
+                batch.extend(std::iter::from_fn(|| rx.try_recv().ok()).take(MAX_BATCH - 1));
+                for same_store in batch.chunk_by(|a, b| Arc::ptr_eq(&a.store, &b.store)) {
+                    write(same_store);
                 }
-                let _ = job.stored.send(());
+                for job in batch {
+                    let _ = job.stored.send(());
+                }
             }
         });
         match spawned {

@@ -67,6 +67,24 @@ impl Store {
         Ok(())
     }
 
+    /// Appends events (each with its call's `seq`) in one transaction: many calls' events
+    /// at the cost of one commit.
+    pub fn add_events(&self, events: &[(u64, &Event)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| db_err(&self.path, e))?;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT OR REPLACE INTO events (call_id, seq, t_ms, type, json) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(|e| db_err(&self.path, e))?;
+            for (seq, event) in events {
+                insert
+                    .execute((&event.call_id, *seq as i64, event.t_ms as i64, event.kind.name(), event.to_json()))
+                    .map_err(|e| db_err(&self.path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| db_err(&self.path, e))
+    }
+
     pub fn end_call(&self, id: &str, reason: &str, duration_ms: u64) -> Result<()> {
         self.conn()
             .execute(
@@ -181,5 +199,23 @@ mod tests {
         assert_eq!(ev[1].kind, EventKind::Dtmf { digit: "5".into(), out_of_band: true });
         assert!(s.call("nope").unwrap().is_none());
         assert!(s.events("nope").unwrap().is_empty());
+    }
+
+    #[test]
+    fn events_of_several_calls_are_stored_in_one_batch() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(&t.path().join("db.sqlite")).unwrap();
+        s.start_call("a", "sip", "x", "y", None, None).unwrap();
+        s.start_call("b", "sip", "x", "y", None, None).unwrap();
+        let (a0, b0, a1) = (
+            Event::new("a", 0, EventKind::CallStarted { source: "sip:a".into() }),
+            Event::new("b", 0, EventKind::CallStarted { source: "sip:b".into() }),
+            Event::new("a", 700, EventKind::Dtmf { digit: "1".into(), out_of_band: false }),
+        );
+        s.add_events(&[(0, &a0), (0, &b0), (1, &a1)]).unwrap();
+        let a = s.events("a").unwrap();
+        assert_eq!(a.iter().map(|e| e.t_ms).collect::<Vec<_>>(), vec![0, 700]);
+        assert_eq!(a[1].kind, EventKind::Dtmf { digit: "1".into(), out_of_band: false });
+        assert_eq!(s.events("b").unwrap().len(), 1);
     }
 }
