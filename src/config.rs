@@ -53,6 +53,10 @@ pub enum AudioCtx {
     Full,
 }
 
+fn default_min_audio_ctx() -> i32 {
+    crate::pipeline::whisper::MIN_AUDIO_CTX
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AsrConfig {
@@ -60,6 +64,9 @@ pub struct AsrConfig {
     pub threads: usize,
     pub nice: i32,
     pub audio_ctx: AudioCtx,
+    /// With `audio_ctx = "auto"`, the shortest encoder a turn gets (of Whisper's 1500 positions).
+    #[serde(default = "default_min_audio_ctx")]
+    pub min_audio_ctx: i32,
     pub language: String,
     /// Calls that tell no language have their first utterance's language detected.
     #[serde(default)]
@@ -442,6 +449,9 @@ impl Config {
         }
         if sip.max_calls == 0 {
             return bad("sip.max_calls", "must be at least 1");
+        }
+        if !(64..=1500).contains(&self.asr.min_audio_ctx) {
+            return bad("asr.min_audio_ctx", "must lie between 64 and 1500 (Whisper's whole 30 s window)");
         }
         if !(0..=19).contains(&self.asr.nice) {
             return bad("asr.nice", "must lie between 0 (the gateway's own priority) and 19");

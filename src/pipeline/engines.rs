@@ -91,6 +91,7 @@ impl Engines {
             DecodeOptions {
                 threads,
                 audio_ctx: config.asr.audio_ctx,
+                min_audio_ctx: config.asr.min_audio_ctx,
                 language: config.asr.language.clone(),
             },
         )?;
