@@ -325,6 +325,9 @@ pub struct SipConfig {
     pub rtp_timeout_ms: u64,
     pub greet: bool,
     pub pipeline: bool,
+    /// With the pipeline off: every call waits for a live agent from its first moment.
+    #[serde(default)]
+    pub to_agents: bool,
     pub recordings: PathBuf,
     /// Number dialled (the To URI's user part) to the language its calls start in.
     #[serde(default)]
@@ -449,6 +452,9 @@ impl Config {
         }
         if sip.max_calls == 0 {
             return bad("sip.max_calls", "must be at least 1");
+        }
+        if self.sip.to_agents && self.sip.pipeline {
+            return bad("sip.to_agents", "needs sip.pipeline = false (with the bot, its handoff sends calls to agents)");
         }
         if !(64..=1500).contains(&self.asr.min_audio_ctx) {
             return bad("asr.min_audio_ctx", "must lie between 64 and 1500 (Whisper's whole 30 s window)");

@@ -19,9 +19,14 @@ fn gateway_with_agents(dir: &Path, agents: &[&[&str]]) -> Gateway {
 
 /// The same with more `[agents]` settings.
 fn gateway_with(dir: &Path, agents: &[&[&str]], more_agents_settings: &str) -> Gateway {
+    gateway_with_sip(dir, agents, "", more_agents_settings)
+}
+
+/// The same with more `[sip]` settings too.
+fn gateway_with_sip(dir: &Path, agents: &[&[&str]], more_sip_settings: &str, more_agents_settings: &str) -> Gateway {
     let config = dir.join("voicegate.toml");
     let text = format!(
-        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\n[agents]\nwrap_up_s = 1\nring_timeout_s = 4\n{more_agents_settings}\n",
+        "[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\ngreet = false\n{more_sip_settings}\n[agents]\nwrap_up_s = 1\nring_timeout_s = 4\n{more_agents_settings}\n",
         dir.join("db.sqlite").display(),
         dir.join("recordings").display()
     );
@@ -55,6 +60,16 @@ fn agent_phone(dir: &Path, scenario_name: &str, port: u16, media_port: u16) -> C
 /// two at once on two cores would fall behind.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// What `agent_answers.xml` plays once answered (agent.pcap in `dir`): `en_refund.wav`, then
+/// silence, as a phone keeps sending while the call is up.
+fn agent_says_refund(dir: &Path) {
+    let audio = voicegate::audio::load_for_pipeline(&fixture("en_refund.wav"), None).unwrap();
+    let mut narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
+    narrow.extend(std::iter::repeat_n(0.0, 8_000 * 30));
+    let payloads = voicegate::audio::g711::encode_slots(0, &narrow);
+    std::fs::write(dir.join("agent.pcap"), voicegate_sip::pcap::rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap())).unwrap();
+}
+
 fn types(events: &[Value]) -> Vec<&str> {
     events.iter().filter_map(|e| e["type"].as_str()).collect()
 }
@@ -74,12 +89,7 @@ fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller()
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     // The agent speaks a fixture of their own once the whisper is over.
-    let audio = voicegate::audio::load_for_pipeline(&fixture("en_refund.wav"), None).unwrap();
-    let mut narrow = voicegate::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
-    // A phone keeps sending while the call is up: silence after the words, to the end.
-    narrow.extend(std::iter::repeat_n(0.0, 8_000 * 30));
-    let payloads = voicegate::audio::g711::encode_slots(0, &narrow);
-    std::fs::write(dir.path().join("agent.pcap"), voicegate_sip::pcap::rtp_pcap(&payloads, 0, "127.0.0.1:6000".parse().unwrap(), "127.0.0.1:7000".parse().unwrap())).unwrap();
+    agent_says_refund(dir.path());
     let g = gateway_with_agents(dir.path(), &[&["ann", "--languages", "en", "--sip", "sip:ann@127.0.0.1:5391"]]);
     let phone = agent_phone(dir.path(), "agent_answers.xml", 5391, 16400);
     let cap = capture(dir.path());
@@ -137,6 +147,43 @@ fn a_phone_caller_is_handed_to_a_sip_agent_who_hears_a_whisper_then_the_caller()
     assert_eq!(get_json(&format!("{}/health", g.base))["live_calls"], 0);
     let agents = run(&["--config", dir.path().join("voicegate.toml").to_str().unwrap(), "agents", "list", "--json"]);
     assert!(stdout(&agents).contains("\"state\":\"available\""), "{}", stdout(&agents));
+}
+
+#[test]
+fn with_the_ai_off_calls_go_straight_to_an_agent_who_hears_the_caller_and_is_heard() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // The agent's phone speaks a fixture 7 s after it answers (the whisper is over by then).
+    agent_says_refund(dir.path());
+    let g = gateway_with_sip(dir.path(), &[&["ann", "--languages", "en", "--sip", "sip:ann@127.0.0.1:5396"]], "pipeline = false\nto_agents = true", "");
+    let phone = agent_phone(dir.path(), "agent_answers.xml", 5396, 16480);
+    let heard = dir.path().join("dial.wav");
+    let uri = format!("sip:bot@{}", g.sip.unwrap());
+    let o = run(&["dial", &uri, "--play", fixture("en_order_status.wav").to_str().unwrap(), "--record", heard.to_str().unwrap(), "--listen", "14"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let (call, events) = ended_call(&g, None);
+    let t = types(&events);
+    let phone_out = phone.wait_with_output().unwrap();
+    assert!(phone_out.status.success(), "the agent's phone (SIPp) failed: {}", String::from_utf8_lossy(&phone_out.stderr));
+    // Queued from the first moment, put through; no bot, nothing transcribed.
+    let order = ["handoff", "queued", "agent_offered", "agent_answered", "whisper_played", "bridged"];
+    let at: Vec<usize> = order.iter().map(|ty| t.iter().position(|x| x == ty).unwrap_or_else(|| panic!("no {ty} event: {t:?}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "out of order: {order:?} at {at:?} in {t:?}");
+    assert_eq!(of_type(&events, "handoff")[0]["reason"], "direct");
+    assert!(of_type(&events, "handoff")[0]["t_ms"].as_u64().unwrap() < 1000, "{events:?}");
+    assert!(!t.contains(&"transcript") && !t.contains(&"bot_reply"), "the AI is off: {t:?}");
+    assert!(of_type(&events, "whisper_played")[0]["played_ms"].as_u64().unwrap() > 500);
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    // Each heard the other: the caller's phone and the recording's right channel hold the
+    // agent's words after the bridge.
+    let bridged_ms = of_type(&events, "bridged")[0]["t_ms"].as_u64().unwrap();
+    let from = bridged_ms as usize * 8;
+    let dial_heard = voicegate::audio::decode::decode_file(&heard, Some(1)).unwrap().samples;
+    assert!(loudest_second(&dial_heard[from.min(dial_heard.len())..]) > 0.03, "the caller did not hear the agent");
+    let right = voicegate::audio::decode::decode_file(Path::new(call["recording"].as_str().unwrap()), Some(1)).unwrap().samples;
+    assert!(loudest_second(&right[from.min(right.len())..]) > 0.03, "the agent is not in the recording");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(get_json(&format!("{}/health", g.base))["live_calls"], 0);
 }
 
 #[test]

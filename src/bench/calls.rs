@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use voicegate_sip::client::SipClient;
 
+use super::agent_phones::AgentPhones;
 use crate::audio::{self, g711};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -44,6 +45,29 @@ pub struct CallsBench {
     pub json: bool,
     /// In-app calls too, up to this many media-only.
     pub webrtc: Option<usize>,
+    /// The most bridged calls to try (each put straight through to a SIP agent, no AI); 0: none.
+    pub max_bridged: usize,
+}
+
+/// What the gateway does with the bench's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The AI pipeline answers.
+    Pipeline,
+    /// Media and recording only.
+    MediaOnly,
+    /// Straight to a live agent (SIP phones of the bench's own), bridged, recorded; no AI.
+    Bridged,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Pipeline => "pipeline",
+            Mode::MediaOnly => "media_only",
+            Mode::Bridged => "bridged",
+        }
+    }
 }
 
 /// How the bench's callers reach the gateway.
@@ -94,6 +118,12 @@ pub struct Step {
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
     pub turns: usize,
+    /// Bridged calls: how many were put through to an agent, and whose agent heard the caller
+    /// after the whisper (the fewest of the runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridged: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents_heard: Option<usize>,
     /// Why the step (or one of its runs) fell behind real time; empty when it did not.
     pub why: Vec<String>,
     /// Runs of the step, and how many were in real time.
@@ -143,6 +173,8 @@ fn combine(runs: Vec<Step>) -> Option<Step> {
         p50_ms: (!p50s.is_empty()).then(|| median(p50s.clone())),
         p95_ms: (!p95s.is_empty()).then(|| median(p95s)),
         turns: runs.iter().map(|r| r.turns).min().unwrap_or(0),
+        bridged: runs.iter().filter_map(|r| r.bridged).min(),
+        agents_heard: runs.iter().filter_map(|r| r.agents_heard).min(),
         why,
         realtime_runs,
         spread: (runs.len() > 1).then(|| Spread {
@@ -375,7 +407,12 @@ fn percentile(mut v: Vec<u64>, p: f64) -> Option<u64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, pipeline: bool, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration, turns: usize) -> Result<Step> {
+#[allow(clippy::too_many_arguments)]
+async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: Mode, agents: Option<&AgentPhones>, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration, turns: usize) -> Result<Step> {
+    let pipeline = mode == Mode::Pipeline;
+    if let Some(a) = agents {
+        a.take();
+    }
     let stats = leg.stats_url(&g.http);
     let before = get(&stats)?;
     let t0 = Instant::now();
@@ -431,18 +468,26 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, pipeli
     // Queue waits and voice-to-voice latency from the calls' own events.
     let mut waits = Vec::new();
     let mut totals = Vec::new();
-    if pipeline {
+    // Bridged calls: put through, and the agent heard the caller after the whisper.
+    let heard = agents.map(|a| a.take()).unwrap_or_default();
+    let (mut bridged, mut agent_heard) = (0, 0);
+    if mode != Mode::MediaOnly {
         let list = get(&format!("{}/v1/calls?limit={n}", g.http))?;
         for c in list["calls"].as_array().cloned().unwrap_or_default() {
             let Some(id) = c["id"].as_str() else { continue };
             let one = get(&format!("{}/v1/calls/{id}", g.http))?;
             let events: Vec<Event> = serde_json::from_value(one["events"].clone()).unwrap_or_default();
             for e in &events {
-                if let EventKind::Transcript { is_final: true, queue_ms, .. } = e.kind {
-                    waits.push(queue_ms);
+                match &e.kind {
+                    EventKind::Transcript { is_final: true, queue_ms, .. } => waits.push(*queue_ms),
+                    EventKind::Bridged { .. } => bridged += 1,
+                    EventKind::WhisperPlayed { agent, played_ms, .. } if super::agent_phones::heard_after(&heard, agent, *played_ms) => agent_heard += 1,
+                    _ => {}
                 }
             }
-            totals.extend(crate::bench::latency::turn_latencies(id, caller16k, &events).into_iter().map(|t| t.total_ms));
+            if pipeline {
+                totals.extend(crate::bench::latency::turn_latencies(id, caller16k, &events).into_iter().map(|t| t.total_ms));
+            }
         }
     }
     let asr_wait_p95 = percentile(waits, 0.95).unwrap_or(0);
@@ -460,9 +505,15 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, pipeli
     if pipeline && totals.len() < n {
         why.push(format!("only {} answered turns for {n} calls", totals.len()));
     }
+    if mode == Mode::Bridged && bridged < answered {
+        why.push(format!("{} of {answered} calls not put through to an agent", answered - bridged));
+    }
+    if mode == Mode::Bridged && agent_heard < bridged {
+        why.push(format!("{} of {bridged} agents did not hear their caller after the whisper", bridged - agent_heard));
+    }
     Ok(Step {
         leg: leg.name(),
-        mode: if pipeline { "pipeline" } else { "media_only" },
+        mode: mode.name(),
         calls: n,
         answered,
         realtime: why.is_empty(),
@@ -476,15 +527,23 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, pipeli
         cpu_per_call: (cpu * 100_000.0).round() / 100_000.0,
         rss_mb_per_call: (rss * 100.0).round() / 100.0,
         turns: totals.len(),
+        bridged: (mode == Mode::Bridged).then_some(bridged),
+        agents_heard: (mode == Mode::Bridged).then_some(agent_heard),
         p50_ms: percentile(totals.clone(), 0.5),
         p95_ms: percentile(totals, 0.95),
     })
 }
 
+/// Bridged steps below the most asked for.
+const BRIDGED_RAMP: [usize; 10] = [1, 10, 50, 100, 200, 300, 400, 500, 600, 750];
+
 /// Media-only steps below the most asked for.
 const MEDIA_RAMP: [usize; 11] = [1, 10, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000];
 
 fn ramp(max: usize, start: &[usize]) -> Vec<usize> {
+    if max == 0 {
+        return Vec::new();
+    }
     let mut v: Vec<usize> = start.iter().copied().filter(|n| *n < max).collect();
     v.push(max);
     v
@@ -500,8 +559,22 @@ struct Ladder {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, fixture: &Path, listen: Duration, turns: usize, repeat: usize, json: bool) -> Result<Ladder> {
-    let g = start_gateway(config, pipeline)?;
+async fn run_mode(config: &Config, leg: Leg, mode: Mode, steps: Vec<usize>, fixture: &Path, listen: Duration, turns: usize, repeat: usize, json: bool) -> Result<Ladder> {
+    if steps.is_empty() {
+        return Ok(Ladder { best: None, steps: Vec::new(), rss_idle_before_mb: 0.0, rss_idle_after_mb: 0.0 });
+    }
+    let (g, agents) = match mode {
+        Mode::Bridged => {
+            let phones = AgentPhones::start().await?;
+            let mut c = config.clone();
+            c.sip.to_agents = true;
+            c.agents.wrap_up_s = 0;
+            c.agents.survey = false;
+            let most = steps.iter().copied().max().unwrap_or(1);
+            (start_gateway_with(&c, false, &phones.agents(most))?, Some(phones))
+        }
+        _ => (start_gateway(config, mode == Mode::Pipeline)?, None),
+    };
     let rss = |v: &serde_json::Value| v["process"]["rss_mb"].as_f64().unwrap_or(0.0);
     let rss_idle_before_mb = rss(&get(&leg.stats_url(&g.http))?);
     let audio = audio::load_for_pipeline(fixture, None)?;
@@ -519,15 +592,20 @@ async fn run_mode(config: &Config, leg: Leg, pipeline: bool, steps: Vec<usize>, 
     for n in steps {
         let mut runs = Vec::new();
         for _ in 0..repeat {
-            runs.push(step(&g, leg, &callers, n, pipeline, &frames, &audio.samples, listen, turns).await?);
+            runs.push(step(&g, leg, &callers, n, mode, agents.as_ref(), &frames, &audio.samples, listen, turns).await?);
         }
         let Some(s) = combine(runs) else { continue };
         if json {
             println!("{}", serde_json::to_string(&s).unwrap_or_default());
         } else {
             println!(
-                "  {:<6} {:<10} {:>4} calls: {} ({}/{} runs) answered {}, late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.3}% CPU and {:.2} MB per call{}",
-                s.leg, s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.realtime_runs, s.runs, s.answered, s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call,
+                "  {:<6} {:<10} {:>4} calls: {} ({}/{} runs) answered {}, {}late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.3}% CPU and {:.2} MB per call{}",
+                s.leg, s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.realtime_runs, s.runs, s.answered,
+                match (s.bridged, s.agents_heard) {
+                    (Some(b), Some(h)) => format!("bridged {b}, agents heard their caller {h}, "),
+                    _ => String::new(),
+                },
+                s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call,
                 if s.why.is_empty() { String::new() } else { format!("; {}", s.why.join("; ")) }
             );
         }
@@ -577,13 +655,22 @@ pub fn run(b: CallsBench) -> Result<()> {
         println!("bench calls: {} ({legs} built in), up to {} calls with the pipeline, {} media-only", b.fixture.display(), b.max_pipeline, b.max_media);
         let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 8, 12, 16, 20, 24, 28]);
         let (turns, repeat) = (b.turns, b.repeat);
-        let full = run_mode(&b.config, Leg::Sip, true, pipeline_ramp.clone(), &b.fixture, listen, turns, repeat, b.json).await?;
-        let media = run_mode(&b.config, Leg::Sip, false, ramp(b.max_media, &MEDIA_RAMP), &b.fixture, listen, turns, repeat, b.json).await?;
+        let full = run_mode(&b.config, Leg::Sip, Mode::Pipeline, pipeline_ramp.clone(), &b.fixture, listen, turns, repeat, b.json).await?;
+        let media = run_mode(&b.config, Leg::Sip, Mode::MediaOnly, ramp(b.max_media, &MEDIA_RAMP), &b.fixture, listen, turns, repeat, b.json).await?;
         let mut summary = summary_of(&full, &media);
         summary["bench"] = "calls".into();
+        if b.max_bridged > 0 {
+            let bridged = run_mode(&b.config, Leg::Sip, Mode::Bridged, ramp(b.max_bridged, &BRIDGED_RAMP), &b.fixture, listen, turns, repeat, b.json).await?;
+            let best = bridged.best.as_ref();
+            summary["steps_bridged"] = serde_json::json!(bridged.steps.iter().map(|s| serde_json::json!({"calls": s.calls, "realtime": s.realtime, "runs": s.runs, "realtime_runs": s.realtime_runs, "bridged": s.bridged, "agents_heard": s.agents_heard, "late_frames": s.late_frames, "cpu_per_call": s.cpu_per_call, "rss_mb_per_call": s.rss_mb_per_call, "why": s.why})).collect::<Vec<_>>());
+            summary["max_calls_bridged"] = best.map(|s| s.calls).unwrap_or(0).into();
+            summary["cpu_per_call_bridged"] = serde_json::json!(best.map(|s| s.cpu_per_call));
+            summary["rss_mb_per_call_bridged"] = serde_json::json!(best.map(|s| s.rss_mb_per_call));
+            summary["rss_idle_mb_bridged"] = serde_json::json!([bridged.rss_idle_before_mb, bridged.rss_idle_after_mb]);
+        }
         if let Some(max_media) = b.webrtc {
-            let wfull = run_mode(&b.config, Leg::Webrtc, true, pipeline_ramp, &b.fixture, listen, turns, repeat, b.json).await?;
-            let wmedia = run_mode(&b.config, Leg::Webrtc, false, ramp(max_media, &[25, 50, 100, 150, 200, 300, 400]), &b.fixture, listen, turns, repeat, b.json).await?;
+            let wfull = run_mode(&b.config, Leg::Webrtc, Mode::Pipeline, pipeline_ramp, &b.fixture, listen, turns, repeat, b.json).await?;
+            let wmedia = run_mode(&b.config, Leg::Webrtc, Mode::MediaOnly, ramp(max_media, &[25, 50, 100, 150, 200, 300, 400]), &b.fixture, listen, turns, repeat, b.json).await?;
             summary["webrtc"] = summary_of(&wfull, &wmedia);
         }
         println!("{summary}");

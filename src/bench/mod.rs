@@ -1,5 +1,6 @@
 //! Benchmarks behind `voicegate bench ...`. Each ends its output with one JSON summary line.
 
+pub mod agent_phones;
 pub mod anger;
 pub mod asr;
 pub mod asr_live;

@@ -49,12 +49,18 @@ pub struct TransferBenchArgs {
 
 #[derive(Debug, Args)]
 pub struct CallsBenchArgs {
-    /// The most concurrent calls with the full pipeline to try
+    /// The most concurrent calls with the full pipeline to try (0: skip this ladder)
     #[arg(short = 'n', long, default_value_t = 32)]
     pub calls: usize,
-    /// The most concurrent media-only calls (ASR off: media and recording) to try
+    /// The most concurrent media-only calls (ASR off: media and recording) to try (0: skip)
     #[arg(long, default_value_t = 3000)]
     pub media_only: usize,
+    /// The most concurrent bridged calls to try (0: none): a gateway with the AI off puts each
+    /// call straight through to one of as many SIP agents (phones in this process that answer
+    /// at once and send back what they hear); each step also checks every call was bridged
+    /// and every agent heard its caller after the whisper
+    #[arg(long, default_value_t = 0)]
+    pub bridged: usize,
     /// What each caller says
     #[arg(long, default_value = "audio-fixtures/en_order_status.wav")]
     pub play: PathBuf,
@@ -154,7 +160,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
         BenchCommand::Transfer(a) => crate::bench::transfer::run(crate::bench::transfer::TransferBench { config, calls: a.calls, json: a.json }),
-        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls.max(1), max_media: a.media_only.max(1), fixture: a.play, listen_s: a.listen, turns: a.turns.max(1), repeat: a.repeat.max(1), json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
+        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls, max_media: a.media_only, max_bridged: a.bridged, fixture: a.play, listen_s: a.listen, turns: a.turns.max(1), repeat: a.repeat.max(1), json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
 }

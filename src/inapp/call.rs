@@ -172,6 +172,7 @@ async fn run(ctx: Arc<InApp>, _slot: CallSlot, handle: Arc<CallHandle>, io: Sess
         greet: ctx.greet,
         // `sip.pipeline = false` (capacity tests) holds for in-app calls too.
         pipeline: ctx.engines.config.sip.pipeline,
+        to_agents: ctx.engines.config.sip.to_agents,
     };
     let probe = stats.clone();
     let media = Box::new(move || figures(&lock(&probe)));

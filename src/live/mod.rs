@@ -67,6 +67,8 @@ pub struct CallInfo {
     pub greet: bool,
     /// Run the AI pipeline; off, the call is only recorded (capacity tests).
     pub pipeline: bool,
+    /// With the pipeline off: the call waits for a live agent from the start.
+    pub to_agents: bool,
 }
 
 /// What happens on the leg besides audio.
@@ -201,7 +203,8 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     };
 
     let LegIo { caller, bot, mut notes, hangup, recorder, media } = io;
-    let mut control = CallControl::new(0).with_survey(engines.config.agents.survey);
+    // The survey is the bot's to ask: none without it.
+    let mut control = CallControl::new(0).with_survey(engines.config.agents.survey && info.pipeline);
     let (pipe_tx, pipe_rx) = mpsc::unbounded_channel();
     let hold = desk.as_ref().map(|d| d.hold_audio()).unwrap_or_else(HoldAudio::chime);
     let (bot_tx, bot_rx) = mpsc::channel::<BotFrame>(64);
@@ -219,8 +222,13 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                 dialog.know_caller(info.who.order.as_deref(), info.who.lang.as_deref());
                 run_call(engines.clone(), spec, dialog, caller, Some(bot_tx), ev_tx.clone(), started, Some(pipe_rx)).await.map(|_| ())
             } else {
-                // Media and recording only: the caller is heard and recorded, nobody answers.
+                // Media and recording only: the caller is heard and recorded, nobody answers...
                 let _ = ev_tx.send(Event::new(&id, 0, EventKind::CallStarted { source: info.source.clone() }));
+                // ...but an agent, where calls go straight to them.
+                if info.to_agents {
+                    let context = crate::call::HandoffContext { lang: info.who.lang.clone().unwrap_or_else(|| "en".into()), ..Default::default() };
+                    let _ = ev_tx.send(Event::new(&id, 0, EventKind::Handoff { reason: "direct".into(), context }));
+                }
                 let mut caller = caller;
                 let mut pipe_rx = pipe_rx;
                 loop {
@@ -383,10 +391,13 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
                             if let Some(agent) = control.agent() {
                                 let _ = ev_tx.send(Event::new(&id, now(), EventKind::Bridged { agent: agent.to_string(), waited_ms: transfer.waited_ms }));
                             }
-                            // The agent's words are transcribed from now on.
-                            let (tap, voice) = mpsc::channel(64);
-                            room.tap_agent(tap);
-                            transfer.transcribers.push(agent_voice::transcribe(engines.clone(), &id, &transfer.lang(), now(), voice, ev_tx.clone()));
+                            // The agent's words are transcribed from now on (where the call
+                            // has the AI at all: without it, nothing is transcribed).
+                            if info.pipeline {
+                                let (tap, voice) = mpsc::channel(64);
+                                room.tap_agent(tap);
+                                transfer.transcribers.push(agent_voice::transcribe(engines.clone(), &id, &transfer.lang(), now(), voice, ev_tx.clone()));
+                            }
                         }
                         room.hear(h);
                     }

@@ -70,7 +70,8 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
             tokio::spawn(async move { hangup.hangup().await });
         }
     };
-    let feeder = tokio::spawn(feed(inbound, frames_tx, codec, recorder.clone(), ctx.pipeline, timed_out));
+    // The caller's frames go on to the call where someone listens: the bot, or an agent.
+    let feeder = tokio::spawn(feed(inbound, frames_tx, codec, recorder.clone(), ctx.pipeline || ctx.to_agents, timed_out));
     let (bot_tx, bot_rx) = mpsc::channel::<BotFrame>(64);
     let speaker = tokio::spawn(speak(bot_rx, outbound, codec, started, recorder.clone()));
     let hangup_leg: crate::live::Hangup = {
@@ -93,6 +94,7 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
         who: Caller { lang, ..Caller::default() },
         greet: ctx.greet,
         pipeline: ctx.pipeline,
+        to_agents: ctx.to_agents,
     };
     let probe = stats.clone();
     let media = Box::new(move || super::figures(&lock(&probe)));
