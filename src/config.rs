@@ -613,6 +613,16 @@ mod tests {
         ));
         assert!(matches!(Config::from_toml_str("not toml ["), Err(Error::Config(_))));
         assert!(matches!(
+            Config::from_toml_str("[sip]\nto_agents = true\n"),
+            Err(Error::Config(m)) if m.contains("sip.to_agents") && m.contains("pipeline = false")
+        ));
+        assert!(Config::from_toml_str("[sip]\nto_agents = true\npipeline = false\n").is_ok_and(|c| c.sip.to_agents));
+        assert!(matches!(
+            Config::from_toml_str("[asr]\nmin_audio_ctx = 2000\n"),
+            Err(Error::Config(m)) if m.contains("asr.min_audio_ctx")
+        ));
+        assert_eq!(Config::default().asr.min_audio_ctx, 512);
+        assert!(matches!(
             Config::from_toml_str("[sip]\ntls_listen = \"5061\"\n"),
             Err(Error::Config(m)) if m.contains("sip.tls_listen")
         ));
