@@ -62,6 +62,9 @@ impl State {
 #[derive(Clone, Default)]
 pub struct Room {
     state: Arc<Mutex<State>>,
+    /// Told when who hears whom changes: the caller's ear, waiting on the bot alone, wakes to
+    /// play hold audio or the agent (a call without the bot sends it nothing else).
+    hearing_changed: Arc<tokio::sync::Notify>,
 }
 
 fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -77,6 +80,8 @@ impl Room {
 
     pub fn hear(&self, h: Hearing) {
         lock(&self.state).hearing = h;
+        // One waiter (the caller's ear); a change before it waits is kept for it.
+        self.hearing_changed.notify_one();
     }
 
     pub fn hears(&self) -> Hearing {
@@ -271,6 +276,7 @@ impl Room {
                 let hearing = room.hears();
                 let ticking = hearing.caller.iter().any(|t| matches!(t, Track::Hold | Track::Agent));
                 tokio::select! {
+                    _ = room.hearing_changed.notified() => {}
                     f = bot.recv() => match f {
                         Some(f) => {
                             if hearing.caller.contains(&Track::Bot) {
