@@ -341,6 +341,14 @@ impl Default for Config {
     }
 }
 
+impl SipConfig {
+    /// Whether anyone listens to a caller's audio: the bot, or an agent from the start
+    /// (otherwise it is only recorded).
+    pub fn caller_heard(&self) -> bool {
+        self.pipeline || self.to_agents
+    }
+}
+
 impl Config {
     /// Loads the defaults overridden by `path`, or by the file named in $VOICEGATE_CONFIG.
     pub fn load(path: Option<&Path>) -> Result<Self> {

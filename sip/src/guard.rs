@@ -1,6 +1,7 @@
 //! Who may call: the trunk allow-list, digest authentication and a per-source limit on new
 //! INVITEs. Decisions only, no IO and no clock of its own (the caller passes `now`).
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -144,14 +145,14 @@ impl UsedNonces {
         if self.0.len() >= 4096 {
             self.0.retain(|_, (t, _)| now.saturating_sub(*t) <= ttl);
         }
-        match self.0.get_mut(&(nonce.to_string(), cnonce.to_string())) {
-            Some((_, seen)) if *seen >= nc => false,
-            Some((_, seen)) => {
-                *seen = nc;
+        match self.0.entry((nonce.to_string(), cnonce.to_string())) {
+            Entry::Occupied(e) if e.get().1 >= nc => false,
+            Entry::Occupied(mut e) => {
+                e.get_mut().1 = nc;
                 true
             }
-            None => {
-                self.0.insert((nonce.to_string(), cnonce.to_string()), (issued, nc));
+            Entry::Vacant(e) => {
+                e.insert((issued, nc));
                 true
             }
         }

@@ -31,26 +31,33 @@ pub struct AgentPhones {
     _server: SipServer,
 }
 
+/// A SIP user agent for the bench's agents' phones (here and in `bench transfer`): on loopback,
+/// UDP, no limits, answering at once with a one-packet jitter buffer; the caller's audio handed
+/// over `deliver_slots` packets at a time.
+pub(crate) fn phone_config(rtp_ports: (u16, u16), max_calls: usize, deliver_slots: usize) -> Result<ServerConfig> {
+    Ok(ServerConfig {
+        listen: "127.0.0.1:0".parse().map_err(Error::internal)?,
+        tcp: false,
+        media_ip: [127, 0, 0, 1].into(),
+        rtp_ports,
+        allow: AllowList::parse(&[]).map_err(Error::Config)?,
+        auth: None,
+        invite_rate: 0.0,
+        invite_burst: 0,
+        answer_after: Duration::ZERO,
+        max_calls,
+        jitter_depth: 1,
+        deliver_slots,
+        rtp_timeout: None,
+        registrar: None,
+        tls: None,
+    })
+}
+
 impl AgentPhones {
     pub async fn start() -> Result<Self> {
-        let cfg = ServerConfig {
-            listen: "127.0.0.1:0".parse().map_err(Error::internal)?,
-            tcp: false,
-            media_ip: [127, 0, 0, 1].into(),
-            // Above the bench gateway's own RTP ports.
-            rtp_ports: (60002, 65000),
-            allow: AllowList::parse(&[]).map_err(Error::Config)?,
-            auth: None,
-            invite_rate: 0.0,
-            invite_burst: 0,
-            answer_after: Duration::ZERO,
-            max_calls: 10_000,
-            jitter_depth: 1,
-            deliver_slots: 5,
-            rtp_timeout: None,
-            registrar: None,
-            tls: None,
-        };
+        // RTP above the bench gateway's own ports.
+        let cfg = phone_config((60002, 65000), 10_000, 5)?;
         let (tx, mut rx) = mpsc::channel(256);
         let server = server::start(cfg, tx).await.map_err(Error::Config)?;
         let heard: Arc<Mutex<HashMap<String, Vec<Heard>>>> = Arc::default();
@@ -93,7 +100,7 @@ fn loud(codec: u8, payload: &[u8]) -> bool {
 
 /// Answers: hears and echoes the call's audio until it ends, then files what it heard.
 async fn answer(call: IncomingCall, heard: Arc<Mutex<HashMap<String, Vec<Heard>>>>) {
-    let agent = call.to.split_once("sip:").map(|(_, r)| r).unwrap_or(&call.to).split(['@', ';', '>']).next().unwrap_or_default().to_string();
+    let agent = crate::agents::card::display_caller(&call.to);
     let IncomingCall { mut media, codec, .. } = call;
     let answered = Instant::now();
     let mut loud_ms = Vec::new();

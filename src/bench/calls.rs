@@ -407,7 +407,6 @@ fn percentile(mut v: Vec<u64>, p: f64) -> Option<u64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[allow(clippy::too_many_arguments)]
 async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: Mode, agents: Option<&AgentPhones>, frames: &Arc<Vec<Vec<u8>>>, caller16k: &[f32], listen: Duration, turns: usize) -> Result<Step> {
     let pipeline = mode == Mode::Pipeline;
     if let Some(a) = agents {
@@ -623,11 +622,25 @@ async fn run_mode(config: &Config, leg: Leg, mode: Mode, steps: Vec<usize>, fixt
     Ok(Ladder { best, steps: all, rss_idle_before_mb, rss_idle_after_mb })
 }
 
+/// A ladder's steps as the summary lists them (bridged steps with their two checks).
+fn table(l: &Ladder) -> Vec<serde_json::Value> {
+    l.steps
+        .iter()
+        .map(|s| {
+            let mut row = serde_json::json!({"calls": s.calls, "realtime": s.realtime, "runs": s.runs, "realtime_runs": s.realtime_runs, "late_frames": s.late_frames, "asr_wait_p95_ms": s.asr_wait_p95_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "cpu_per_call": s.cpu_per_call, "rss_mb_per_call": s.rss_mb_per_call, "why": s.why});
+            if let (Some(b), Some(h)) = (s.bridged, s.agents_heard) {
+                row["bridged"] = b.into();
+                row["agents_heard"] = h.into();
+            }
+            row
+        })
+        .collect()
+}
+
 /// The figures of one leg's ladders, for the summary.
 fn summary_of(full_ladder: &Ladder, media_ladder: &Ladder) -> serde_json::Value {
     let (full, media) = (&full_ladder.best, &media_ladder.best);
     let one = full_ladder.steps.iter().find(|s| s.calls == 1);
-    let table = |l: &Ladder| l.steps.iter().map(|s| serde_json::json!({"calls": s.calls, "realtime": s.realtime, "runs": s.runs, "realtime_runs": s.realtime_runs, "late_frames": s.late_frames, "asr_wait_p95_ms": s.asr_wait_p95_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "cpu_per_call": s.cpu_per_call, "rss_mb_per_call": s.rss_mb_per_call, "why": s.why})).collect::<Vec<_>>();
     serde_json::json!({
         "steps": table(full_ladder),
         "steps_media_only": table(media_ladder),
@@ -652,7 +665,7 @@ pub fn run(b: CallsBench) -> Result<()> {
     rt.block_on(async move {
         let listen = Duration::from_secs_f64(b.listen_s);
         let legs = if b.webrtc.is_some() { "SIP and WebRTC callers" } else { "SIP caller" };
-        println!("bench calls: {} ({legs} built in), up to {} calls with the pipeline, {} media-only", b.fixture.display(), b.max_pipeline, b.max_media);
+        println!("bench calls: {} ({legs} built in), up to {} calls with the pipeline, {} media-only, {} bridged", b.fixture.display(), b.max_pipeline, b.max_media, b.max_bridged);
         let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 8, 12, 16, 20, 24, 28]);
         let (turns, repeat) = (b.turns, b.repeat);
         let full = run_mode(&b.config, Leg::Sip, Mode::Pipeline, pipeline_ramp.clone(), &b.fixture, listen, turns, repeat, b.json).await?;
@@ -662,7 +675,7 @@ pub fn run(b: CallsBench) -> Result<()> {
         if b.max_bridged > 0 {
             let bridged = run_mode(&b.config, Leg::Sip, Mode::Bridged, ramp(b.max_bridged, &BRIDGED_RAMP), &b.fixture, listen, turns, repeat, b.json).await?;
             let best = bridged.best.as_ref();
-            summary["steps_bridged"] = serde_json::json!(bridged.steps.iter().map(|s| serde_json::json!({"calls": s.calls, "realtime": s.realtime, "runs": s.runs, "realtime_runs": s.realtime_runs, "bridged": s.bridged, "agents_heard": s.agents_heard, "late_frames": s.late_frames, "cpu_per_call": s.cpu_per_call, "rss_mb_per_call": s.rss_mb_per_call, "why": s.why})).collect::<Vec<_>>());
+            summary["steps_bridged"] = table(&bridged).into();
             summary["max_calls_bridged"] = best.map(|s| s.calls).unwrap_or(0).into();
             summary["cpu_per_call_bridged"] = serde_json::json!(best.map(|s| s.cpu_per_call));
             summary["rss_mb_per_call_bridged"] = serde_json::json!(best.map(|s| s.rss_mb_per_call));

@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use voicegate_sip::client::SipClient;
-use voicegate_sip::guard::AllowList;
 use voicegate_sip::media::{Control, Inbound, MediaSession, Outbound};
-use voicegate_sip::server::{self, ServerConfig};
+use voicegate_sip::server;
 
 use super::calls::{get, start_gateway_with};
 use crate::audio::g711;
@@ -120,23 +119,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The agent's phone: answers every call at once and beeps.
 async fn agent_phone(agent_log: Arc<Mutex<Beeps>>) -> Result<SocketAddr> {
-    let cfg = ServerConfig {
-        listen: "127.0.0.1:0".parse().map_err(Error::internal)?,
-        tcp: false,
-        media_ip: [127, 0, 0, 1].into(),
-        rtp_ports: (40000, 50000),
-        allow: AllowList::parse(&[]).map_err(Error::Config)?,
-        auth: None,
-        invite_rate: 0.0,
-        invite_burst: 0,
-        answer_after: Duration::ZERO,
-        max_calls: 100,
-        jitter_depth: 1,
-        deliver_slots: 1,
-        rtp_timeout: None,
-        registrar: None,
-        tls: None,
-    };
+    let cfg = super::agent_phones::phone_config((40000, 50000), 100, 1)?;
     let (tx, mut rx) = mpsc::channel(8);
     let phone = server::start(cfg, tx).await.map_err(Error::Config)?;
     let at = phone.local;

@@ -30,10 +30,12 @@ fn write(jobs: &[Job]) {
     if jobs[0].store.add_events(&events).is_ok() {
         return;
     }
-    for job in jobs {
-        if let Err(e) = job.store.add_event(job.seq, &job.event) {
-            warn!(error = %e, call = %job.event.call_id, "event not stored");
-        }
+    jobs.iter().for_each(write_one);
+}
+
+fn write_one(job: &Job) {
+    if let Err(e) = job.store.add_event(job.seq, &job.event) {
+        warn!(error = %e, call = %job.event.call_id, "event not stored");
     }
 }
 
@@ -81,10 +83,5 @@ pub async fn store(store: &Arc<Store>, seq: u64, event: &Event) {
 
 /// Without the thread: the write on the blocking pool.
 async fn write_aside(job: Job) {
-    let _ = tokio::task::spawn_blocking(move || {
-        if let Err(e) = job.store.add_event(job.seq, &job.event) {
-            warn!(error = %e, call = %job.event.call_id, "event not stored");
-        }
-    })
-    .await;
+    let _ = tokio::task::spawn_blocking(move || write_one(&job)).await;
 }

@@ -71,7 +71,7 @@ pub async fn run(ctx: Arc<PhoneContext>, call: IncomingCall) {
         }
     };
     // The caller's frames go on to the call where someone listens: the bot, or an agent.
-    let feeder = tokio::spawn(feed(inbound, frames_tx, codec, recorder.clone(), ctx.pipeline || ctx.to_agents, timed_out));
+    let feeder = tokio::spawn(feed(inbound, frames_tx, codec, recorder.clone(), ctx.engines.config.sip.caller_heard(), timed_out));
     let (bot_tx, bot_rx) = mpsc::channel::<BotFrame>(64);
     let speaker = tokio::spawn(speak(bot_rx, outbound, codec, started, recorder.clone()));
     let hangup_leg: crate::live::Hangup = {

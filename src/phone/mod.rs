@@ -108,7 +108,7 @@ pub async fn start(engines: Arc<Engines>, live: Arc<crate::live::LiveCalls>, lis
         max_calls: c.max_calls,
         jitter_depth: (c.jitter_ms as usize).div_ceil(20),
         // Media and recording only: the caller's audio is written, not listened to.
-        deliver_slots: if c.pipeline || c.to_agents { 1 } else { 5 },
+        deliver_slots: if c.caller_heard() { 1 } else { 5 },
         rtp_timeout: (c.rtp_timeout_ms > 0).then(|| Duration::from_millis(c.rtp_timeout_ms)),
         registrar: registrar.map(|r| voicegate_sip::registrar::RegistrarRef(r)),
         tls: tls_listen(c, &engines.config.store.path, advertised_ip(&c.media_ip, listen))?,

@@ -58,13 +58,7 @@ impl Store {
 
     /// Appends an event to its call's timeline (`seq` keeps the order events were emitted in).
     pub fn add_event(&self, seq: u64, event: &Event) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT OR REPLACE INTO events (call_id, seq, t_ms, type, json) VALUES (?1, ?2, ?3, ?4, ?5)",
-                (&event.call_id, seq as i64, event.t_ms as i64, event.kind.name(), event.to_json()),
-            )
-            .map_err(|e| db_err(&self.path, e))?;
-        Ok(())
+        self.add_events(&[(seq, event)])
     }
 
     /// Appends events (each with its call's `seq`) in one transaction: many calls' events
