@@ -25,6 +25,7 @@ say en-us en_order_status.wav    "Hello, where is my order? The order number is 
 say en-us en_address_change.wav  "I want to change the shipping address for my order. The new address is twelve Park Street."
 say en-us en_refund.wav          "I would like to get a refund for my order, please."
 say en-us en_human_agent.wav     "Can I please talk to a real person?"
+say en-us en_phone_number.wav    "My phone number is one three eight, one two three four, five six seven eight. Please call me back about my order."
 say en-us en_long_turn.wav       "Hello, I ordered a pair of running shoes two weeks ago and they still have not arrived. The tracking page says the parcel left the warehouse on Monday, but nothing has changed since then. I paid for express shipping, so I expected it within three days. Could you tell me where the parcel is now, and when it will be delivered? If it is lost, I would like a replacement or my money back."
 
 # Two turns with a pause long enough to end the first one.

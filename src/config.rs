@@ -257,6 +257,9 @@ pub struct PrivacyConfig {
     pub show_pii_to: String,
     /// Calls older than this are deleted daily; 0 keeps them.
     pub retention_days: u32,
+    /// Phone, card and ID numbers said in a call are silenced in its recording after it ends.
+    #[serde(default)]
+    pub redact_audio: bool,
 }
 
 impl PrivacyConfig {

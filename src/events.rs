@@ -135,6 +135,9 @@ pub enum EventKind {
     MonitorChanged { supervisor: String, mode: String },
     /// The supervisor left: `stopped`, `left` (their page closed), `agent_left`, `call_ended`.
     MonitorEnded { supervisor: String, reason: String },
+    /// The call's recording had its spoken numbers silenced after the call
+    /// (`privacy.redact_audio`); `spans` is empty when it held none.
+    AudioRedacted { spans: Vec<crate::pii::redact_audio::Redaction> },
     /// The call is over.
     CallEnded {
         reason: String,
@@ -177,6 +180,7 @@ impl EventKind {
             EventKind::CallbackRequested { .. } => "callback_requested",
             EventKind::WrapUp { .. } => "wrap_up",
             EventKind::Survey { .. } => "survey",
+            EventKind::AudioRedacted { .. } => "audio_redacted",
             EventKind::MonitorStarted { .. } => "monitor_started",
             EventKind::MonitorChanged { .. } => "monitor_changed",
             EventKind::MonitorEnded { .. } => "monitor_ended",

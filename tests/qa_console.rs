@@ -183,3 +183,73 @@ fn seed_calls(db: &Path, n: usize) {
     }
     tx.commit().unwrap();
 }
+
+/// The left channel of a 16-bit stereo WAV and its rate.
+fn left_channel(path: &str) -> (Vec<i16>, u32) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let (channels, rate) = (r.spec().channels as usize, r.spec().sample_rate);
+    let samples: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    (samples.iter().step_by(channels).copied().collect(), rate)
+}
+
+#[test]
+fn spoken_phone_numbers_are_silenced_in_the_recording_and_the_rest_of_the_call_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("voicegate.toml");
+    std::fs::write(&config, format!("[store]\npath = \"{}\"\n[sip]\nrecordings = \"{}\"\n[privacy]\nredact_audio = true\n", dir.path().join("db.sqlite").display(), dir.path().join("recordings").display())).unwrap();
+    let c = config.to_str().unwrap();
+    let g = start_with(&["--config", c]);
+    // "My phone number is one three eight, one two three four, five six seven eight. Please
+    // call me back about my order."
+    let id = call(&g, "bot", &fixture("en_phone_number.wav"));
+    // The gateway heard the number (the stored transcript keeps it whole for the dialog).
+    let heard = transcript(&ended_call(&g, Some(&id)).1);
+    let digits = |t: &str| t.chars().filter(char::is_ascii_digit).count() + words(t).iter().filter(|w| ["one", "two", "three", "four", "five", "six", "seven", "eight"].contains(&w.as_str())).count();
+    assert!(digits(&heard) >= 9, "the call's transcript: {heard}");
+    // After the call its recording is redacted: the event names the span on the caller's side.
+    let deadline = Instant::now() + std::time::Duration::from_secs(90);
+    let spans = loop {
+        let evs = ended_call(&g, Some(&id)).1;
+        if let Some(e) = of_type(&evs, "audio_redacted").first() {
+            break e["spans"].as_array().unwrap().clone();
+        }
+        assert!(Instant::now() < deadline, "no audio_redacted event: {evs:?}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!((spans[0]["channel"].as_str(), spans[0]["kind"].as_str()), (Some("caller"), Some("phone")), "{spans:?}");
+    let (start, end) = (spans[0]["start_ms"].as_u64().unwrap(), spans[0]["end_ms"].as_u64().unwrap());
+    assert!(end > start + 1500, "a ten-digit number takes over 1.5 s to say: {spans:?}");
+    // The span is silent in the file, and what is left is the caller's other words.
+    let rec = get_json(&format!("{}/v1/calls/{id}", g.base))["call"]["recording"].as_str().unwrap().to_string();
+    let (left, rate) = left_channel(&rec);
+    let at = |ms: u64| (ms * rate as u64 / 1000) as usize;
+    assert!(left[at(start)..at(end).min(left.len())].iter().all(|&s| s == 0), "the span is not silent");
+    assert!(left.iter().any(|&s| s.unsigned_abs() > 1000), "the rest of the caller's speech is gone");
+    let o = run(&["replay", &rec, "--channel", "0", "--listen-only", "--json"]);
+    let events: Vec<Value> = stdout(&o).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let left_words = transcript(&events);
+    assert!(digits(&left_words) <= 2, "the number is still heard in the recording: {left_words}");
+    for kept in ["phone", "call", "order"] {
+        assert!(words(&left_words).iter().any(|w| w == kept), "`{kept}` was silenced too: {left_words}");
+    }
+    let audit = get_json(&format!("{}/v1/audit", g.base));
+    assert!(audit["audit"].as_array().unwrap().iter().any(|a| a["action"] == "redact_recording" && a["target"].as_str().unwrap_or("").starts_with(&id)), "{audit}");
+    // By hand, on a file: a copy is redacted and the original left as it was.
+    let out = dir.path().join("redacted.wav");
+    let o = run(&["--config", c, "redact", fixture("en_phone_number.wav").to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let spans: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0]["kind"], "phone");
+    let (before, after) = (left_channel(fixture("en_phone_number.wav").to_str().unwrap()).0, left_channel(out.to_str().unwrap()).0);
+    assert_eq!(before.len(), after.len());
+    assert!(before.iter().zip(&after).any(|(a, b)| a != b) && before.iter().any(|&s| s != 0));
+    // Bad input: an unknown call, a file that is not a recording.
+    let o = run(&["--config", c, "redact", "no-such-call"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-call"), "{}", stderr(&o));
+    let o = run(&["--config", c, "redact", fixture("not_audio.wav").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a WAV recording"), "{}", stderr(&o));
+}

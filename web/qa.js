@@ -27,6 +27,7 @@
     agent_lost: 'Agent connection lost', completed: 'Completed', transferred: 'Transferred', timeout: 'Timed out',
     error: 'Error', abandoned: 'Abandoned in queue', caller_gone: 'Caller hung up',
   };
+  const REDACTED = { phone: 'a phone number', card: 'a card number', id_number: 'an ID number' };
   const REPLAY_KINDS = { heard: 'Heard', intent: 'Intent', reply: 'Reply', handoff: 'Handoff', dtmf: 'Keypad' };
   const WORDS = { eta: 'ETA', id: 'ID', sip: 'SIP', url: 'URL', qa: 'QA', csat: 'CSAT', pii: 'PII' };
   function human(word) {
@@ -671,6 +672,17 @@
         case 'call_ended':
           items.push({ kind: 'note', t, type, text: `Call ended${ev.reason ? ' · ' + endLabel(ev.reason) : ''}`, i });
           break;
+        case 'audio_redacted': {
+          // Each silenced span where it was said; a call with none says it was checked.
+          const spans = arr(ev.spans);
+          for (const sp of spans) {
+            const from = num(sp && sp.start_ms) ?? t, to = num(sp && sp.end_ms) ?? from;
+            const who = sp.channel === 'caller' ? 'the caller' : 'the bot or agent';
+            items.push({ kind: 'note', t: from, type, text: `Silenced in the recording · ${REDACTED[sp.kind] || 'a number'} said by ${who} (${clock(from)}–${clock(to)})`, i });
+          }
+          if (!spans.length) items.push({ kind: 'note', t, type, text: 'Recording checked · no phone, card or ID number to silence', i });
+          break;
+        }
         default:
           break;
       }

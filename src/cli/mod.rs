@@ -11,6 +11,7 @@ mod kb_cmd;
 mod models_cmd;
 mod nlu_cmd;
 mod qa_replay;
+mod redact_cmd;
 mod replay_cmd;
 mod serve_cmd;
 mod train_cmd;
@@ -56,6 +57,8 @@ pub enum Command {
     Dial(dial_cmd::DialArgs),
     /// The recorded phone calls, newest first; with a call id, that call's events
     Calls(calls_cmd::CallsArgs),
+    /// Silence the phone, card and ID numbers said in a call's recording (or a WAV file)
+    Redact(redact_cmd::RedactArgs),
     /// List the models, where each one resolves from, and fetch or verify them
     Models(models_cmd::ModelsArgs),
     /// Print the configuration in effect (defaults merged with --config)
@@ -91,7 +94,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // Commands whose output is read by people and pipes (`calls --json | head`) stop quietly
     // when the reader goes away, as Unix tools do. Not the network ones: a peer closing a
     // socket must not end the gateway.
-    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_) | Command::Agents(_) | Command::Users(_) | Command::Tokens(_) | Command::Voices(_)) {
+    if matches!(cli.command, Command::Calls(_) | Command::Replay(_) | Command::Redact(_) | Command::Models(_) | Command::Config(_) | Command::Nlu(_) | Command::Kb(_) | Command::Train(_) | Command::Agents(_) | Command::Users(_) | Command::Tokens(_) | Command::Voices(_)) {
         restore_sigpipe();
     }
     match cli.command {
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tokens(c) => users_cmd::tokens(config, c),
         Command::Replay(a) => replay_cmd::run(config, a),
         Command::Calls(a) => calls_cmd::run(config, a),
+        Command::Redact(a) => redact_cmd::run(config, a),
         Command::Dial(a) => dial_cmd::run(config, a),
         Command::Models(a) => models_cmd::run(config, a),
         Command::Config(a) => config_cmd::run(config, a),

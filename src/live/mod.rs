@@ -11,6 +11,7 @@ pub mod agent_voice;
 mod event_writer;
 pub mod monitor;
 pub mod memory;
+pub mod redaction;
 pub mod registry;
 pub mod room;
 pub mod voice_message;
@@ -515,6 +516,9 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
     };
     if let Ok(Err(e)) = indexed {
         warn!(call = %id, error = %e, "call not indexed for search");
+    }
+    if let (true, Some(_), Some(path)) = (engines.config.privacy.redact_audio, ended.recorded_ms, info.recording.as_ref()) {
+        redaction::after_call(engines.clone(), store.clone(), id.clone(), path.into());
     }
     info!(call = %id, reason = %ended.reason, duration_ms = ended.duration_ms, "call ended");
     ended

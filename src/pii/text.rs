@@ -25,7 +25,8 @@
 //!    digits: phone, last 4. Dates (`2024-01-15`), decimals (`1234567.89`) and
 //!    digits glued to ASCII letters (`AB1234567`) stay. Groups split by spaces
 //!    join only if both have at most 4 digits (or after a `+` country code), so
-//!    `orders 10001 10002` stays two order numbers.
+//!    `orders 10001 10002` stays two order numbers. A comma and a space join
+//!    groups as a space does (Whisper writes digits said in groups `1-3-8, 1-2-3-4`).
 //! 5. Spoken digits (ASR): English words (also `oh`, `double`, `triple`) or
 //!    Chinese numerals (also 幺 两 〇), masked like written ones when 7+ long.
 //!    English runs are rewritten with single spaces and one `*` word for the
@@ -85,6 +86,24 @@ pub fn mask_kinds(text: &str) -> (String, Vec<Kind>) {
         }
     }
     (out, kinds)
+}
+
+/// Where `text` holds a phone, card or ID number, written or spoken (the numbers [`mask`]
+/// hides): byte ranges with their kind, in order. What audio redaction silences.
+pub fn number_spans(text: &str) -> Vec<(std::ops::Range<usize>, Kind)> {
+    let chars: Vec<char> = text.chars().collect();
+    let byte_at: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+    let mut spans = Vec::new();
+    for step in [step_number as Step, step_spoken] {
+        for h in scan(&chars, step) {
+            let changes = h.start < h.end && h.end <= chars.len() && !chars[h.start..h.end].iter().copied().eq(h.repl.chars());
+            if changes {
+                spans.push((byte_at[h.start]..byte_at[h.end], h.kind));
+            }
+        }
+    }
+    spans.sort_by_key(|(r, _)| r.start);
+    spans
 }
 
 /// One span to replace: chars `start..end` become `repl`.
@@ -497,7 +516,7 @@ fn scan_number(c: &[char], start: usize) -> NumSpan {
         let left = digitish_run(c, i, i + g);
         i += g;
         s.end = i;
-        let sep = run_len(c, i, |ch| matches!(ch, ' ' | '-' | '(' | ')')).min(2);
+        let sep = run_len(c, i, |ch| matches!(ch, ' ' | '-' | '(' | ')' | ',')).min(2);
         let next = run_len(c, i + sep, |ch| ch.is_ascii_digit());
         let right = digitish_run(c, i + sep, i + sep + next);
         let cc = plus && s.groups.len() == 1;
@@ -524,9 +543,13 @@ fn digitish_run(c: &[char], a: usize, b: usize) -> usize {
 
 /// Whether digit groups of `left` and `right` digits around `sep` form one
 /// number: always after a '+' country code; across '-' or parentheses when
-/// either group has at most 4 digits; across spaces when both have.
+/// either group has at most 4 digits; across spaces, or a comma and a space
+/// (how Whisper writes digits said in groups: `1-3-8, 1-2-3-4`), when both
+/// have. A comma in any other place ends the number.
 fn joinable(sep: &[char], left: usize, right: usize, after_cc: bool) -> bool {
-    if sep.iter().all(|&ch| ch == ' ') {
+    if sep.contains(&',') {
+        sep == [',', ' '] && left <= 4 && right <= 4
+    } else if sep.iter().all(|&ch| ch == ' ') {
         after_cc || (left <= 4 && right <= 4)
     } else {
         after_cc || left.min(right) <= 4
@@ -587,6 +610,35 @@ fn plausible_birth(d: &[u8]) -> bool {
     let num = |a: usize, b: usize| d[a..b].iter().fold(0, |n, &x| n * 10 + u32::from(x));
     let (year, month, day) = (num(6, 10), num(10, 12), num(12, 14));
     (1800..2100).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
+/// What a run of digits said aloud is most likely: an 18-digit resident ID with a
+/// birth date, a bank card (13-19 digits passing Luhn), else a phone number.
+pub fn kind_of_digits(d: &[u8]) -> Kind {
+    if d.len() == 18 && plausible_birth(d) {
+        Kind::IdNumber
+    } else if (13..=19).contains(&d.len()) && luhn(d) {
+        Kind::Card
+    } else {
+        Kind::Phone
+    }
+}
+
+/// The value of a spoken digit: an English digit word (also `oh`) or a Chinese
+/// numeral (also 幺 两 〇).
+pub fn digit_value(word: &str) -> Option<u8> {
+    let w = word.to_ascii_lowercase();
+    if w == "oh" {
+        return Some(0);
+    }
+    if let Some(d) = EN_DIGITS.iter().position(|&d| d == w) {
+        return Some(d as u8);
+    }
+    let mut chars = word.chars();
+    match (chars.next(), chars.next()) {
+        (Some(ch), None) => cn_digit(ch),
+        _ => None,
+    }
 }
 
 /// Luhn checksum, as used by bank card numbers.
@@ -733,6 +785,14 @@ fn spoken_en(c: &[char], i: usize, units: &[Unit], end: usize) -> Option<Hit> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn number_spans_are_the_numbers_mask_hides_and_not_order_numbers() {
+        let text = "订单10001, call 138 1234 5678 or four one one one one one one one one one one one one one one one, id 110101199003074514";
+        let spans: Vec<(&str, Kind)> = number_spans(text).into_iter().map(|(r, k)| (&text[r], k)).collect();
+        assert_eq!(spans, [("138 1234 5678", Kind::Phone), ("four one one one one one one one one one one one one one one one", Kind::Card), ("110101199003074514", Kind::IdNumber)]);
+        assert!(number_spans("where is order 48152").is_empty());
+    }
+
     /// Phones, one `input => masked` per line.
     const PHONES: &str = "
         13812345678 => 138****5678
@@ -742,6 +802,7 @@ mod tests {
         +86 13812345678 => +86 138****5678
         +8613812345678 => +86138****5678
         +86 138 1234 5678 => +86 138 **** 5678
+        1-3-8, 1-2-3-4, 5-6-7-8. => *-*-*, *-*-*-*, 5-6-7-8.
         电话13812345678谢谢 => 电话138****5678谢谢
         **13812345678** => **138****5678**
         +1 (415) 555-0134 => +* (***) ***-0134
@@ -819,6 +880,7 @@ mod tests {
         四八一五二
         order number four eight one five two
         orders 10001 10002 and 10003-10004
+        orders 10001, 10002, 10003
         123456
         one two three four five six";
 

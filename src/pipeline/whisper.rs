@@ -164,16 +164,7 @@ impl WhisperModel {
         // understand) near a second with no loss on any bench set; the whole-file reference
         // keeps whisper.cpp's default of five.
         let best_of = if shortcut.is_some() { 1 } else { 5 };
-        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of });
-        p.set_n_threads(threads.max(1) as i32);
-        p.set_language(Some(language));
-        p.set_translate(false);
-        p.set_print_special(false);
-        p.set_print_progress(false);
-        p.set_print_realtime(false);
-        p.set_print_timestamps(false);
-        p.set_suppress_blank(true);
-        p.set_suppress_nst(true);
+        let mut p = params(language, threads, best_of);
         if let Some(s) = shortcut {
             // Each utterance stands alone: no prompt from earlier turns, one segment.
             p.set_no_context(true);
@@ -211,6 +202,83 @@ impl WhisperModel {
             lang_id: state.full_lang_id_from_state(),
         })
     }
+}
+
+/// One piece of a transcript with where it was said: `t0_ms..t1_ms` from the start of the audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedToken {
+    pub text: String,
+    pub t0_ms: u64,
+    pub t1_ms: u64,
+}
+
+impl WhisperModel {
+    /// Decodes a whole 16 kHz recording (whisper.cpp's own 30 s windows) with a time for each
+    /// token (whisper.cpp's token timestamps); special tokens are left out. Token texts joined
+    /// are the transcript; a token may hold part of a multi-byte character, which the text of
+    /// the token before or after completes.
+    pub fn transcribe_timed(&self, state: &mut WhisperState, samples: &[f32], language: &str, threads: usize) -> Result<Vec<TimedToken>> {
+        let language = if self.multilingual { language } else { "en" };
+        let mut p = params(language, threads, 5);
+        p.set_token_timestamps(true);
+        state.full(p, samples).map_err(|e| Error::internal(format!("whisper decode: {e}")))?;
+        let eot = self.ctx.token_eot();
+        let mut bytes: Vec<(Vec<u8>, u64, u64)> = Vec::new();
+        for seg in state.as_iter() {
+            for i in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(i) else { continue };
+                let data = tok.token_data();
+                if data.id >= eot {
+                    continue;
+                }
+                let text = tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                // Centiseconds.
+                bytes.push((text, data.t0.max(0) as u64 * 10, data.t1.max(0) as u64 * 10));
+            }
+        }
+        Ok(whole_chars(bytes))
+    }
+}
+
+/// Greedy decoding in `language` on `threads`, printing nothing, blanks and non-speech
+/// tokens suppressed.
+fn params(language: &str, threads: usize, best_of: i32) -> FullParams<'_, '_> {
+    let mut p = FullParams::new(SamplingStrategy::Greedy { best_of });
+    p.set_n_threads(threads.max(1) as i32);
+    p.set_language(Some(language));
+    p.set_translate(false);
+    p.set_print_special(false);
+    p.set_print_progress(false);
+    p.set_print_realtime(false);
+    p.set_print_timestamps(false);
+    p.set_suppress_blank(true);
+    p.set_suppress_nst(true);
+    p
+}
+
+/// Tokens' bytes as text: a token ending inside a character carries its bytes on to the next
+/// (whose time then starts at the first part's).
+fn whole_chars(tokens: Vec<(Vec<u8>, u64, u64)>) -> Vec<TimedToken> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut carry: Option<(Vec<u8>, u64)> = None;
+    for (bytes, t0, t1) in tokens {
+        let (mut joined, start) = match carry.take() {
+            Some((mut b, s)) => {
+                b.extend(bytes);
+                (b, s)
+            }
+            None => (bytes, t0),
+        };
+        match String::from_utf8(std::mem::take(&mut joined)) {
+            Ok(text) => out.push(TimedToken { text, t0_ms: start, t1_ms: t1.max(start) }),
+            Err(e) if e.utf8_error().error_len().is_none() => carry = Some((e.into_bytes(), start)),
+            Err(e) => out.push(TimedToken { text: String::from_utf8_lossy(e.as_bytes()).into_owned(), t0_ms: start, t1_ms: t1.max(start) }),
+        }
+    }
+    if let Some((b, s)) = carry {
+        out.push(TimedToken { text: String::from_utf8_lossy(&b).into_owned(), t0_ms: s, t1_ms: s });
+    }
+    out
 }
 
 /// The reason given for a decode stopped on request.
@@ -346,6 +414,16 @@ mod tests {
                   The tracking page says the parcel left the warehouse on Monday.";
         assert!(!looks_wrong(ok, 45, 200, 9.0));
         assert!(!looks_wrong("我的订单到哪里了？订单号是四八一五二。", 20, 100, 4.0));
+    }
+
+    #[test]
+    fn a_character_split_over_tokens_is_joined() {
+        let han = "中".as_bytes();
+        let toks = vec![(b" call".to_vec(), 0, 40), (han[..2].to_vec(), 50, 60), (han[2..].to_vec(), 60, 80), (b"!".to_vec(), 80, 90)];
+        let out = whole_chars(toks);
+        let texts: Vec<&str> = out.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, [" call", "中", "!"]);
+        assert_eq!((out[1].t0_ms, out[1].t1_ms), (50, 80));
     }
 
     #[test]

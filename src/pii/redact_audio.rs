@@ -1,0 +1,105 @@
+//! Audio redaction (`privacy.redact_audio`): phone, card and ID numbers silenced in a stored
+//! recording. Each channel (caller left; bot or agent right) is transcribed whole with token
+//! times, the numbers in its words are located ([`super::spoken_numbers`]) and their samples
+//! set to zero; the rest of the file is kept sample for sample. The new file replaces the old
+//! one in one rename, so a reader sees either the old recording or the redacted one.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::audio::{rate2x::Upsampler2x, resample::resample, SAMPLE_RATE};
+use crate::error::{Error, InputError, Result};
+use crate::pipeline::whisper::WhisperModel;
+
+use super::spoken_numbers::{number_times, PAD_MS};
+
+/// One silenced stretch of a recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redaction {
+    /// "caller" (left) or "other" (right: the bot or an agent).
+    pub channel: String,
+    /// What was said there: "phone", "card" or "id_number".
+    pub kind: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// The channels of a call's recording, by position.
+const CHANNELS: [&str; 2] = ["caller", "other"];
+/// A channel whose loudest sample is below this (about -50 dBFS) holds no speech to redact.
+const SILENT_PEAK: i16 = 100;
+
+/// Silences the numbers said in the recording at `path` (16-bit WAV, mono or stereo), in
+/// place; what was silenced. `language` is the call's ("en", "zh" or "auto").
+pub fn redact_file(path: &Path, model: &WhisperModel, language: &str, threads: usize) -> Result<Vec<Redaction>> {
+    let (spec, mut channels) = read(path)?;
+    let length_ms = channels.first().map_or(0, |c| c.len() as u64 * 1000 / spec.sample_rate.max(1) as u64);
+    let mut state = model.new_state()?;
+    let mut done = Vec::new();
+    for (ch, samples) in channels.iter_mut().enumerate() {
+        if samples.iter().all(|s| s.unsigned_abs() < SILENT_PEAK as u16) {
+            continue;
+        }
+        let audio = to_pipeline_rate(samples, spec.sample_rate)?;
+        let tokens = model.transcribe_timed(&mut state, &audio, language, threads)?;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let timed: Vec<String> = tokens.iter().map(|t| format!("{}@{}-{}", t.text, t.t0_ms, t.t1_ms)).collect();
+            tracing::debug!(channel = CHANNELS.get(ch).copied().unwrap_or("other"), tokens = %timed.join("|"), "heard for redaction");
+        }
+        for span in number_times(&tokens, PAD_MS, length_ms) {
+            let len = samples.len();
+            let at = |ms: u64| ((ms * spec.sample_rate as u64 / 1000) as usize).min(len);
+            samples[at(span.start_ms)..at(span.end_ms)].fill(0);
+            done.push(Redaction { channel: CHANNELS.get(ch).copied().unwrap_or("other").into(), kind: span.kind.as_str().into(), start_ms: span.start_ms, end_ms: span.end_ms });
+        }
+    }
+    if !done.is_empty() {
+        write_over(path, spec, &channels)?;
+    }
+    Ok(done)
+}
+
+/// The file's channels, each as its 16-bit samples.
+fn read(path: &Path) -> Result<(hound::WavSpec, Vec<Vec<i16>>)> {
+    let bad = |reason: String| Error::Input(InputError::Unreadable { path: path.to_owned(), reason });
+    let mut r = hound::WavReader::open(path).map_err(|e| match e {
+        hound::Error::IoError(io) => Error::Input(InputError::from_io(path, io)),
+        e => bad(format!("not a WAV recording ({e})")),
+    })?;
+    let spec = r.spec();
+    if spec.bits_per_sample != 16 || spec.sample_format != hound::SampleFormat::Int || !(1..=2).contains(&spec.channels) {
+        return Err(bad(format!("a recording is 16-bit PCM, mono or stereo; this is {} channels of {}-bit {:?}", spec.channels, spec.bits_per_sample, spec.sample_format)));
+    }
+    let n = spec.channels as usize;
+    let mut channels = vec![Vec::with_capacity(r.len() as usize / n); n];
+    for (i, s) in r.samples::<i16>().enumerate() {
+        channels[i % n].push(s.map_err(|e| bad(format!("truncated or corrupt ({e})")))?);
+    }
+    Ok((spec, channels))
+}
+
+/// One channel as the recogniser takes it: 16 kHz floats.
+fn to_pipeline_rate(samples: &[i16], rate: u32) -> Result<Vec<f32>> {
+    let f: Vec<f32> = samples.iter().map(|&s| s as f32 / 32768.0).collect();
+    match rate {
+        SAMPLE_RATE => Ok(f),
+        r if r == SAMPLE_RATE / 2 => Ok(Upsampler2x::default().process(&f)),
+        r => resample(&f, r, SAMPLE_RATE),
+    }
+}
+
+/// Writes `channels` beside `path` and renames the new file over it.
+fn write_over(path: &Path, spec: hound::WavSpec, channels: &[Vec<i16>]) -> Result<()> {
+    let tmp: PathBuf = path.with_extension("redacting.wav");
+    let io = |e: hound::Error| Error::Input(InputError::Unreadable { path: tmp.clone(), reason: format!("cannot write: {e}") });
+    let mut w = hound::WavWriter::create(&tmp, spec).map_err(io)?;
+    let n = channels.first().map_or(0, Vec::len);
+    for i in 0..n {
+        for c in channels {
+            w.write_sample(c.get(i).copied().unwrap_or(0)).map_err(io)?;
+        }
+    }
+    w.finalize().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::Input(InputError::from_io(path, e)))
+}
