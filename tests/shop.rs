@@ -283,3 +283,54 @@ fn an_order_number_typed_on_the_keypad_is_looked_up() {
     assert!(text.contains("SF Express"), "{text:?}");
     assert!(of_type(&events, "handoff").is_empty());
 }
+
+fn chat_post(g: &Gateway, body: Value) -> (u16, Value) {
+    match ureq::post(&format!("{}/v1/chat", g.base)).set("Authorization", &g.bearer()).send_json(body) {
+        Ok(r) => (r.status(), serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, json!({ "error": r.into_string().unwrap_or_default() })),
+        Err(e) => panic!("chat: {e}"),
+    }
+}
+
+#[test]
+fn chats_are_kept_beside_calls_with_their_rating_and_count_for_first_contact_resolution() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (g, _, _) = gateway(dir.path(), "");
+    // A customer asks about an order, rates the chat and closes it.
+    let (code, v) = chat_post(&g, json!({ "session_id": "web-1", "customer": "cust-7", "text": "Where is my order 48152?" }));
+    assert_eq!(code, 200, "{v}");
+    let first = v["call_id"].as_str().expect("the chat's call id").to_string();
+    assert!(reply(&v).contains("4 8 1 5 2"), "{v}");
+    let (code, v) = chat_post(&g, json!({ "session_id": "web-1", "rating": 5, "end": true }));
+    assert_eq!((code, v["rated"].as_bool(), v["ended"].as_bool()), (200, Some(true), Some(true)), "{v}");
+    // Its record: the customer's words, the bot's answer, the rating, the end.
+    let one = get_json(&format!("{}/v1/calls/{first}", g.base));
+    assert_eq!(one["call"]["source"], "chat:web-1", "{one}");
+    let events = one["events"].as_array().unwrap();
+    assert!(of_type(events, "transcript").iter().any(|e| e["speaker"] == "caller" && e["text"] == "Where is my order 48152?"), "{one}");
+    assert!(of_type(events, "bot_reply").iter().any(|e| e["text"].as_str().unwrap_or("").contains("4 8 1 5 2")), "{one}");
+    assert_eq!(of_type(events, "intent")[0]["intent"], "track_order", "{one}");
+    assert_eq!(of_type(events, "survey")[0]["score"], 5, "{one}");
+    assert_eq!(of_type(events, "call_ended")[0]["reason"], "chat_ended", "{one}");
+    // In the QA console's list, on the chat channel, found by its words, with its rating.
+    let list = get_json(&format!("{}/v1/qa/calls?channel=chat&q=order", g.base));
+    let rows = list["calls"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!((rows[0]["id"].as_str(), rows[0]["channel"].as_str(), rows[0]["csat"].as_i64()), (Some(first.as_str()), Some("chat"), Some(5)), "{list}");
+    assert_eq!(rows[0]["caller"], "cust-7", "{list}");
+    // The same customer asks again a moment later: the first chat did not resolve it.
+    let (_, v) = chat_post(&g, json!({ "session_id": "web-2", "customer": "cust-7", "text": "Where is my order 48152?" }));
+    let second = v["call_id"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    chat_post(&g, json!({ "session_id": "web-2", "end": true }));
+    let a = get_json(&format!("{}/v1/analytics?channel=chat", g.base));
+    assert_eq!(a["totals"]["calls"], 2, "{a}");
+    assert_eq!(a["totals"]["fcr"].as_f64(), Some(0.5), "{a}");
+    assert_eq!(a["totals"]["surveys"], 1, "{a}");
+    // A rating or an end of no open session, a rating out of range.
+    assert_eq!(chat_post(&g, json!({ "session_id": "web-1", "rating": 4 })).0, 404);
+    let (code, v) = chat_post(&g, json!({ "session_id": "web-3", "text": "hi", "rating": 9 }));
+    assert_eq!(code, 400);
+    assert!(v["error"].as_str().unwrap_or("").contains("rating"), "{v}");
+    assert_eq!(chat_post(&g, json!({ "session_id": "web-3" })).0, 400);
+}

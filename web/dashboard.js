@@ -18,7 +18,7 @@
   const PERIODS = { today: 'Today', '7d': 'Last 7 days', '30d': 'Last 30 days', custom: 'Custom' };
   const PERIOD_DAYS = { today: 1, '7d': 7, '30d': 30 };
   const DEFAULT_PERIOD = '7d';
-  const CHANNELS = { phone: 'Phone', app: 'In-app', file: 'File' };
+  const CHANNELS = { phone: 'Phone', app: 'In-app', chat: 'Chat', file: 'File' };
   const LANGS = { en: 'English', zh: 'Chinese' };
   const LANG_TAGS = { en: 'EN', zh: '中文' };
   const REASONS = {

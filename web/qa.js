@@ -16,7 +16,7 @@
 
   const LANGS = { en: 'English', zh: 'Chinese' };
   const LANG_TAGS = { en: 'EN', zh: '中文' };
-  const CHANNELS = { phone: 'Phone', app: 'In-app', file: 'File' };
+  const CHANNELS = { phone: 'Phone', app: 'In-app', chat: 'Chat', file: 'File' };
   const REASONS = {
     anger: 'Angry caller', caller_request: 'Asked for a person', high_risk: 'High-risk request',
     not_understood: 'Bot didn\'t understand', unresolved: 'Bot couldn\'t resolve', dtmf: 'Pressed for an agent',
@@ -571,7 +571,7 @@
   function buildTimeline(events) {
     const items = [];
     const intents = [];
-    const fused = [], prosody = [];
+    const fused = [], prosody = [], typed = [];
     let handoff = null, agentName = '', survey = null, lang = '';
     // When each reply was really heard: tts_started and how much of it played.
     const tts = new Map();
@@ -610,6 +610,7 @@
           if (a === null) break;
           if (ev.source === 'fused') fused.push({ t, a: clamp01(a), label: str(ev.label) });
           else if (ev.source === 'prosody' && ev.final !== false) prosody.push({ t, a: clamp01(a), label: str(ev.label) });
+          else if (ev.source === 'text') typed.push({ t, a: clamp01(a), label: str(ev.label) }); // a chat's only reading
           break;
         }
         case 'intent':
@@ -695,7 +696,7 @@
       for (const l of lines) if (l.speaker === 'caller' && l.t <= it.t + 250) best = l;
       if (best) (best.intents = best.intents || []).push(it);
     }
-    const anger = (fused.length ? fused : prosody).sort((a, b) => a.t - b.t);
+    const anger = (fused.length ? fused : prosody.length ? prosody : typed).sort((a, b) => a.t - b.t);
     return { items, lines, anger, handoff, agentName, survey, lang };
   }
 
@@ -732,11 +733,16 @@
     const scoreAny = score ?? num(sum.qa_score);
     $('#f-qa').replaceChildren(scorePill(scoreAny));
 
-    // Recording
+    // Recording (a chat has none: its messages are the record)
     const player = $('#player');
-    const src = `/v1/calls/${encodeURIComponent(id)}/recording`;
-    player.src = src;
-    checkRecording(id, src, 'check');
+    const chat = (sum.channel || channelOfSource(call.source)) === 'chat';
+    $('.player-card').hidden = chat;
+    $('label.follow').hidden = chat;
+    if (!chat) {
+      const src = `/v1/calls/${encodeURIComponent(id)}/recording`;
+      player.src = src;
+      checkRecording(id, src, 'check');
+    }
 
     renderTimeline(tl);
     renderSpeakers();

@@ -1,6 +1,10 @@
 //! POST /v1/chat: the text channel of the same system. The same NLU, the same dialog (with
 //! its per-session state, order actions and knowledge base) and the same escalation policy as
-//! a call; only the words arrive typed.
+//! a call; only the words arrive typed. Each session is kept in the store as a call on the
+//! `chat` channel (its messages as the caller's transcripts and the bot's replies, with the
+//! intents, emotions, handoff and rating a call has), so the QA console, the dashboard and
+//! first-contact resolution see chats beside calls; it ends when the client says so or after
+//! 30 idle minutes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,16 +12,18 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{check_lang, json_body, ApiError, AppState};
-use crate::call::{take_turn, EscalationPolicy, CallerTurn, PolicyInput, TurnOutcome};
+use crate::call::{take_turn, CallerTurn, EscalationPolicy, PolicyInput, TurnOutcome};
 use crate::dialog::{reply_language, Dialog};
+use crate::events::{Event, EventKind};
 use crate::pipeline::conversation::blocking;
 
-/// Sessions idle this long are forgotten.
+/// Sessions idle this long are ended.
 const IDLE: Duration = Duration::from_secs(30 * 60);
 const MAX_SESSIONS: usize = 10_000;
 
@@ -26,6 +32,22 @@ pub struct ChatSession {
     policy: EscalationPolicy,
     started: Instant,
     touched: Instant,
+    /// The session's call in the store.
+    call_id: String,
+    /// The sequence number of the session's next event.
+    seq: u64,
+}
+
+impl ChatSession {
+    fn ms(&self, now: Instant) -> u64 {
+        now.duration_since(self.started).as_millis() as u64
+    }
+
+    /// `kind` at `t` as the session's next event.
+    fn event(&mut self, t: u64, kind: EventKind) -> (u64, Event) {
+        self.seq += 1;
+        (self.seq - 1, Event::new(&self.call_id, t, kind))
+    }
 }
 
 pub type Sessions = Arc<Mutex<HashMap<String, ChatSession>>>;
@@ -34,59 +56,176 @@ pub type Sessions = Arc<Mutex<HashMap<String, ChatSession>>>;
 #[serde(deny_unknown_fields)]
 struct ChatRequest {
     session_id: String,
-    text: String,
+    /// The customer's message.
+    text: Option<String>,
     lang: Option<String>,
+    /// The shop's customer id (as in-app call tokens carry it): one history per customer.
+    customer: Option<String>,
+    /// The customer's rating of the chat, 1 (poor) to 5.
+    rating: Option<u8>,
+    /// The customer closed the chat.
+    #[serde(default)]
+    end: bool,
 }
 
-/// `{session_id, text, lang?}` in; `{reply, lang, intent, confidence, entities, emotion, anger,
-/// kb, actions, progress, handoff}` out. Bad requests get a 400 with the reason.
+/// What to write to the store once the sessions are let go.
+#[derive(Default)]
+struct Writes {
+    /// A new session's call: (id, source, customer).
+    start: Option<(String, String, String)>,
+    events: Vec<(u64, Event)>,
+    /// Calls to end: (id, reason, duration).
+    ended: Vec<(String, String, u64)>,
+}
+
+/// `{session_id, text?, lang?, customer?, rating?, end?}` in (a message, a rating, the end, or
+/// more than one); `{call_id, reply, lang, intent, confidence, entities, emotion, anger, kb,
+/// actions, progress, handoff, handed_off}` out for a message, `{call_id, rated, ended}` for
+/// the rest. Bad requests get a 400 with the reason, a rating or an end of no open session 404.
 pub async fn chat(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let req: ChatRequest = json_body(&body, "{\"session_id\": ..., \"text\": ..., \"lang\"?: ...}")?;
+    let req: ChatRequest = json_body(&body, "{\"session_id\": ..., \"text\": ..., \"lang\"?: ..., \"customer\"?: ..., \"rating\"?: 1-5, \"end\"?: true}")?;
     if req.session_id.trim().is_empty() || req.session_id.len() > 128 {
         return Err(ApiError::bad_request("session_id must be 1 to 128 characters"));
     }
-    if req.text.trim().is_empty() {
-        return Err(ApiError::bad_request("text is empty"));
+    if req.text.as_deref().is_some_and(|t| t.trim().is_empty()) || (req.text.is_none() && req.rating.is_none() && !req.end) {
+        return Err(ApiError::bad_request("text is empty (send a message, a rating or \"end\": true)"));
+    }
+    if req.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+        return Err(ApiError::bad_request("rating must be 1 to 5"));
+    }
+    if req.customer.as_deref().is_some_and(|c| c.trim().is_empty() || c.len() > 128) {
+        return Err(ApiError::bad_request("customer must be 1 to 128 characters"));
     }
     check_lang(req.lang.as_deref())?;
     let engines = s.engines.clone();
-    let nlu = engines.nlu.analyze(&req.text, req.lang.as_deref()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let lang = req.lang.clone().unwrap_or_else(|| reply_language(&req.text, &nlu.lang).to_string());
+    let nlu = match &req.text {
+        Some(text) => Some(engines.nlu.analyze(text, req.lang.as_deref()).map_err(|e| ApiError::bad_request(e.to_string()))?),
+        None => None,
+    };
 
-    let mut sessions = s.chats.lock().unwrap_or_else(|p| p.into_inner());
-    let now = Instant::now();
-    sessions.retain(|_, v| now.duration_since(v.touched) < IDLE);
-    if !sessions.contains_key(&req.session_id) && sessions.len() >= MAX_SESSIONS {
-        return Err(ApiError(axum::http::StatusCode::SERVICE_UNAVAILABLE, "too many open chat sessions".into()));
+    let mut writes = Writes::default();
+    let answer = {
+        let mut sessions = s.chats.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        end_idle(&mut sessions, now, &mut writes);
+        if !sessions.contains_key(&req.session_id) {
+            if req.text.is_none() {
+                return Err(ApiError(StatusCode::NOT_FOUND, format!("no open chat session {:?}", req.session_id)));
+            }
+            if sessions.len() >= MAX_SESSIONS {
+                return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "too many open chat sessions".into()));
+            }
+            let call_id = crate::live::new_call_id();
+            let source = format!("chat:{}", req.session_id);
+            writes.start = Some((call_id.clone(), source.clone(), req.customer.clone().unwrap_or_default()));
+            let mut session = ChatSession { dialog: engines.new_dialog(false), policy: EscalationPolicy::new(engines.config.escalation.clone()), started: now, touched: now, call_id, seq: 0 };
+            writes.events.push(session.event(0, EventKind::CallStarted { source }));
+            sessions.insert(req.session_id.clone(), session);
+        }
+        let Some(session) = sessions.get_mut(&req.session_id) else {
+            return Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "chat session lost".into()));
+        };
+        session.touched = now;
+        let t = session.ms(now);
+        let answer = match (&req.text, &nlu) {
+            (Some(text), Some(nlu)) => turn(session, &req.session_id, text, nlu, req.lang.as_deref(), t, &mut writes.events),
+            _ => json!({ "session_id": req.session_id, "call_id": session.call_id }),
+        };
+        if let Some(score) = req.rating {
+            writes.events.push(session.event(t, EventKind::Survey { score }));
+        }
+        if req.end {
+            let reason = "chat_ended".to_string();
+            writes.events.push(session.event(t, EventKind::CallEnded { reason: reason.clone(), duration_ms: t, media: None }));
+            writes.ended.push((session.call_id.clone(), reason, t));
+            sessions.remove(&req.session_id);
+        }
+        answer
+    };
+    store(&s, writes).await;
+    let mut answer = answer;
+    if req.text.is_none() {
+        answer["rated"] = json!(req.rating.is_some());
+        answer["ended"] = json!(req.end);
     }
-    let session = sessions.entry(req.session_id.clone()).or_insert_with(|| ChatSession {
-        dialog: engines.new_dialog(false),
-        policy: EscalationPolicy::new(engines.config.escalation.clone()),
-        started: now,
-        touched: now,
-    });
-    session.touched = now;
-    let t = now.duration_since(session.started).as_millis() as u64;
+    Ok(Json(answer))
+}
 
+/// One message through the NLU, the dialog and the escalation policy; its events; the answer.
+fn turn(session: &mut ChatSession, session_id: &str, text: &str, nlu: &crate::nlu::NluResult, lang: Option<&str>, t: u64, events: &mut Vec<(u64, Event)>) -> Value {
+    let lang = lang.map(str::to_string).unwrap_or_else(|| reply_language(text, &nlu.lang).to_string());
+    let said = |session: &mut ChatSession, events: &mut Vec<(u64, Event)>| {
+        events.push(session.event(t, EventKind::Transcript { is_final: true, text: text.to_string(), lang: lang.clone(), start_ms: t, end_ms: t, queue_ms: 0, asr_ms: 0, speaker: "caller".into() }));
+        events.push(session.event(t, EventKind::Intent { intent: nlu.intent.clone(), confidence: nlu.confidence, top: nlu.top.clone(), entities: nlu.entities.clone(), utterance_start_ms: t }));
+        let emotion = EventKind::Emotion { source: "text".into(), label: nlu.emotion.clone(), score: nlu.emotion_confidence, sentiment: Some(nlu.sentiment), anger: Some(nlu.anger), is_final: true, utterance_start_ms: Some(t) };
+        events.push(session.event(t, emotion));
+    };
+    let reply_event = |session: &mut ChatSession, reply_text: &str, kb: Option<String>, actions: Vec<crate::dialog::Action>| {
+        let id = session.seq;
+        session.event(t, EventKind::BotReply { reply_id: id, text: reply_text.to_string(), lang: lang.clone(), in_reply_to_ms: Some(t), kb, actions })
+    };
+    said(session, events);
     if session.policy.handed_off() {
-        return Ok(Json(json!({
-            "session_id": req.session_id, "reply": crate::dialog::transfer_prompt(&lang).text, "lang": lang,
+        let reply = crate::dialog::transfer_prompt(&lang).text;
+        events.push(reply_event(session, &reply, None, Vec::new()));
+        return json!({
+            "session_id": session_id, "call_id": session.call_id, "reply": reply, "lang": lang,
             "intent": nlu.intent, "confidence": nlu.confidence, "entities": nlu.entities, "emotion": nlu.emotion,
             "anger": nlu.anger, "kb": null, "actions": [], "progress": "chat", "handoff": null, "handed_off": true,
-        })));
+        });
     }
-    let heard = CallerTurn { text: &req.text, lang: &lang, nlu: &nlu, start_ms: t, end_ms: t, anger: nlu.anger, interrupted_bot: false };
+    let heard = CallerTurn { text, lang: &lang, nlu, start_ms: t, end_ms: t, anger: nlu.anger, interrupted_bot: false };
     let (dialog, policy) = (&mut session.dialog, &mut session.policy);
     let TurnOutcome { reply, handoff, says_transfer } = blocking(|| take_turn(dialog.as_mut(), policy, &heard, t));
-    let text = match &handoff {
+    let reply_text = match &handoff {
         Some(_) if !says_transfer => crate::dialog::transfer_prompt(&lang).text,
         _ => reply.text.clone(),
     };
-    session.policy.handle(PolicyInput::BotSaid { text: text.clone() }, t);
+    session.policy.handle(PolicyInput::BotSaid { text: reply_text.clone() }, t);
+    events.push(reply_event(session, &reply_text, reply.kb.clone(), reply.actions.clone()));
+    if let Some(h) = &handoff {
+        events.push(session.event(t, EventKind::Handoff { reason: h.reason.as_str().into(), context: h.context.clone() }));
+    }
     let handoff = handoff.map(|h| json!({ "reason": h.reason.as_str(), "context": h.context }));
-    Ok(Json(json!({
-        "session_id": req.session_id, "reply": text, "lang": lang, "intent": nlu.intent, "confidence": nlu.confidence,
+    json!({
+        "session_id": session_id, "call_id": session.call_id, "reply": reply_text, "lang": lang, "intent": nlu.intent, "confidence": nlu.confidence,
         "entities": nlu.entities, "emotion": nlu.emotion, "anger": nlu.anger, "kb": reply.kb, "actions": reply.actions,
         "progress": reply.progress, "handoff": handoff, "handed_off": session.policy.handed_off(),
-    })))
+    })
+}
+
+/// Ends the sessions idle for [`IDLE`].
+fn end_idle(sessions: &mut HashMap<String, ChatSession>, now: Instant, writes: &mut Writes) {
+    let idle: Vec<String> = sessions.iter().filter(|(_, v)| now.duration_since(v.touched) >= IDLE).map(|(k, _)| k.clone()).collect();
+    for key in idle {
+        if let Some(mut s) = sessions.remove(&key) {
+            let t = s.ms(s.touched);
+            writes.events.push(s.event(t, EventKind::CallEnded { reason: "idle".into(), duration_ms: t, media: None }));
+            writes.ended.push((s.call_id.clone(), "idle".into(), t));
+        }
+    }
+}
+
+/// Writes a request's events, and starts, ends and indexes its calls, off the async threads.
+async fn store(s: &AppState, w: Writes) {
+    let engines = s.engines.clone();
+    let done = tokio::task::spawn_blocking(move || -> crate::error::Result<()> {
+        let store = &engines.store;
+        if let Some((id, source, customer)) = &w.start {
+            store.start_call(id, source, customer, "chat", None, None)?;
+        }
+        let events: Vec<(u64, &Event)> = w.events.iter().map(|(seq, e)| (*seq, e)).collect();
+        store.add_events(&events)?;
+        for (id, reason, ms) in &w.ended {
+            store.end_call(id, reason, *ms)?;
+            store.index_call(id, Some(&engines.config.qa))?;
+        }
+        Ok(())
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "chat session not stored"),
+        Err(e) => tracing::warn!(error = %e, "chat session not stored"),
+    }
 }

@@ -69,7 +69,7 @@ pub async fn analytics(State(s): State<AppState>, Extension(who): Extension<Prin
     if from > to {
         return Err(ApiError::bad_request(format!("from ({from}) is after to ({to})")));
     }
-    let channel = super::qa::one_of("channel", p.channel, &["phone", "app", "file"])?;
+    let channel = super::qa::one_of("channel", p.channel, &["phone", "app", "chat", "file"])?;
     let store = s.engines.store.clone();
     let mut v = tokio::task::spawn_blocking(move || store.analytics(&from, &to, channel.as_deref()))
         .await

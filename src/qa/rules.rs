@@ -69,7 +69,13 @@ fn contains_any(text: &str, words: &[String]) -> Option<String> {
 
 const GREETINGS: &[&str] = &["hello", "hi,", "welcome", "thank you for calling", "good morning", "good afternoon", "good evening", "您好", "你好", "欢迎"];
 
+/// Whether the bot's first words greeted the caller. Not judged on a chat: the customer
+/// writes first, and the widget that opened it greeted them.
 fn greeting(events: &[Event]) -> Verdict {
+    let chat = events.iter().any(|e| matches!(&e.kind, EventKind::CallStarted { source } if source.starts_with("chat:")));
+    if chat {
+        return Verdict::default();
+    }
     let first = events.iter().find_map(|e| match &e.kind {
         EventKind::BotReply { text, in_reply_to_ms, .. } => Some((e.t_ms, text, in_reply_to_ms.is_none())),
         _ => None,
@@ -321,6 +327,8 @@ mod tests {
         let curt = call(vec![caller(500, 2000, "where is my order"), bot(3000, Some(500), "Which order?", vec![])]);
         assert_eq!(greeting(&curt).passed, Some(false));
         assert_eq!(greeting(&caller(0, 100, "hi")).passed, None);
+        let chat: Vec<Event> = [Event::new("c", 0, EventKind::CallStarted { source: "chat:web-1".into() })].into_iter().chain(curt.iter().cloned()).collect();
+        assert_eq!(greeting(&chat).passed, None, "a chat is not judged on a greeting");
     }
 
     #[test]

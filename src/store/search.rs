@@ -189,6 +189,8 @@ pub fn summarize(call: &CallRow, events: &[Event]) -> (IndexedCall, String) {
         "app"
     } else if call.source.starts_with("sip:") {
         "phone"
+    } else if call.source.starts_with("chat:") {
+        "chat"
     } else {
         "file"
     };
