@@ -118,10 +118,14 @@ pub fn extract(text: &str, catalogue: &Catalogue) -> Vec<Entity> {
         }
         let cue = before(&chars, n.start, 24);
         let phone_cue = PHONE_CUES.iter().any(|c| cue.contains(c));
-        let order_cue = ORDER_CUES.iter().any(|c| cue.contains(c));
+        // "phone number": a phone cue outweighs the weak order cues ("number", "no", "#").
+        let explicit_order = ["order", "订单", "单号"].iter().any(|c| cue.contains(c));
+        let order_cue = ORDER_CUES.iter().any(|c| cue.contains(c)) && (!phone_cue || explicit_order);
         let d = &n.digits;
-        let kind = if is_cn_mobile(d) || (phone_cue && (10..=13).contains(&d.len())) {
+        let kind = if is_cn_mobile(d) || (phone_cue && (10..=13).contains(&d.len())) || (phone_cue && !explicit_order && d.len() >= 7) {
             EntityType::PhoneNumber
+        } else if phone_cue && !explicit_order {
+            continue;
         } else if (d.len() >= 4 && (n.digit_by_digit || order_cue)) || (d.len() >= 3 && order_cue) {
             EntityType::OrderNumber
         } else {
@@ -153,6 +157,10 @@ mod tests {
         assert_eq!(ents("单号幺三五七九"), [(OrderNumber, "13579".into())]);
         assert_eq!(ents("order 4 8 1 5 2 please"), [(OrderNumber, "48152".into())]);
         assert_eq!(ents("cancel order 7781"), [(OrderNumber, "7781".into())]);
+        assert_eq!(ents("my phone number is 1-3-8, 1-2-3-4, 5-6-7-8"), [(PhoneNumber, "13812345678".into())]);
+        assert_eq!(ents("my phone number is 555 0123"), [(PhoneNumber, "5550123".into())]);
+        assert_eq!(ents("call me on 4815"), []);
+        assert_eq!(ents("call me about order 48152, my phone is 13812345678"), [(OrderNumber, "48152".into()), (PhoneNumber, "13812345678".into())]);
     }
 
     #[test]

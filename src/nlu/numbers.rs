@@ -188,8 +188,16 @@ fn digits_at(chars: &[char], toks: &[Token], i: usize) -> Option<(NumberSpan, us
     let mut digits = toks[i].text.clone();
     let mut decimal = None;
     while j + 1 < toks.len() && all_digits(&toks[j + 1]) {
+        let short = toks[j].text.len() <= 4 && toks[j + 1].text.len() <= 4;
+        // Digits said in groups, as Whisper writes them: "1-3-8, 1-2-3-4, 5-6-7-8".
+        let grouped = short && chars[toks[j].end..toks[j + 1].start] == [',', ' '] && chars[toks[i].end..toks[j].end].contains(&'-');
+        if grouped {
+            j += 1;
+            digits.push_str(&toks[j].text);
+            continue;
+        }
         match gap(chars, &toks[j], &toks[j + 1]) {
-            Some(' ') | Some('-') if toks[j].text.len() <= 4 && toks[j + 1].text.len() <= 4 => {}
+            Some(' ') | Some('-') if short => {}
             Some(',') if toks[j + 1].text.len() == 3 => {}
             Some('.') if decimal.is_none() => decimal = Some(digits.len()),
             _ => break,
