@@ -118,6 +118,10 @@ pub struct Step {
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
     pub turns: usize,
+    /// How long a signed-in API request (`GET /v1/me`, every 100 ms from the first call to the
+    /// last one's end) took: p95 and the slowest, in milliseconds.
+    pub http_p95_ms: u64,
+    pub http_max_ms: u64,
     /// Bridged calls: how many were put through to an agent, and whose agent heard the caller
     /// after the whisper (the fewest of the runs).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +177,8 @@ fn combine(runs: Vec<Step>) -> Option<Step> {
         p50_ms: (!p50s.is_empty()).then(|| median(p50s.clone())),
         p95_ms: (!p95s.is_empty()).then(|| median(p95s)),
         turns: runs.iter().map(|r| r.turns).min().unwrap_or(0),
+        http_p95_ms: median(runs.iter().map(|r| r.http_p95_ms).collect()),
+        http_max_ms: runs.iter().map(|r| r.http_max_ms).max().unwrap_or(0),
         bridged: runs.iter().filter_map(|r| r.bridged).min(),
         agents_heard: runs.iter().filter_map(|r| r.agents_heard).min(),
         why,
@@ -414,6 +420,7 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: 
     }
     let stats = leg.stats_url(&g.http);
     let before = get(&stats)?;
+    let probe = HttpProbe::start(format!("{}/v1/me", g.http));
     let t0 = Instant::now();
     let target = format!("sip:bot@{}", g.sip);
     let ws = format!("{}/v1/webrtc", g.http.replace("http://", "ws://"));
@@ -460,6 +467,7 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: 
         after = get(&stats)?;
     }
     let wall = t0.elapsed().as_secs_f64();
+    let http = probe.stop();
     let f = |v: &serde_json::Value, a: &str, b: &str| v[a][b].as_f64().unwrap_or(0.0);
     let late = leg.media(&after)["tx_late"].as_f64().unwrap_or(0.0) - leg.media(&before)["tx_late"].as_f64().unwrap_or(0.0);
     let cpu = (f(&after, "process", "cpu_s") - f(&before, "process", "cpu_s")) / wall / n as f64;
@@ -530,7 +538,59 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: 
         agents_heard: (mode == Mode::Bridged).then_some(agent_heard),
         p50_ms: percentile(totals.clone(), 0.5),
         p95_ms: percentile(totals, 0.95),
+        http_p95_ms: percentile(http.clone(), 0.95).unwrap_or(0),
+        http_max_ms: http.into_iter().max().unwrap_or(0),
     })
+}
+
+/// The gateway's resident memory once it has stayed within 1 MB for two seconds (at most 30 s).
+async fn settled_rss(stats: &str, rss: impl Fn(&serde_json::Value) -> f64) -> Result<f64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = rss(&get(stats)?);
+    let mut steady_since = Instant::now();
+    while Instant::now() < deadline && steady_since.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = rss(&get(stats)?);
+        if (now - last).abs() > 1.0 {
+            steady_since = Instant::now();
+        }
+        last = now;
+    }
+    Ok(last)
+}
+
+/// Signed-in API requests at a steady pace on a thread of their own while a step runs: what a
+/// supervisor's page or the shop's backend waits while calls come and go.
+struct HttpProbe {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<u64>>,
+}
+
+impl HttpProbe {
+    const EVERY: Duration = Duration::from_millis(100);
+
+    fn start(url: String) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut took = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                // A failed request counts as slow as it was.
+                let _ = get(&url);
+                took.push(t.elapsed().as_millis() as u64);
+                std::thread::sleep(Self::EVERY.saturating_sub(t.elapsed()));
+            }
+            took
+        });
+        Self { stop, thread }
+    }
+
+    /// The requests' times in milliseconds.
+    fn stop(self) -> Vec<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
 }
 
 /// Bridged steps below the most asked for.
@@ -575,7 +635,9 @@ async fn run_mode(config: &Config, leg: Leg, mode: Mode, steps: Vec<usize>, fixt
         _ => (start_gateway(config, mode == Mode::Pipeline)?, None),
     };
     let rss = |v: &serde_json::Value| v["process"]["rss_mb"].as_f64().unwrap_or(0.0);
-    let rss_idle_before_mb = rss(&get(&leg.stats_url(&g.http))?);
+    // Idle: once the gateway's start-up work in the background (voice detectors made ready,
+    // the first sweeps) has settled, its memory unchanged for two seconds.
+    let rss_idle_before_mb = settled_rss(&leg.stats_url(&g.http), rss).await?;
     let audio = audio::load_for_pipeline(fixture, None)?;
     // What the callers send: the fixture as the leg carries it, encoded once.
     let callers = Arc::new(SipCallers::start(&audio.samples).await?);
@@ -598,13 +660,13 @@ async fn run_mode(config: &Config, leg: Leg, mode: Mode, steps: Vec<usize>, fixt
             println!("{}", serde_json::to_string(&s).unwrap_or_default());
         } else {
             println!(
-                "  {:<6} {:<10} {:>4} calls: {} ({}/{} runs) answered {}, {}late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.3}% CPU and {:.2} MB per call{}",
+                "  {:<6} {:<10} {:>4} calls: {} ({}/{} runs) answered {}, {}late frames {} (max {} ms), ASR wait p95 {} ms, v2v p50/p95 {:?}/{:?} ms, {:.3}% CPU and {:.2} MB per call, API p95/max {}/{} ms{}",
                 s.leg, s.mode, s.calls, if s.realtime { "real time " } else { "BEHIND    " }, s.realtime_runs, s.runs, s.answered,
                 match (s.bridged, s.agents_heard) {
                     (Some(b), Some(h)) => format!("bridged {b}, agents heard their caller {h}, "),
                     _ => String::new(),
                 },
-                s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call,
+                s.late_frames, s.max_late_ms, s.asr_wait_p95_ms, s.p50_ms, s.p95_ms, s.cpu_per_call * 100.0, s.rss_mb_per_call, s.http_p95_ms, s.http_max_ms,
                 if s.why.is_empty() { String::new() } else { format!("; {}", s.why.join("; ")) }
             );
         }

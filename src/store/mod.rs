@@ -132,6 +132,10 @@ pub use calls::CallRow;
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// A read-only connection for the sign-in checks of every HTTP request: with WAL they read
+    /// beside a write in progress instead of waiting for `conn` (a batch of events, a call's
+    /// index), so a burst of calls ending does not stall the pages and the API.
+    reader: Mutex<Connection>,
     pub path: PathBuf,
 }
 
@@ -158,12 +162,19 @@ impl Store {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;").map_err(|e| db_err(path, e))?;
         conn.execute_batch(SCHEMA).map_err(|e| db_err(path, e))?;
         conn.execute_batch(search::SCHEMA).map_err(|e| db_err(path, e))?;
-        Ok(Self { conn: Mutex::new(conn), path: path.to_owned() })
+        let reader = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(|e| db_err(path, e))?;
+        reader.execute_batch("PRAGMA busy_timeout=5000;").map_err(|e| db_err(path, e))?;
+        Ok(Self { conn: Mutex::new(conn), reader: Mutex::new(reader), path: path.to_owned() })
     }
 
     /// The connection; a panic elsewhere while holding it leaves it usable (SQLite rolls back).
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The read-only connection, for the checks that run on every request.
+    pub fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A value the gateway keeps for itself (a generated secret, say).

@@ -109,7 +109,7 @@ impl Store {
 
     /// Who a bearer token is, if it is a live one.
     pub fn token_principal(&self, token: &str) -> Result<Option<Principal>> {
-        let row: Option<(String, String)> = self.conn().query_row("SELECT name, role FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL", [digest(token)], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(|e| db_err(&self.path, e))?;
+        let row: Option<(String, String)> = self.reader().query_row("SELECT name, role FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL", [digest(token)], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(|e| db_err(&self.path, e))?;
         Ok(row.map(|(name, r)| Principal { name: format!("token:{name}"), role: role(r), csrf: None }))
     }
 
@@ -126,7 +126,7 @@ impl Store {
     /// Who a session cookie is, while the session lasts and the user exists.
     pub fn session_principal(&self, id: &str, now_s: i64) -> Result<Option<Principal>> {
         let row: Option<(String, String, String)> = self
-            .conn()
+            .reader()
             .query_row("SELECT s.user, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user WHERE s.hash = ?1 AND s.expires_at >= ?2", (digest(id), now_s), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .map_err(|e| db_err(&self.path, e))?;
@@ -156,6 +156,30 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_checks_read_beside_a_write_in_progress() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(&t.path().join("db.sqlite")).unwrap();
+        let (_, token) = s.add_token("shop", Role::Agent).unwrap();
+        let (session, _) = {
+            s.add_user("ann", Role::Supervisor, "long enough pw").unwrap();
+            s.new_session("ann", 1000).unwrap()
+        };
+        // A writer holds the connection in an open transaction (a batch of call events, say).
+        let mut writer = s.conn();
+        let tx = writer.transaction().unwrap();
+        tx.execute("INSERT INTO audit (who, action, target) VALUES ('x', 'y', 'z')", []).unwrap();
+        // With one connection these would wait for the writer (here: on this very thread, for ever).
+        assert_eq!(s.token_principal(&token).unwrap().map(|p| p.role), Some(Role::Agent));
+        assert_eq!(s.session_principal(&session, 1001).unwrap().map(|p| p.name), Some("ann".to_string()));
+        tx.commit().unwrap();
+        drop(writer);
+        // A revoked token is refused at once: the reader sees the commit.
+        let id = s.tokens().unwrap().into_iter().find(|t| t.name == "shop").unwrap().id;
+        s.revoke_token(id).unwrap();
+        assert_eq!(s.token_principal(&token).unwrap(), None);
+    }
 
     #[test]
     fn users_tokens_and_sessions_are_checked_and_end() {
