@@ -689,7 +689,7 @@ fn table(l: &Ladder) -> Vec<serde_json::Value> {
     l.steps
         .iter()
         .map(|s| {
-            let mut row = serde_json::json!({"calls": s.calls, "realtime": s.realtime, "runs": s.runs, "realtime_runs": s.realtime_runs, "late_frames": s.late_frames, "asr_wait_p95_ms": s.asr_wait_p95_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "cpu_per_call": s.cpu_per_call, "rss_mb_per_call": s.rss_mb_per_call, "why": s.why});
+            let mut row = serde_json::json!({"calls": s.calls, "realtime": s.realtime, "runs": s.runs, "realtime_runs": s.realtime_runs, "late_frames": s.late_frames, "max_late_ms": s.max_late_ms, "asr_wait_p95_ms": s.asr_wait_p95_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "cpu_per_call": s.cpu_per_call, "rss_mb_per_call": s.rss_mb_per_call, "http_p95_ms": s.http_p95_ms, "http_max_ms": s.http_max_ms, "why": s.why});
             if let (Some(b), Some(h)) = (s.bridged, s.agents_heard) {
                 row["bridged"] = b.into();
                 row["agents_heard"] = h.into();

@@ -40,6 +40,9 @@ pub struct TurnLatency {
     /// When this turn sent the call to a person: from the end of the turn to the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handoff_ms: Option<u64>,
+    /// Why it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff_reason: Option<String>,
     /// Voice to voice.
     pub total_ms: u64,
 }
@@ -60,6 +63,58 @@ pub struct Summary {
     pub handoffs: usize,
     pub handoff_max_ms: u64,
     pub pacing: &'static str,
+    /// Angry callers (`--angry`): how soon after an angry turn ended the call was handed off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anger: Option<AngerHandoffs>,
+}
+
+/// The angry calls of `bench latency --angry`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AngerHandoffs {
+    pub calls: usize,
+    /// Calls handed off for anger.
+    pub handed_off: usize,
+    /// From the end of the turn that decided it to the handoff, per call handed off.
+    pub handoff_ms: Vec<u64>,
+    pub handoff_max_ms: u64,
+}
+
+impl AngerHandoffs {
+    /// From each angry call's turns: its first handoff for anger.
+    pub fn of(calls: &[Vec<TurnLatency>]) -> Self {
+        let handoff_ms: Vec<u64> = calls.iter().filter_map(|turns| turns.iter().find(|t| t.handoff_reason.as_deref() == Some("anger")).and_then(|t| t.handoff_ms)).collect();
+        Self { calls: calls.len(), handed_off: handoff_ms.len(), handoff_max_ms: handoff_ms.iter().copied().max().unwrap_or(0), handoff_ms }
+    }
+}
+
+/// Angry callers built from an emotional-speech corpus (EmoDB, or CASIA/RAVDESS layout): for
+/// each of `speakers` (the anger model's held-out ones), two calm utterances and then four
+/// angry ones, 2.5 s of silence after each, written to `out` as 16 kHz WAVs.
+pub fn angry_calls(dir: &Path, speakers: &[String], out: &Path) -> Result<Vec<PathBuf>> {
+    use crate::prosody::corpus::{self, ANGRY, CALM};
+    let clips = corpus::load(dir)?;
+    let all = corpus::speakers(&clips);
+    let chosen: Vec<&String> = if speakers.iter().any(|s| all.contains(s)) { all.iter().filter(|s| speakers.contains(s)).collect() } else { all.iter().take(2).collect() };
+    let mut calls = Vec::new();
+    for speaker in chosen {
+        let of = |class: usize, n: usize| clips.iter().filter(|c| &c.speaker == speaker && c.class == class).take(n).map(|c| c.path.clone()).collect::<Vec<_>>();
+        let (calm, angry) = (of(CALM, 2), of(ANGRY, 4));
+        if calm.len() < 2 || angry.len() < 4 {
+            continue;
+        }
+        let mut call = Vec::new();
+        for p in calm.iter().chain(&angry) {
+            call.extend(audio::load_for_pipeline(p, None)?.samples);
+            call.extend(std::iter::repeat_n(0.0f32, SAMPLE_RATE as usize * 5 / 2));
+        }
+        let path = out.join(format!("angry-{speaker}.wav"));
+        audio::wav::write_mono(&path, &call, SAMPLE_RATE)?;
+        calls.push(path);
+    }
+    if calls.is_empty() {
+        return Err(InputError::Invalid(format!("{}: no speaker with two calm and four angry utterances", dir.display())).into());
+    }
+    Ok(calls)
 }
 
 #[derive(Deserialize)]
@@ -117,10 +172,11 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
             continue;
         };
         let truth = speech_end(samples, *start_ms, *end_ms);
-        // A handoff decided on this turn comes with its transcript, before the answer.
+        // A handoff decided on this turn: at its end on the voice alone, or with its
+        // transcript, before the answer.
         let handoff = events
             .iter()
-            .find(|e| matches!(e.kind, EventKind::Handoff { .. }) && e.t_ms >= transcript.t_ms && e.t_ms <= reply.t_ms);
+            .find(|e| matches!(e.kind, EventKind::Handoff { .. }) && e.t_ms >= ended.t_ms && e.t_ms <= reply.t_ms.max(transcript.t_ms));
         out.push(TurnLatency {
             file: file.to_string(),
             turn_start_ms: *start_ms,
@@ -135,6 +191,10 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
             nlu_dialog_ms: reply.t_ms.saturating_sub(transcript.t_ms),
             tts_first_ms: audio.t_ms.saturating_sub(reply.t_ms),
             handoff_ms: handoff.map(|h| h.t_ms.saturating_sub(ended.t_ms)),
+            handoff_reason: handoff.and_then(|h| match &h.kind {
+                EventKind::Handoff { reason, .. } => Some(reason.clone()),
+                _ => None,
+            }),
             total_ms: audio.t_ms.saturating_sub(truth),
         });
     }
@@ -182,6 +242,7 @@ pub fn summarize(turns: &[TurnLatency], pacing: Pacing) -> Summary {
             Pacing::RealTime => "realtime",
             Pacing::Simulated => "simulated",
         },
+        anger: None,
     }
 }
 

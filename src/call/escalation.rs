@@ -75,6 +75,11 @@ pub enum PolicyInput {
     Turn(TurnFacts),
     /// The voice's anger score of the utterance in progress (which began at `utterance_start_ms`).
     ProsodyPartial { anger: f32, utterance_start_ms: u64 },
+    /// An utterance has just ended, its words not yet heard: whatever they are, the turn's
+    /// fused anger will be at least `anger_floor` (the voice's share alone). Where that makes
+    /// it the angry turn that completes `anger_turns`, the decision need not wait for the
+    /// transcript.
+    VoiceEnded { anger_floor: f32 },
     Dtmf { digit: char },
     BotSaid { text: String },
     /// The caller accepted the dialog's offer of a person.
@@ -194,6 +199,10 @@ impl EscalationPolicy {
                     self.sustained_since = None;
                     None
                 }
+            }
+            PolicyInput::VoiceEnded { anger_floor } => {
+                let c = &self.cfg;
+                (c.anger_turns > 0 && anger_floor >= c.anger_enter && self.angry_turns + 1 >= c.anger_turns).then_some(Reason::Anger)
             }
             PolicyInput::Turn(t) => self.turn(t, now_ms),
         };
@@ -377,6 +386,20 @@ mod tests {
         }
         // Over the threshold again from 2500 ms: 4000 ms later.
         assert_eq!(got, Some((Reason::Anger, 6500)), "at {now}");
+    }
+
+    #[test]
+    fn the_voice_alone_decides_the_last_angry_turn_as_soon_as_it_ends() {
+        // Two angry turns in a row hand off (the default); the first is counted from its words.
+        let mut p = policy();
+        assert_eq!(p.handle(PolicyInput::VoiceEnded { anger_floor: 0.9 }, 900), None, "one angry turn is not enough");
+        assert_eq!(p.handle(turn("track_order", 0.9, Progress::Open), 1000), None);
+        // The second: a voice whose share alone keeps the fused score over anger_enter.
+        assert_eq!(p.handle(PolicyInput::VoiceEnded { anger_floor: 0.4 }, 2900), None, "the words may still calm it");
+        let h = p.handle(PolicyInput::VoiceEnded { anger_floor: 0.55 }, 3000).map(|h| h.reason);
+        assert_eq!(h, Some(Reason::Anger));
+        // Its words, heard later, add nothing: the call is handed off once.
+        assert_eq!(p.handle(turn("complaint", 0.9, Progress::Open), 3400), None);
     }
 
     #[test]

@@ -115,6 +115,12 @@ pub struct LatencyArgs {
     /// Replay faster than real time instead (each stage's measured time kept on the timeline)
     #[arg(long)]
     pub simulated: bool,
+    /// Also angry callers built from this emotional-speech corpus (EmoDB, or the CASIA/RAVDESS
+    /// layout), the anger model's held-out speakers: two calm turns, then four angry ones,
+    /// with every escalation but anger off; reports how soon after the angry turn ended each
+    /// call was handed off (e.g. ../shared/datasets/emotion/emodb)
+    #[arg(long, value_name = "DIR")]
+    pub angry: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +217,23 @@ fn bench_asr_live(
 fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
     use crate::bench::latency;
     let files = latency::conversations(&args.dir)?;
+    let angry_dir = tempfile::tempdir().map_err(crate::error::Error::internal)?;
+    let angry_calls = match &args.angry {
+        Some(dir) => {
+            let held_out = crate::prosody::AngerModel::load(&config.anger.dir)?.held_out;
+            latency::angry_calls(dir, &held_out, angry_dir.path())?
+        }
+        None => Vec::new(),
+    };
+    // Angry callers meet an escalation policy that listens for anger alone (the corpora's
+    // words are German or acted, not a shop's conversation).
+    let anger_only = {
+        let mut c = config.clone();
+        let e = &mut c.escalation;
+        (e.caller_request, e.refund_dispute, e.not_understood_turns, e.unresolved_turns) = (false, false, 0, 0);
+        e.high_risk_intents.clear();
+        c
+    };
     let engines = Engines::load(config)?;
     let pacing = if args.simulated { crate::pipeline::Pacing::Simulated } else { crate::pipeline::Pacing::RealTime };
     let turns = super::runtime()?.block_on(async {
@@ -240,7 +263,27 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
         }
         Ok::<_, crate::error::Error>(all)
     })?;
-    println!("{}", serde_json::to_string(&latency::summarize(&turns, pacing)).unwrap_or_default());
+    let mut summary = latency::summarize(&turns, pacing);
+    if !angry_calls.is_empty() {
+        drop(engines);
+        let engines = Engines::load(anger_only)?;
+        let calls = super::runtime()?.block_on(async {
+            let mut calls = Vec::new();
+            for f in &angry_calls {
+                eprintln!("bench latency: {} (angry) ...", f.display());
+                let turns = latency::bench_file(&engines, f, pacing).await?;
+                let h = turns.iter().find(|t| t.handoff_reason.as_deref() == Some("anger"));
+                match h.and_then(|t| t.handoff_ms.map(|ms| (t, ms))) {
+                    Some((t, ms)) => println!("  angry caller {}: handed off for anger {ms} ms after the end of the turn at {:.2} s", f.display(), t.speech_end_ms as f64 / 1000.0),
+                    None => println!("  angry caller {}: not handed off for anger", f.display()),
+                }
+                calls.push(turns);
+            }
+            Ok::<_, crate::error::Error>(calls)
+        })?;
+        summary.anger = Some(latency::AngerHandoffs::of(&calls));
+    }
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     Ok(())
 }
 

@@ -353,6 +353,17 @@ impl Conversation {
         self.heard_voice.insert(start_ms, p);
     }
 
+    /// At the end of an utterance: whether its voice alone makes it the angry turn that sends
+    /// the call to a person (without waiting for its transcript).
+    fn voice_decides(&mut self, start_ms: u64) -> Option<Handoff> {
+        if self.policy.handed_off() {
+            return None;
+        }
+        let voice = self.heard_voice.get(&start_ms)?.as_ref()?;
+        let anger_floor = fuse(self.engines.config.anger.prosody_weight, Some(voice), 0.0);
+        self.policy.handle(PolicyInput::VoiceEnded { anger_floor }, self.now_ms)
+    }
+
     /// The policy decided the call goes to a person: the agent's context goes out and the bot
     /// says so; from now on the bot only listens.
     async fn hand_off(&mut self, handoff: Option<Handoff>, in_reply_to_ms: Option<u64>) {
@@ -433,6 +444,8 @@ impl Conversation {
                     let reason = if early { "complete" } else { "silence" };
                     self.sink.emit(self.event_ms(), EventKind::SpeechEnded { start_ms, end_ms, reason: reason.into() });
                     self.utterance_ended(start_ms, end_ms);
+                    let h = self.voice_decides(start_ms);
+                    self.hand_off(h, Some(start_ms)).await;
                 }
                 TurnEvent::TurnReady { start_ms, end_ms, heard } => {
                     self.record.turns += 1;
