@@ -139,6 +139,19 @@ fn a_supervisor_finds_calls_by_their_words_plays_them_and_replays_them() {
         assert_eq!(kpi("dashboard", "abandonment"), format!("{:.0}%", abandoned as f64 * 100.0 / handoffs as f64), "{d}");
     }
     assert_eq!(d["wallboard"]["kpis"]["calls"], "2", "{d}");
+    // For training: the calls by QA score, lowest first, and by anger, each a link to its page.
+    let a = get_json(&format!("{}/v1/analytics", g.base));
+    let ids = |v: &Value| v.as_array().unwrap().iter().map(|r| r["call"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>();
+    let lowest = ids(&a["training"]["lowest_qa"]);
+    assert_eq!(lowest.len(), 2, "{a}");
+    let scores: Vec<i64> = a["training"]["lowest_qa"].as_array().unwrap().iter().map(|r| r["qa_score"].as_i64().unwrap()).collect();
+    assert!(scores[0] <= scores[1], "{scores:?}");
+    let shown: Vec<String> = d["dashboard"]["training_lowest"].as_array().unwrap().iter().map(|r| r["call"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(shown, lowest, "{d}");
+    assert_eq!(d["dashboard"]["training_lowest"][0]["href"], format!("/qa#call={}", lowest[0]), "{d}");
+    assert!(d["dashboard"]["training_lowest"][0]["text"].as_str().unwrap_or("").contains(&format!("QA {}", scores[0])), "{d}");
+    let angriest: Vec<String> = d["dashboard"]["training_angriest"].as_array().unwrap().iter().map(|v| v.as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(angriest, ids(&a["training"]["angriest"]), "{d}");
     assert_eq!(d["wallboard"]["kpis"]["abandoned"], abandoned.to_string(), "{d}");
     // Prometheus: the handoff counted by its reason, requests by route, calls by channel.
     let metrics = ureq::get(&format!("{}/metrics", g.base)).set("Authorization", &g.bearer()).call().unwrap().into_string().unwrap();

@@ -248,6 +248,9 @@
     renderAgents(objs(d.by_agent));
     renderIntents(objs(d.hot_intents));
     renderGaps(objs(d.knowledge_gaps));
+    const training = d.training && typeof d.training === 'object' ? d.training : {};
+    renderTraining('lowest', objs(training.lowest_qa), 'No scored calls in this period.', (r) => `QA ${n0(r.qa_score)}`);
+    renderTraining('angriest', objs(training.angriest), 'No caller\'s anger was scored in this period.', (r) => `anger ${(Number(r.peak_anger) || 0).toFixed(2)}`);
   }
 
   function kpi(id, value, sub, level) {
@@ -504,6 +507,20 @@
       meta.append(el('span', 'gap-asked', `asked ${plural(n0(r.asked), 'time')}`));
       if (r.last_asked) meta.append(el('span', 'gap-last', `last asked ${fmtWhen(r.last_asked)}`));
       li.append(el('p', 'gap-q', str(r.question)), meta);
+      return li;
+    }));
+  }
+
+  // Calls to learn from, each a link to its page in the QA console.
+  function renderTraining(which, rows, empty, figure) {
+    const list = $('#training-' + which);
+    setText($('#training-' + which + '-empty'), empty);
+    list.replaceChildren(...rows.map((r) => {
+      const li = el('li');
+      li.dataset.call = str(r.call);
+      const a = el('a', 'training-call', str(r.caller) || 'Unknown caller');
+      a.href = '/qa#call=' + encodeURIComponent(str(r.call));
+      li.append(a, el('span', 'weeks', `${channelName(r.channel)} · ${fmtWhen(r.started_at)}`), el('span', 'intent-count', figure(r)));
       return li;
     }));
   }

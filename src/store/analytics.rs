@@ -152,7 +152,12 @@ impl Store {
         )?;
         let hot = self.hot_intents(to)?;
         let gaps: Vec<serde_json::Value> = self.gaps()?.into_iter().take(10).map(|(q, lang, asked, last)| serde_json::json!({ "question": q, "lang": lang, "asked": asked, "last_asked": last })).collect();
-        Ok(serde_json::json!({ "from": from, "to": to, "totals": totals, "handoffs_by_reason": reasons, "by_channel": by_channel, "by_agent": by_agent, "daily": daily, "hot_intents": hot, "knowledge_gaps": gaps }))
+        // For training: the period's ten lowest-scoring calls and ten angriest.
+        const ROW: &str = "i.call_id, i.started_at, i.caller, i.channel, i.qa_score, i.peak_anger";
+        const COLS: [&str; 6] = ["call", "started_at", "caller", "channel", "qa_score", "peak_anger"];
+        let lowest = self.grouped(from, to, channel, ROW, "AND i.qa_score IS NOT NULL ORDER BY i.qa_score ASC, i.started_at DESC LIMIT 10", &COLS)?;
+        let angriest = self.grouped(from, to, channel, ROW, "AND i.peak_anger > 0 ORDER BY i.peak_anger DESC, i.started_at DESC LIMIT 10", &COLS)?;
+        Ok(serde_json::json!({ "from": from, "to": to, "totals": totals, "handoffs_by_reason": reasons, "by_channel": by_channel, "by_agent": by_agent, "daily": daily, "hot_intents": hot, "knowledge_gaps": gaps, "training": { "lowest_qa": lowest, "angriest": angriest } }))
     }
 
     /// The intents asked most in the 7 days to `to`, with the 7 days before for comparison.

@@ -240,11 +240,12 @@ impl Store {
         Ok(())
     }
 
-    /// Knowledge gaps, most asked first: (question, lang, times asked, last asked).
+    /// Knowledge gaps, most asked first: (question, lang, times asked, last asked as RFC 3339
+    /// UTC: SQLite's `datetime()` writes "2026-12-01 19:03:12", which browsers misread).
     pub fn gaps(&self) -> Result<Vec<(String, String, i64, String)>> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT question, lang, asked, last_asked FROM kb_gaps ORDER BY asked DESC, last_asked DESC")
+            .prepare("SELECT question, lang, asked, strftime('%Y-%m-%dT%H:%M:%SZ', last_asked) FROM kb_gaps ORDER BY asked DESC, last_asked DESC")
             .map_err(|e| db_err(&self.path, e))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))

@@ -72,6 +72,8 @@ try {
         hot_intents: [...document.querySelectorAll('#hot-intents li')].map((li) => li.innerText.replace(/\s+/g, ' ').trim()),
         rising: [...document.querySelectorAll('#hot-intents li[data-rising="true"]')].map((li) => li.dataset.intent),
         gaps: [...document.querySelectorAll('#gaps li')].map((li) => li.innerText.replace(/\s+/g, ' ').trim()),
+        training_lowest: [...document.querySelectorAll('#training-lowest li')].map((li) => ({ call: li.dataset.call, href: li.querySelector('a') ? li.querySelector('a').getAttribute('href') : '', text: li.innerText.replace(/\s+/g, ' ').trim() })),
+        training_angriest: [...document.querySelectorAll('#training-angriest li')].map((li) => li.dataset.call),
         daily_days: document.querySelectorAll('#chart-daily .day').length,
         daily_bars: document.querySelectorAll('#chart-daily .day rect.seg').length,
       };
