@@ -47,17 +47,42 @@ pub fn redact_file(path: &Path, model: &WhisperModel, language: &str, threads: u
             let timed: Vec<String> = tokens.iter().map(|t| format!("{}@{}-{}", t.text, t.t0_ms, t.t1_ms)).collect();
             tracing::debug!(channel = CHANNELS.get(ch).copied().unwrap_or("other"), tokens = %timed.join("|"), "heard for redaction");
         }
+        let rate = spec.sample_rate as u64;
         for span in number_times(&tokens, PAD_MS, length_ms) {
             let len = samples.len();
-            let at = |ms: u64| ((ms * spec.sample_rate as u64 / 1000) as usize).min(len);
-            samples[at(span.start_ms)..at(span.end_ms)].fill(0);
-            done.push(Redaction { channel: CHANNELS.get(ch).copied().unwrap_or("other").into(), kind: span.kind.as_str().into(), start_ms: span.start_ms, end_ms: span.end_ms });
+            let at = |ms: u64| ((ms * rate / 1000) as usize).min(len);
+            let (a, b) = out_to_quiet(samples, (rate / 50) as usize, at(span.start_ms), at(span.end_ms));
+            samples[a..b].fill(0);
+            let ms = |i: usize| i as u64 * 1000 / rate.max(1);
+            done.push(Redaction { channel: CHANNELS.get(ch).copied().unwrap_or("other").into(), kind: span.kind.as_str().into(), start_ms: ms(a), end_ms: ms(b) });
         }
     }
     if !done.is_empty() {
         write_over(path, spec, &channels)?;
     }
     Ok(done)
+}
+
+/// A frame quieter than this (peak, about -40 dBFS) is a pause between words.
+const QUIET_PEAK: u16 = 330;
+/// How far the end moves out to reach a pause.
+const MAX_EXTRA_FRAMES: usize = 10;
+
+/// `a..b` with its end moved out, 20 ms `frame` by frame, until it sits in a pause (at most
+/// 0.2 s more): Whisper's times end a number up to half a second early (its last token's end),
+/// so where the padded end is still inside a word, the rest of the word goes too. The start
+/// stays: Whisper places a number's first token early rather than late, and moving it out
+/// took the words before with it.
+fn out_to_quiet(samples: &[i16], frame: usize, a: usize, mut b: usize) -> (usize, usize) {
+    let loud = |from: usize, to: usize| samples.get(from..to).is_some_and(|f| f.iter().any(|s| s.unsigned_abs() >= QUIET_PEAK));
+    let frame = frame.max(1);
+    for _ in 0..MAX_EXTRA_FRAMES {
+        if b >= samples.len() || !loud(b, (b + frame).min(samples.len())) {
+            break;
+        }
+        b = (b + frame).min(samples.len());
+    }
+    (a, b)
 }
 
 /// The file's channels, each as its 16-bit samples.
@@ -102,4 +127,26 @@ fn write_over(path: &Path, spec: hound::WavSpec, channels: &[Vec<i16>]) -> Resul
     }
     w.finalize().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(|e| Error::Input(InputError::from_io(path, e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_end_inside_a_word_moves_out_to_the_pause_and_no_further() {
+        // 10 quiet frames, 10 loud (a word), 10 quiet, 10 loud, 10 quiet; 160 samples a frame.
+        let mut s = Vec::new();
+        for i in 0..5 {
+            s.extend(std::iter::repeat_n(if i % 2 == 1 { 5000i16 } else { 10 }, 1600));
+        }
+        // A span from the middle of the first word to the middle of the second: the end moves
+        // to the pause after the second, the start stays.
+        assert_eq!(out_to_quiet(&s, 160, 2400, 5600), (2400, 6400));
+        // An end already in a pause stays.
+        assert_eq!(out_to_quiet(&s, 160, 1000, 3500), (1000, 3500));
+        // At most 0.2 s more: a word that never ends is cut there.
+        let long = vec![5000i16; 16_000];
+        assert_eq!(out_to_quiet(&long, 160, 8000, 8160), (8000, 8160 + 10 * 160));
+    }
 }
