@@ -50,7 +50,36 @@ impl ChatSession {
     }
 }
 
-pub type Sessions = Arc<Mutex<HashMap<String, ChatSession>>>;
+/// The open chat sessions, and the one writer that stores their records in the order the
+/// requests changed them (a session's end is indexed after its last message is written).
+#[derive(Default)]
+pub struct Chats {
+    sessions: Mutex<HashMap<String, ChatSession>>,
+    writer: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<WriteJob>>,
+}
+
+pub type Sessions = Arc<Chats>;
+
+type WriteJob = (Arc<crate::pipeline::Engines>, Writes, tokio::sync::oneshot::Sender<()>);
+
+impl Chats {
+    /// Queues `writes` behind those queued before; the receiver hears when they are stored.
+    fn queue(&self, engines: Arc<crate::pipeline::Engines>, writes: Writes) -> tokio::sync::oneshot::Receiver<()> {
+        let (done, stored) = tokio::sync::oneshot::channel();
+        let writer = self.writer.get_or_init(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<WriteJob>();
+            tokio::spawn(async move {
+                while let Some((engines, writes, done)) = rx.recv().await {
+                    store(engines, writes).await;
+                    let _ = done.send(());
+                }
+            });
+            tx
+        });
+        let _ = writer.send((engines, writes, done));
+        stored
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,16 +133,22 @@ pub async fn chat(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>,
     };
 
     let mut writes = Writes::default();
-    let answer = {
-        let mut sessions = s.chats.lock().unwrap_or_else(|p| p.into_inner());
+    let (answer, stored) = {
+        let mut sessions = s.chats.sessions.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         end_idle(&mut sessions, now, &mut writes);
         if !sessions.contains_key(&req.session_id) {
-            if req.text.is_none() {
-                return Err(ApiError(StatusCode::NOT_FOUND, format!("no open chat session {:?}", req.session_id)));
-            }
-            if sessions.len() >= MAX_SESSIONS {
-                return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "too many open chat sessions".into()));
+            let refused = if req.text.is_none() {
+                Some(ApiError(StatusCode::NOT_FOUND, format!("no open chat session {:?}", req.session_id)))
+            } else if sessions.len() >= MAX_SESSIONS {
+                Some(ApiError(StatusCode::SERVICE_UNAVAILABLE, "too many open chat sessions".into()))
+            } else {
+                None
+            };
+            if let Some(e) = refused {
+                // The idle sessions ended above are still stored.
+                drop(s.chats.queue(engines.clone(), writes));
+                return Err(e);
             }
             let call_id = crate::live::new_call_id();
             let source = format!("chat:{}", req.session_id);
@@ -140,9 +175,10 @@ pub async fn chat(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>,
             writes.ended.push((session.call_id.clone(), reason, t));
             sessions.remove(&req.session_id);
         }
-        answer
+        // Queued while the sessions are held: stored in the order the requests were taken.
+        (answer, s.chats.queue(engines.clone(), writes))
     };
-    store(&s, writes).await;
+    let _ = stored.await;
     let mut answer = answer;
     if req.text.is_none() {
         answer["rated"] = json!(req.rating.is_some());
@@ -207,8 +243,7 @@ fn end_idle(sessions: &mut HashMap<String, ChatSession>, now: Instant, writes: &
 }
 
 /// Writes a request's events, and starts, ends and indexes its calls, off the async threads.
-async fn store(s: &AppState, w: Writes) {
-    let engines = s.engines.clone();
+async fn store(engines: Arc<crate::pipeline::Engines>, w: Writes) {
     let done = tokio::task::spawn_blocking(move || -> crate::error::Result<()> {
         let store = &engines.store;
         if let Some((id, source, customer)) = &w.start {
