@@ -546,15 +546,17 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: 
 /// The gateway's resident memory once it has stayed within 1 MB for two seconds (at most 30 s).
 async fn settled_rss(stats: &str, rss: impl Fn(&serde_json::Value) -> f64) -> Result<f64> {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = rss(&get(stats)?);
+    // Within 1 MB of the reading that began the steady stretch (not of the last one: a slow
+    // climb is not settled).
+    let mut since = rss(&get(stats)?);
+    let mut last = since;
     let mut steady_since = Instant::now();
     while Instant::now() < deadline && steady_since.elapsed() < Duration::from_secs(2) {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = rss(&get(stats)?);
-        if (now - last).abs() > 1.0 {
-            steady_since = Instant::now();
+        last = rss(&get(stats)?);
+        if (last - since).abs() > 1.0 {
+            (since, steady_since) = (last, Instant::now());
         }
-        last = now;
     }
     Ok(last)
 }
@@ -563,7 +565,14 @@ async fn settled_rss(stats: &str, rss: impl Fn(&serde_json::Value) -> f64) -> Re
 /// supervisor's page or the shop's backend waits while calls come and go.
 struct HttpProbe {
     stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<Vec<u64>>,
+    thread: Option<std::thread::JoinHandle<Vec<u64>>>,
+}
+
+impl Drop for HttpProbe {
+    /// A step that fails between start and stop still ends its probe.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl HttpProbe {
@@ -583,13 +592,13 @@ impl HttpProbe {
             }
             took
         });
-        Self { stop, thread }
+        Self { stop, thread: Some(thread) }
     }
 
     /// The requests' times in milliseconds.
-    fn stop(self) -> Vec<u64> {
+    fn stop(mut self) -> Vec<u64> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread.join().unwrap_or_default()
+        self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default()
     }
 }
 
@@ -680,7 +689,7 @@ async fn run_mode(config: &Config, leg: Leg, mode: Mode, steps: Vec<usize>, fixt
     // Idle again: the calls' memory given back (allow the last recordings a moment to close,
     // and the gateway its look at the live calls, every 5 s, that returns freed memory).
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let rss_idle_after_mb = rss(&get(&leg.stats_url(&g.http))?);
+    let rss_idle_after_mb = settled_rss(&leg.stats_url(&g.http), rss).await?;
     Ok(Ladder { best, steps: all, rss_idle_before_mb, rss_idle_after_mb })
 }
 

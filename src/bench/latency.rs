@@ -94,7 +94,11 @@ pub fn angry_calls(dir: &Path, speakers: &[String], out: &Path) -> Result<Vec<Pa
     use crate::prosody::corpus::{self, ANGRY, CALM};
     let clips = corpus::load(dir)?;
     let all = corpus::speakers(&clips);
-    let chosen: Vec<&String> = if speakers.iter().any(|s| all.contains(s)) { all.iter().filter(|s| speakers.contains(s)).collect() } else { all.iter().take(2).collect() };
+    let held_out = speakers.iter().any(|s| all.contains(s));
+    if !held_out {
+        tracing::warn!("none of the anger model's held-out speakers ({}) is in {}: its first two speakers are used, whom the model may have been trained on", speakers.join(", "), dir.display());
+    }
+    let chosen: Vec<&String> = if held_out { all.iter().filter(|s| speakers.contains(s)).collect() } else { all.iter().take(2).collect() };
     let mut calls = Vec::new();
     for speaker in chosen {
         let of = |class: usize, n: usize| clips.iter().filter(|c| &c.speaker == speaker && c.class == class).take(n).map(|c| c.path.clone()).collect::<Vec<_>>();

@@ -38,7 +38,9 @@ pub fn run(config: Config, args: RedactArgs) -> Result<()> {
         p
     };
     let spans = if file.is_file() {
+        let same = |out: &Path| std::fs::canonicalize(out).ok().is_some_and(|o| std::fs::canonicalize(file).ok().as_deref() == Some(o.as_path()));
         let target = match &args.out {
+            Some(out) if same(out) => file.to_owned(),
             Some(out) => {
                 std::fs::copy(file, out).map_err(|e| Error::Input(InputError::from_io(out, e)))?;
                 out.clone()

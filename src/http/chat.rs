@@ -56,6 +56,8 @@ impl ChatSession {
 pub struct Chats {
     sessions: Mutex<HashMap<String, ChatSession>>,
     writer: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<WriteJob>>,
+    /// Started with the first chat: ends the sessions idle for [`IDLE`] once a minute.
+    sweeper: std::sync::OnceLock<()>,
 }
 
 pub type Sessions = Arc<Chats>;
@@ -63,6 +65,28 @@ pub type Sessions = Arc<Chats>;
 type WriteJob = (Arc<crate::pipeline::Engines>, Writes, tokio::sync::oneshot::Sender<()>);
 
 impl Chats {
+    /// Ends idle sessions once a minute, also when no chat request comes to do it.
+    fn sweep_idle(self: &Arc<Self>, engines: Arc<crate::pipeline::Engines>) {
+        let chats = Arc::downgrade(self);
+        self.sweeper.get_or_init(|| {
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    let Some(chats) = chats.upgrade() else { return };
+                    let mut writes = Writes::default();
+                    let stored = {
+                        let mut sessions = chats.sessions.lock().unwrap_or_else(|p| p.into_inner());
+                        end_idle(&mut sessions, Instant::now(), &mut writes);
+                        (!writes.ended.is_empty()).then(|| chats.queue(engines.clone(), writes))
+                    };
+                    if let Some(stored) = stored {
+                        let _ = stored.await;
+                    }
+                }
+            });
+        });
+    }
+
     /// Queues `writes` behind those queued before; the receiver hears when they are stored.
     fn queue(&self, engines: Arc<crate::pipeline::Engines>, writes: Writes) -> tokio::sync::oneshot::Receiver<()> {
         let (done, stored) = tokio::sync::oneshot::channel();
@@ -132,6 +156,7 @@ pub async fn chat(State(s): State<AppState>, body: Bytes) -> Result<Json<Value>,
         None => None,
     };
 
+    s.chats.sweep_idle(engines.clone());
     let mut writes = Writes::default();
     let (answer, stored) = {
         let mut sessions = s.chats.sessions.lock().unwrap_or_else(|p| p.into_inner());

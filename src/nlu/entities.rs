@@ -47,6 +47,15 @@ pub fn is_currency_word(w: &str) -> bool {
 const ORDER_CUES: [&str; 8] = ["order", "订单", "单号", "订单号", "#", "no", "number", "purchase"];
 const PHONE_CUES: [&str; 9] = ["phone", "mobile", "cell", "call", "电话", "手机", "号码", "联系", "tel"];
 
+/// Whether `cue` holds the phone cue `c`: "call" and "tel" as whole words ("calling about",
+/// "tell me" and "hotel" are not about a phone), the others anywhere ("telephone").
+fn has_cue(cue: &str, c: &str) -> bool {
+    match c {
+        "call" | "tel" => cue.split(|ch: char| !ch.is_alphanumeric()).any(|w| w == c),
+        _ => cue.contains(c),
+    }
+}
+
 /// The text of the `n` characters before position `at`.
 fn before(chars: &[char], at: usize, n: usize) -> String {
     chars[at.saturating_sub(n)..at].iter().collect()
@@ -117,15 +126,14 @@ pub fn extract(text: &str, catalogue: &Catalogue) -> Vec<Entity> {
             continue;
         }
         let cue = before(&chars, n.start, 24);
-        let phone_cue = PHONE_CUES.iter().any(|c| cue.contains(c));
-        // "phone number": a phone cue outweighs the weak order cues ("number", "no", "#").
+        let phone_cue = PHONE_CUES.iter().any(|c| has_cue(&cue, c));
+        let order_cue = ORDER_CUES.iter().any(|c| cue.contains(c));
+        // "my phone number is 555 0123": a phone cue outweighs the weak order cue "number"
+        // for a number too long to be an order, unless the order is named.
         let explicit_order = ["order", "订单", "单号"].iter().any(|c| cue.contains(c));
-        let order_cue = ORDER_CUES.iter().any(|c| cue.contains(c)) && (!phone_cue || explicit_order);
         let d = &n.digits;
         let kind = if is_cn_mobile(d) || (phone_cue && (10..=13).contains(&d.len())) || (phone_cue && !explicit_order && d.len() >= 7) {
             EntityType::PhoneNumber
-        } else if phone_cue && !explicit_order {
-            continue;
         } else if (d.len() >= 4 && (n.digit_by_digit || order_cue)) || (d.len() >= 3 && order_cue) {
             EntityType::OrderNumber
         } else {
@@ -159,7 +167,8 @@ mod tests {
         assert_eq!(ents("cancel order 7781"), [(OrderNumber, "7781".into())]);
         assert_eq!(ents("my phone number is 1-3-8, 1-2-3-4, 5-6-7-8"), [(PhoneNumber, "13812345678".into())]);
         assert_eq!(ents("my phone number is 555 0123"), [(PhoneNumber, "5550123".into())]);
-        assert_eq!(ents("call me on 4815"), []);
+        assert_eq!(ents("I'm calling about four eight one five two"), [(OrderNumber, "48152".into())]);
+        assert_eq!(ents("can you tell me about number 48152"), [(OrderNumber, "48152".into())]);
         assert_eq!(ents("call me about order 48152, my phone is 13812345678"), [(OrderNumber, "48152".into()), (PhoneNumber, "13812345678".into())]);
     }
 

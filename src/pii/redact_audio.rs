@@ -51,7 +51,8 @@ pub fn redact_file(path: &Path, model: &WhisperModel, language: &str, threads: u
         for span in number_times(&tokens, PAD_MS, length_ms) {
             let len = samples.len();
             let at = |ms: u64| ((ms * rate / 1000) as usize).min(len);
-            let (a, b) = out_to_quiet(samples, (rate / 50) as usize, at(span.start_ms), at(span.end_ms));
+            let (start, end) = (at(span.start_ms), at(span.end_ms));
+            let (a, b) = out_to_quiet(samples, (rate / 50) as usize, start.min(end), end);
             samples[a..b].fill(0);
             let ms = |i: usize| i as u64 * 1000 / rate.max(1);
             done.push(Redaction { channel: CHANNELS.get(ch).copied().unwrap_or("other").into(), kind: span.kind.as_str().into(), start_ms: ms(a), end_ms: ms(b) });
@@ -97,7 +98,9 @@ fn read(path: &Path) -> Result<(hound::WavSpec, Vec<Vec<i16>>)> {
         return Err(bad(format!("a recording is 16-bit PCM, mono or stereo; this is {} channels of {}-bit {:?}", spec.channels, spec.bits_per_sample, spec.sample_format)));
     }
     let n = spec.channels as usize;
-    let mut channels = vec![Vec::with_capacity(r.len() as usize / n); n];
+    // The header's length is not trusted beyond what the file can hold.
+    let file_samples = std::fs::metadata(path).map(|m| m.len() / 2).unwrap_or(0);
+    let mut channels = vec![Vec::with_capacity((r.len() as u64).min(file_samples) as usize / n); n];
     for (i, s) in r.samples::<i16>().enumerate() {
         channels[i % n].push(s.map_err(|e| bad(format!("truncated or corrupt ({e})")))?);
     }
@@ -126,6 +129,8 @@ fn write_over(path: &Path, spec: hound::WavSpec, channels: &[Vec<i16>]) -> Resul
         }
     }
     w.finalize().map_err(io)?;
+    // On disk before it replaces the recording: a crash leaves one whole file or the other.
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| Error::Input(InputError::from_io(&tmp, e)))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::Input(InputError::from_io(path, e)))
 }
 

@@ -84,7 +84,9 @@ pub fn number_times(tokens: &[TimedToken], pad_ms: u64, length_ms: u64) -> Vec<N
     let mut spans: Vec<NumberSpan> = Vec::new();
     for (first, last, kind) in found {
         let (start, end) = (tokens[first].t0_ms, tokens[first..=last].iter().map(|t| t.t1_ms).max().unwrap_or(0));
-        let span = NumberSpan { kind, start_ms: start.saturating_sub(pad_ms), end_ms: (end + pad_ms).min(length_ms) };
+        // Whisper's last tokens can be timed past the end of the audio.
+        let end_ms = (end + pad_ms).min(length_ms);
+        let span = NumberSpan { kind, start_ms: start.saturating_sub(pad_ms).min(end_ms), end_ms };
         match spans.last_mut() {
             Some(last) if span.start_ms <= last.end_ms => last.end_ms = last.end_ms.max(span.end_ms),
             _ => spans.push(span),
@@ -198,5 +200,8 @@ mod tests {
         let spans = number_times(&toks(" 13812345678| and| 13987654321"), 250, 250);
         assert_eq!(spans, [NumberSpan { kind: Kind::Phone, start_ms: 0, end_ms: 250 }]);
         assert!(number_times(&toks(" hello"), 250, 2_000).is_empty());
+        // Timed past the end of the audio: an empty span at its end, never one that ends first.
+        let late = number_times(&toks(" a| b| c| d| e| f| g| h| i| j| k| l| m| n| o| p| 13812345678"), 100, 1_000);
+        assert!(late.iter().all(|s| s.start_ms <= s.end_ms && s.end_ms <= 1_000), "{late:?}");
     }
 }

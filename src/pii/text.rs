@@ -510,6 +510,9 @@ fn scan_number(c: &[char], start: usize) -> NumSpan {
     let mut i = start + usize::from(!c[start].is_ascii_digit());
     let mut s = NumSpan::default();
     (s.start, s.plus, s.dashes_only) = (start, plus, true);
+    // A comma joins groups only in digits said one by one ("1-3-8, 1-2-3-4"), not in lists
+    // of years or counts ("2019, 2020").
+    let mut dashed = false;
     loop {
         let g = run_len(c, i, |ch| ch.is_ascii_digit());
         s.groups.push(g);
@@ -520,9 +523,11 @@ fn scan_number(c: &[char], start: usize) -> NumSpan {
         let next = run_len(c, i + sep, |ch| ch.is_ascii_digit());
         let right = digitish_run(c, i + sep, i + sep + next);
         let cc = plus && s.groups.len() == 1;
-        if sep == 0 || next == 0 || !joinable(&c[i..i + sep], left, right, cc) {
+        let comma_without_dashes = c[i..i + sep].contains(&',') && !dashed;
+        if sep == 0 || next == 0 || comma_without_dashes || !joinable(&c[i..i + sep], left, right, cc) {
             break;
         }
+        dashed |= c[i..i + sep].contains(&'-');
         s.dashes_only &= sep == 1 && c[i] == '-';
         i += sep;
     }
@@ -886,6 +891,8 @@ mod tests {
 
     /// Texts without personal data: never masked, one per line.
     const KEPT: &str = "
+        in 2019, 2020 and 2021
+        December 12, 2024, 3 items
         I'm angry
         I'm OK
         i am tired

@@ -356,7 +356,9 @@ impl Conversation {
     /// At the end of an utterance: whether its voice alone makes it the angry turn that sends
     /// the call to a person (without waiting for its transcript).
     fn voice_decides(&mut self, start_ms: u64) -> Option<Handoff> {
-        if self.policy.handed_off() {
+        // Only on a count of angry turns that is up to date: an earlier turn still waiting for
+        // its transcript may be a calm one that breaks the row.
+        if self.policy.handed_off() || self.heard_voice.keys().any(|&k| k < start_ms) {
             return None;
         }
         let voice = self.heard_voice.get(&start_ms)?.as_ref()?;
