@@ -149,6 +149,16 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The intent the NLU read from an utterance (which began at `utterance_start_ms`).
+    pub fn intent_of(r: &crate::nlu::NluResult, utterance_start_ms: u64) -> Self {
+        EventKind::Intent { intent: r.intent.clone(), confidence: r.confidence, top: r.top.clone(), entities: r.entities.clone(), utterance_start_ms }
+    }
+
+    /// The emotion the NLU read from an utterance's words.
+    pub fn text_emotion_of(r: &crate::nlu::NluResult, utterance_start_ms: u64) -> Self {
+        EventKind::Emotion { source: "text".into(), label: r.emotion.clone(), score: r.emotion_confidence, sentiment: Some(r.sentiment), anger: Some(r.anger), is_final: true, utterance_start_ms: Some(utterance_start_ms) }
+    }
+
     /// The `type` name of this event.
     pub fn name(&self) -> &'static str {
         match self {

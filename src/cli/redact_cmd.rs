@@ -99,6 +99,6 @@ fn load_whisper(config: &Config, lang: &str) -> Result<WhisperModel> {
         ("zh", zh) if !zh.is_empty() => zh,
         _ => config.models.asr.as_str(),
     };
-    let found = resolver.resolve(manifest.get(name)?)?;
+    let found = resolver.resolve(crate::pipeline::engines::spec_of_kind(&manifest, name, "whisper")?)?;
     WhisperModel::load(&found.path)
 }

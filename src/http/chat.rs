@@ -217,9 +217,8 @@ fn turn(session: &mut ChatSession, session_id: &str, text: &str, nlu: &crate::nl
     let lang = lang.map(str::to_string).unwrap_or_else(|| reply_language(text, &nlu.lang).to_string());
     let said = |session: &mut ChatSession, events: &mut Vec<(u64, Event)>| {
         events.push(session.event(t, EventKind::Transcript { is_final: true, text: text.to_string(), lang: lang.clone(), start_ms: t, end_ms: t, queue_ms: 0, asr_ms: 0, speaker: "caller".into() }));
-        events.push(session.event(t, EventKind::Intent { intent: nlu.intent.clone(), confidence: nlu.confidence, top: nlu.top.clone(), entities: nlu.entities.clone(), utterance_start_ms: t }));
-        let emotion = EventKind::Emotion { source: "text".into(), label: nlu.emotion.clone(), score: nlu.emotion_confidence, sentiment: Some(nlu.sentiment), anger: Some(nlu.anger), is_final: true, utterance_start_ms: Some(t) };
-        events.push(session.event(t, emotion));
+        events.push(session.event(t, EventKind::intent_of(nlu, t)));
+        events.push(session.event(t, EventKind::text_emotion_of(nlu, t)));
     };
     let reply_event = |session: &mut ChatSession, reply_text: &str, kb: Option<String>, actions: Vec<crate::dialog::Action>| {
         let id = session.seq;

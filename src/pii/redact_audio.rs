@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::audio::{rate2x::Upsampler2x, resample::resample, SAMPLE_RATE};
+use crate::audio::{DecodedAudio, PipelineAudio};
 use crate::error::{Error, InputError, Result};
 use crate::pipeline::whisper::WhisperModel;
 
@@ -107,14 +107,10 @@ fn read(path: &Path) -> Result<(hound::WavSpec, Vec<Vec<i16>>)> {
     Ok((spec, channels))
 }
 
-/// One channel as the recogniser takes it: 16 kHz floats.
+/// One channel as the recogniser takes it: 16 kHz floats, converted as a replay converts it.
 fn to_pipeline_rate(samples: &[i16], rate: u32) -> Result<Vec<f32>> {
-    let f: Vec<f32> = samples.iter().map(|&s| s as f32 / 32768.0).collect();
-    match rate {
-        SAMPLE_RATE => Ok(f),
-        r if r == SAMPLE_RATE / 2 => Ok(Upsampler2x::default().process(&f)),
-        r => resample(&f, r, SAMPLE_RATE),
-    }
+    let samples = samples.iter().map(|&s| s as f32 / 32768.0).collect();
+    Ok(PipelineAudio::from_decoded(DecodedAudio { samples, sample_rate: rate, channels: 1, channel: 0 })?.samples)
 }
 
 /// Writes `channels` beside `path` and renames the new file over it.

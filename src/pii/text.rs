@@ -26,7 +26,8 @@
 //!    digits glued to ASCII letters (`AB1234567`) stay. Groups split by spaces
 //!    join only if both have at most 4 digits (or after a `+` country code), so
 //!    `orders 10001 10002` stays two order numbers. A comma and a space join
-//!    groups as a space does (Whisper writes digits said in groups `1-3-8, 1-2-3-4`).
+//!    groups as a space does, but only after dashed groups (Whisper writes digits
+//!    said in groups `1-3-8, 1-2-3-4`; `2019, 2020` stays).
 //! 5. Spoken digits (ASR): English words (also `oh`, `double`, `triple`) or
 //!    Chinese numerals (also 幺 两 〇), masked like written ones when 7+ long.
 //!    English runs are rewritten with single spaces and one `*` word for the
@@ -510,8 +511,7 @@ fn scan_number(c: &[char], start: usize) -> NumSpan {
     let mut i = start + usize::from(!c[start].is_ascii_digit());
     let mut s = NumSpan::default();
     (s.start, s.plus, s.dashes_only) = (start, plus, true);
-    // A comma joins groups only in digits said one by one ("1-3-8, 1-2-3-4"), not in lists
-    // of years or counts ("2019, 2020").
+    // Whether groups so far were joined by a dash (see `joinable`).
     let mut dashed = false;
     loop {
         let g = run_len(c, i, |ch| ch.is_ascii_digit());
@@ -523,8 +523,7 @@ fn scan_number(c: &[char], start: usize) -> NumSpan {
         let next = run_len(c, i + sep, |ch| ch.is_ascii_digit());
         let right = digitish_run(c, i + sep, i + sep + next);
         let cc = plus && s.groups.len() == 1;
-        let comma_without_dashes = c[i..i + sep].contains(&',') && !dashed;
-        if sep == 0 || next == 0 || comma_without_dashes || !joinable(&c[i..i + sep], left, right, cc) {
+        if sep == 0 || next == 0 || !joinable(&c[i..i + sep], left, right, cc, dashed) {
             break;
         }
         dashed |= c[i..i + sep].contains(&'-');
@@ -548,12 +547,13 @@ fn digitish_run(c: &[char], a: usize, b: usize) -> usize {
 
 /// Whether digit groups of `left` and `right` digits around `sep` form one
 /// number: always after a '+' country code; across '-' or parentheses when
-/// either group has at most 4 digits; across spaces, or a comma and a space
-/// (how Whisper writes digits said in groups: `1-3-8, 1-2-3-4`), when both
-/// have. A comma in any other place ends the number.
-fn joinable(sep: &[char], left: usize, right: usize, after_cc: bool) -> bool {
+/// either group has at most 4 digits; across spaces when both have; across a
+/// comma and a space when both have and the groups before were `dashed`: how
+/// Whisper writes digits said in groups (`1-3-8, 1-2-3-4`), not a list of
+/// years or counts (`2019, 2020`). A comma in any other place ends the number.
+fn joinable(sep: &[char], left: usize, right: usize, after_cc: bool, dashed: bool) -> bool {
     if sep.contains(&',') {
-        sep == [',', ' '] && left <= 4 && right <= 4
+        dashed && sep == [',', ' '] && left <= 4 && right <= 4
     } else if sep.iter().all(|&ch| ch == ' ') {
         after_cc || (left <= 4 && right <= 4)
     } else {
@@ -730,10 +730,7 @@ fn ascii_word(c: &[char], i: usize) -> Option<(usize, String)> {
 /// The spoken digit unit at `i`: a digit word ("oh" = 0), or "double" or
 /// "triple" and a digit word.
 fn spoken_unit(c: &[char], i: usize) -> Option<Unit> {
-    let digit = |w: &str| match w {
-        "oh" => Some(0),
-        _ => EN_DIGITS.iter().position(|&d| d == w).map(|p| p as u8),
-    };
+    let digit = digit_value;
     let (end, w) = ascii_word(c, i)?;
     let times = match w.as_str() {
         "double" => 2,

@@ -712,28 +712,8 @@ impl Conversation {
         let hint = matches!(lang, "en" | "zh").then_some(lang);
         match self.engines.nlu.analyze(text, hint) {
             Ok(r) => {
-                self.sink.emit(
-                    t,
-                    EventKind::Intent {
-                        intent: r.intent.clone(),
-                        confidence: r.confidence,
-                        top: r.top.clone(),
-                        entities: r.entities.clone(),
-                        utterance_start_ms,
-                    },
-                );
-                self.sink.emit(
-                    t,
-                    EventKind::Emotion {
-                        source: "text".into(),
-                        label: r.emotion.clone(),
-                        score: r.emotion_confidence,
-                        sentiment: Some(r.sentiment),
-                        anger: Some(r.anger),
-                        is_final: true,
-                        utterance_start_ms: Some(utterance_start_ms),
-                    },
-                );
+                self.sink.emit(t, EventKind::intent_of(&r, utterance_start_ms));
+                self.sink.emit(t, EventKind::text_emotion_of(&r, utterance_start_ms));
                 Some(r)
             }
             Err(e) => {

@@ -41,7 +41,8 @@ pub struct Engines {
     vads: vad::VadSpares,
 }
 
-fn spec_of_kind<'m>(manifest: &'m Manifest, name: &str, kind: &str) -> Result<&'m ModelSpec> {
+/// The manifest's model `name`, refused unless it is a `kind` model.
+pub(crate) fn spec_of_kind<'m>(manifest: &'m Manifest, name: &str, kind: &str) -> Result<&'m ModelSpec> {
     let spec = manifest.get(name)?;
     if spec.kind != kind {
         return Err(Error::Config(format!(
