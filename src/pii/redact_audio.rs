@@ -90,7 +90,8 @@ fn out_to_quiet(samples: &[i16], frame: usize, a: usize, mut b: usize) -> (usize
 fn read(path: &Path) -> Result<(hound::WavSpec, Vec<Vec<i16>>)> {
     let bad = |reason: String| Error::Input(InputError::Unreadable { path: path.to_owned(), reason });
     let mut r = hound::WavReader::open(path).map_err(|e| match e {
-        hound::Error::IoError(io) => Error::Input(InputError::from_io(path, io)),
+        // A file there but too short for a header is not a recording either.
+        hound::Error::IoError(io) if matches!(io.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied) => Error::Input(InputError::from_io(path, io)),
         e => bad(format!("not a WAV recording ({e})")),
     })?;
     let spec = r.spec();
