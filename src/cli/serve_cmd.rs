@@ -100,10 +100,10 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         // Threshold alerts from today's figures, the queue and the recogniser.
         crate::alerts::start(engines.config.alerts.clone(), state.alerts.clone(), move || {
             let day = crate::orders::date::Day::today().iso();
-            let t = engines.store.totals(&day, &day, None).unwrap_or_default();
+            let (csat_satisfied, surveys) = engines.store.satisfaction(&day).unwrap_or_default();
             crate::alerts::Facts {
-                csat_satisfied: t.csat_satisfied,
-                surveys: t.surveys,
+                csat_satisfied,
+                surveys,
                 anger_rate: engines.store.anger_rate(&day).ok().flatten(),
                 longest_wait_ms: live.desk().map(|d| d.waiting_now().iter().map(|w| w.1).max().unwrap_or(0)).unwrap_or(0),
                 asr_queued: engines.asr.queued(),

@@ -85,19 +85,32 @@ impl Store {
     fn first_contact_resolution(&self, from: &str, to: &str, channel: Option<&str>) -> Result<Option<f64>> {
         let (w, args) = period(from, to, channel);
         let conn = self.conn();
+        // EXISTS stops at the first later call that counts, and the (caller, started_at) index
+        // bounds the scan to the caller's next 7 days: a caller with thousands of calls (a
+        // trunk's one number, "anonymous") no longer makes this quadratic.
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT i.call_id, i.caller, i.started_at, i.intents,
-                        (SELECT COUNT(*) FROM call_index j WHERE j.caller = i.caller AND j.call_id != i.call_id
-                           AND (j.started_at > i.started_at OR (j.started_at = i.started_at AND j.rowid > i.rowid))
-                           AND j.started_at <= strftime('%Y-%m-%dT%H:%M:%fZ', i.started_at, '+7 days')
+                "SELECT EXISTS (SELECT 1 FROM call_index j WHERE j.caller = i.caller
+                           AND j.started_at >= i.started_at AND j.started_at <= strftime('%Y-%m-%dT%H:%M:%fZ', i.started_at, '+7 days')
+                           AND j.call_id != i.call_id AND (j.started_at > i.started_at OR j.rowid > i.rowid)
                            AND (i.intents = '' OR EXISTS (SELECT 1 FROM json_each('[\"' || REPLACE(i.intents, ' ', '\",\"') || '\"]') x WHERE (' ' || j.intents || ' ') LIKE '% ' || x.value || ' %')))
                  FROM call_index i WHERE {w} AND i.caller != ''"
             ))
             .map_err(|e| db_err(&self.path, e))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, i64>(4)).map_err(|e| db_err(&self.path, e))?;
-        let repeats: Vec<i64> = rows.collect::<std::result::Result<_, _>>().map_err(|e| db_err(&self.path, e))?;
-        Ok(ratio(repeats.iter().filter(|n| **n == 0).count() as i64, repeats.len() as i64))
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, bool>(0)).map_err(|e| db_err(&self.path, e))?;
+        let repeated: Vec<bool> = rows.collect::<std::result::Result<_, _>>().map_err(|e| db_err(&self.path, e))?;
+        Ok(ratio(repeated.iter().filter(|r| !**r).count() as i64, repeated.len() as i64))
+    }
+
+    /// The day's surveys rated 4 or 5 over its surveys, and how many there were: what the
+    /// alerts check every few seconds, without the rest of the totals.
+    pub fn satisfaction(&self, day: &str) -> Result<(Option<f64>, i64)> {
+        let (w, args) = period(day, day, None);
+        let (satisfied, surveys): (i64, i64) = self
+            .conn()
+            .query_row(&format!("SELECT COALESCE(SUM(i.csat >= 4), 0), COUNT(i.csat) FROM call_index i WHERE {w}"), rusqlite::params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| db_err(&self.path, e))?;
+        Ok((ratio(satisfied, surveys), surveys))
     }
 
     /// The share of the day's calls whose caller got angry (peak anger 0.5 or more).
@@ -227,6 +240,8 @@ mod tests {
         assert_eq!((t.avg_handle_ms, t.avg_wait_ms), (Some(90_000.0), Some(30_000.0)));
         // "a" was followed by "b" about the same order: not resolved at first contact.
         assert_eq!(t.fcr, Some(0.75));
+        // What the alerts read every few seconds: the same as the totals' survey figures.
+        assert_eq!(store.satisfaction(&today).unwrap(), (Some(1.0), 1));
         let a = store.analytics(&today, &today, None).unwrap();
         assert_eq!(a["handoffs_by_reason"].as_array().unwrap().len(), 2);
         assert_eq!(a["by_agent"][0]["agent"], "ann");

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS call_index (
     turns INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS call_index_started ON call_index(started_at);
-CREATE INDEX IF NOT EXISTS call_index_caller ON call_index(caller);
+DROP INDEX IF EXISTS call_index_caller;
+CREATE INDEX IF NOT EXISTS call_index_caller_started ON call_index(caller, started_at);
 CREATE TABLE IF NOT EXISTS qa_results (
     call_id TEXT PRIMARY KEY,
     json TEXT NOT NULL
