@@ -45,11 +45,13 @@ pub struct TurnLatency {
     pub handoff_reason: Option<String>,
     /// Voice to voice.
     pub total_ms: u64,
+    /// The language the turn was transcribed in.
+    pub lang: String,
 }
 
+/// One language's turns: voice to voice and the stages' medians.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub bench: &'static str,
+pub struct LangFigures {
     pub turns: usize,
     pub p50_ms: u64,
     pub p95_ms: u64,
@@ -58,11 +60,21 @@ pub struct Summary {
     pub asr_wait_p50_ms: u64,
     pub nlu_dialog_p50_ms: u64,
     pub tts_first_p50_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub bench: &'static str,
+    /// The conversation fixtures' turns (not the Mandarin callers').
+    #[serde(flatten)]
+    pub all: LangFigures,
     /// Turns that sent the call to a person, and the longest time from the end of such a turn
     /// to the decision.
     pub handoffs: usize,
     pub handoff_max_ms: u64,
     pub pacing: &'static str,
+    /// The same figures per language the turns were transcribed in (`zh`: with `--zh`).
+    pub langs: std::collections::BTreeMap<String, LangFigures>,
     /// Angry callers (`--angry`): how soon after an angry turn ended the call was handed off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anger: Option<AngerHandoffs>,
@@ -191,6 +203,10 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
                 EventKind::Transcript { asr_ms, .. } => asr_ms,
                 _ => 0,
             },
+            lang: match &transcript.kind {
+                EventKind::Transcript { lang, .. } => lang.clone(),
+                _ => String::new(),
+            },
             asr_wait_ms: transcript.t_ms.saturating_sub(ended.t_ms),
             nlu_dialog_ms: reply.t_ms.saturating_sub(transcript.t_ms),
             tts_first_ms: audio.t_ms.saturating_sub(reply.t_ms),
@@ -205,8 +221,25 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
     out
 }
 
-/// Runs one conversation fixture and measures its turns.
-pub async fn bench_file(engines: &Arc<Engines>, path: &Path, pacing: Pacing) -> Result<Vec<TurnLatency>> {
+/// Mandarin callers from a folder of real recordings (`--zh`, e.g. AISHELL-1 and WenetSpeech
+/// utterances): one call of all of them, each followed by 2.5 s of silence for the answer,
+/// written to `out` as a 16 kHz WAV. Their words are not a shop's, so the turns are answered
+/// as the dialog answers what it does not understand: what is measured is the time to it.
+pub fn mandarin_call(dir: &Path, out: &Path) -> Result<PathBuf> {
+    let items = crate::bench::dataset::load(dir, None)?;
+    let mut call = Vec::new();
+    for item in &items {
+        call.extend(audio::load_for_pipeline(&item.audio, None)?.samples);
+        call.extend(std::iter::repeat_n(0.0f32, SAMPLE_RATE as usize * 5 / 2));
+    }
+    let path = out.join("mandarin-callers.wav");
+    audio::wav::write_mono(&path, &call, SAMPLE_RATE)?;
+    Ok(path)
+}
+
+/// Runs one conversation fixture and measures its turns; `lang`: the language the call is
+/// told it is in (English when none).
+pub async fn bench_file(engines: &Arc<Engines>, path: &Path, pacing: Pacing, lang: Option<&str>) -> Result<Vec<TurnLatency>> {
     let p = path.to_owned();
     let audio = tokio::task::spawn_blocking(move || audio::load_for_pipeline(&p, None))
         .await
@@ -214,6 +247,7 @@ pub async fn bench_file(engines: &Arc<Engines>, path: &Path, pacing: Pacing) -> 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut spec = CallSpec::replay(format!("latency-{}", path.display()), format!("file:{}", path.display()), false);
     spec.pacing = pacing;
+    spec.lang = lang.map(str::to_string);
     run_file_call(engines.clone(), spec, audio.samples.clone(), tx).await?;
     let mut events = Vec::new();
     while let Ok(e) = rx.try_recv() {
@@ -222,30 +256,42 @@ pub async fn bench_file(engines: &Arc<Engines>, path: &Path, pacing: Pacing) -> 
     Ok(turn_latencies(&path.display().to_string(), &audio.samples, &events))
 }
 
-pub fn summarize(turns: &[TurnLatency], pacing: Pacing) -> Summary {
-    let p50 = |f: &dyn Fn(&TurnLatency) -> u64| {
-        let mut v: Vec<u64> = turns.iter().map(f).collect();
+/// The figures of some turns.
+fn figures(turns: &[&TurnLatency]) -> LangFigures {
+    let p = |f: &dyn Fn(&TurnLatency) -> u64, q: f64| {
+        let mut v: Vec<u64> = turns.iter().map(|t| f(t)).collect();
         v.sort_unstable();
-        percentile(&v, 0.5)
+        percentile(&v, q)
     };
-    let mut total: Vec<u64> = turns.iter().map(|t| t.total_ms).collect();
-    total.sort_unstable();
+    LangFigures {
+        turns: turns.len(),
+        p50_ms: p(&|t| t.total_ms, 0.5),
+        p95_ms: p(&|t| t.total_ms, 0.95),
+        eot_p50_ms: p(&|t| t.eot_ms, 0.5),
+        asr_p50_ms: p(&|t| t.asr_ms, 0.5),
+        asr_wait_p50_ms: p(&|t| t.asr_wait_ms, 0.5),
+        nlu_dialog_p50_ms: p(&|t| t.nlu_dialog_ms, 0.5),
+        tts_first_p50_ms: p(&|t| t.tts_first_ms, 0.5),
+    }
+}
+
+/// The summary line; `more`: further turns (the Mandarin callers) counted per language only.
+pub fn summarize(turns: &[TurnLatency], more: &[TurnLatency], pacing: Pacing) -> Summary {
+    let mut by_lang: std::collections::BTreeMap<String, Vec<&TurnLatency>> = std::collections::BTreeMap::new();
+    for t in turns.iter().chain(more) {
+        by_lang.entry(t.lang.clone()).or_default().push(t);
+    }
+    let langs = by_lang.iter().map(|(l, ts)| (l.clone(), figures(ts))).collect();
     Summary {
         bench: "latency",
-        turns: turns.len(),
-        p50_ms: percentile(&total, 0.5),
-        p95_ms: percentile(&total, 0.95),
-        eot_p50_ms: p50(&|t| t.eot_ms),
-        asr_p50_ms: p50(&|t| t.asr_ms),
-        asr_wait_p50_ms: p50(&|t| t.asr_wait_ms),
-        nlu_dialog_p50_ms: p50(&|t| t.nlu_dialog_ms),
-        tts_first_p50_ms: p50(&|t| t.tts_first_ms),
+        all: figures(&turns.iter().collect::<Vec<_>>()),
         handoffs: turns.iter().filter(|t| t.handoff_ms.is_some()).count(),
         handoff_max_ms: turns.iter().filter_map(|t| t.handoff_ms).max().unwrap_or(0),
         pacing: match pacing {
             Pacing::RealTime => "realtime",
             Pacing::Simulated => "simulated",
         },
+        langs,
         anger: None,
     }
 }

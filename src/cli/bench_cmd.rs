@@ -121,6 +121,11 @@ pub struct LatencyArgs {
     /// call was handed off (e.g. ../shared/datasets/emotion/emodb)
     #[arg(long, value_name = "DIR")]
     pub angry: Option<PathBuf>,
+    /// Also Mandarin callers: the real recordings of this folder (e.g.
+    /// ../shared/datasets/asr/zh) spoken one after another into a call in Chinese, 2.5 s apart,
+    /// with the escalations off as for --angry; their turns are reported under `langs.zh`
+    #[arg(long, value_name = "DIR")]
+    pub zh: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +163,12 @@ pub struct AsrArgs {
     /// With --live: seconds each call stays on after the file, for its last transcript
     #[arg(long, default_value_t = 5.0)]
     pub listen: f64,
+    /// The files' language: `en` or `zh` for all of them, or `auto` to have the pipeline
+    /// identify it from each file's first utterance (`asr.identify_language`) and report what it
+    /// chose. Without it: the layout's language, else Chinese for references in Chinese
+    /// characters, else English. Chinese is scored per character (CER), English per word (WER)
+    #[arg(long, value_name = "LANG", value_parser = ["en", "zh", "auto"])]
+    pub lang: Option<String>,
 }
 
 pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
@@ -225,8 +236,9 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
         }
         None => Vec::new(),
     };
-    // Angry callers meet an escalation policy that listens for anger alone (the corpora's
-    // words are German or acted, not a shop's conversation).
+    // Angry and Mandarin callers meet an escalation policy that listens for anger alone (the
+    // corpora's words are German, acted or read, not a shop's conversation: not understanding
+    // them must not end the call).
     let anger_only = {
         let mut c = config.clone();
         let e = &mut c.escalation;
@@ -234,13 +246,15 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
         e.high_risk_intents.clear();
         c
     };
-    let engines = Engines::load(config)?;
+    let engines = Engines::load_warm(config)?;
+    // Measured as a gateway that has been up a moment: its recognisers warmed up.
+    wait_warm(&engines);
     let pacing = if args.simulated { crate::pipeline::Pacing::Simulated } else { crate::pipeline::Pacing::RealTime };
     let turns = super::runtime()?.block_on(async {
         let mut all = Vec::new();
         for f in &files {
             eprintln!("bench latency: {} ...", f.display());
-            for t in latency::bench_file(&engines, f, pacing).await? {
+            for t in latency::bench_file(&engines, f, pacing, None).await? {
                 if args.json {
                     println!("{}", serde_json::to_string(&t).unwrap_or_default());
                 } else {
@@ -263,28 +277,53 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
         }
         Ok::<_, crate::error::Error>(all)
     })?;
-    let mut summary = latency::summarize(&turns, pacing);
-    if !angry_calls.is_empty() {
-        drop(engines);
-        let engines = Engines::load(anger_only)?;
-        let calls = super::runtime()?.block_on(async {
-            let mut calls = Vec::new();
-            for f in &angry_calls {
-                eprintln!("bench latency: {} (angry) ...", f.display());
-                let turns = latency::bench_file(&engines, f, pacing).await?;
-                let h = turns.iter().find(|t| t.handoff_reason.as_deref() == Some("anger"));
-                match h.and_then(|t| t.handoff_ms.map(|ms| (t, ms))) {
-                    Some((t, ms)) => println!("  angry caller {}: handed off for anger {ms} ms after the end of the turn at {:.2} s", f.display(), t.speech_end_ms as f64 / 1000.0),
-                    None => println!("  angry caller {}: not handed off for anger", f.display()),
+    let mandarin_call = args.zh.as_deref().map(|dir| latency::mandarin_call(dir, angry_dir.path())).transpose()?;
+    if mandarin_call.is_none() && angry_calls.is_empty() {
+        println!("{}", serde_json::to_string(&latency::summarize(&turns, &[], pacing)).unwrap_or_default());
+        return Ok(());
+    }
+    drop(engines);
+    let engines = Engines::load_warm(anger_only)?;
+    wait_warm(&engines);
+    let (mandarin, anger) = super::runtime()?.block_on(async {
+        let mut mandarin = Vec::new();
+        if let Some(f) = &mandarin_call {
+            eprintln!("bench latency: {} (Mandarin) ...", f.display());
+            for t in latency::bench_file(&engines, f, pacing, Some("zh")).await? {
+                if args.json {
+                    println!("{}", serde_json::to_string(&t).unwrap_or_default());
+                } else {
+                    println!("{:>6} ms  eot {:>4} ({:<8}) asr {:>4} (wait {:>3})  tts {:>4}   Mandarin [{}] @ {:.2} s", t.total_ms, t.eot_ms, t.eot, t.asr_ms, t.asr_wait_ms, t.tts_first_ms, t.lang, t.speech_end_ms as f64 / 1000.0);
                 }
-                calls.push(turns);
+                mandarin.push(t);
             }
-            Ok::<_, crate::error::Error>(calls)
-        })?;
-        summary.anger = Some(latency::AngerHandoffs::of(&calls));
+        }
+        let mut calls = Vec::new();
+        for f in &angry_calls {
+            eprintln!("bench latency: {} (angry) ...", f.display());
+            let turns = latency::bench_file(&engines, f, pacing, None).await?;
+            let h = turns.iter().find(|t| t.handoff_reason.as_deref() == Some("anger"));
+            match h.and_then(|t| t.handoff_ms.map(|ms| (t, ms))) {
+                Some((t, ms)) => println!("  angry caller {}: handed off for anger {ms} ms after the end of the turn at {:.2} s", f.display(), t.speech_end_ms as f64 / 1000.0),
+                None => println!("  angry caller {}: not handed off for anger", f.display()),
+            }
+            calls.push(turns);
+        }
+        Ok::<_, crate::error::Error>((mandarin, calls))
+    })?;
+    let mut summary = latency::summarize(&turns, &mandarin, pacing);
+    if !angry_calls.is_empty() {
+        summary.anger = Some(latency::AngerHandoffs::of(&anger));
     }
     println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     Ok(())
+}
+
+/// Until the recognisers' workers have made their first (slow) decode.
+fn wait_warm(engines: &Engines) {
+    while engines.warming() > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn bench_nlu(config: Config, args: NluBenchArgs) -> Result<()> {
@@ -318,16 +357,26 @@ fn bench_nlu(config: Config, args: NluBenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn bench_asr(config: Config, args: AsrArgs) -> Result<()> {
+fn bench_asr(mut config: Config, args: AsrArgs) -> Result<()> {
     let mut items = dataset::load(&args.dir, args.transcripts.as_deref())?;
     if let Some(n) = args.limit {
         items.truncate(n);
     }
-    let engines = Engines::load(config.clone())?;
-    if !engines.asr.model.multilingual {
-        // An English-only model is not scored on other languages.
-        items.retain(|i| i.lang.as_deref().is_none_or(|l| l == "en"));
+    let identify = args.lang.as_deref() == Some("auto");
+    if let Some(l) = args.lang.as_deref().filter(|l| *l != "auto") {
+        for i in &mut items {
+            i.lang = Some(l.to_string());
+        }
     }
+    config.asr.identify_language |= identify;
+    let engines = Engines::load(config.clone())?;
+    if identify && engines.asr_zh.is_none() {
+        return Err(crate::error::Error::Config("--lang auto needs the Chinese recogniser (models.asr_zh), which did not load".into()));
+    }
+    // Each language is scored only where a recogniser speaks it: English, and Chinese when the
+    // main model is multilingual or the Chinese one loaded.
+    let speaks = |l: &str| l == "en" || engines.asr.model.multilingual || (l == "zh" && engines.asr_zh.is_some());
+    items.retain(|i| speaks(&asr::expected_lang(i)));
     if args.live {
         return bench_asr_live(&config, &engines, &items, &args);
     }
@@ -342,7 +391,7 @@ fn bench_asr(config: Config, args: AsrArgs) -> Result<()> {
         let mut results = Vec::new();
         for item in &items {
             bar.set_message(item.audio.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
-            let r = match asr::bench_file(&engines, item, direct).await {
+            let r = match asr::bench_file(&engines, item, direct, identify).await {
                 Ok(r) => r,
                 Err(e) if e.exit_code() == 2 => {
                     // One unreadable file does not end the run; it is reported and skipped.
@@ -356,8 +405,12 @@ fn bench_asr(config: Config, args: AsrArgs) -> Result<()> {
                 if args.json {
                     println!("{}", serde_json::to_string(&r).unwrap_or_default());
                 } else {
-                    let d = r.wer_direct.map(|w| format!(" direct {:5.1}%", w * 100.0)).unwrap_or_default();
-                    println!("{:5.1}%{d}  {}  | {}", r.wer * 100.0, r.file, r.hyp);
+                    let (unit, rate, direct) = match r.cer {
+                        Some(c) => ("CER", c, r.cer_direct),
+                        None => ("WER", r.wer.unwrap_or(0.0), r.wer_direct),
+                    };
+                    let d = direct.map(|w| format!(" direct {:5.1}%", w * 100.0)).unwrap_or_default();
+                    println!("{unit} {:5.1}%{d}  [{}] {}  | {}", rate * 100.0, r.lang_heard, r.file, r.hyp);
                 }
             });
             bar.inc(1);

@@ -43,7 +43,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         "" | "off" => None,
         a => Some(a.parse().map_err(|e| Error::Config(format!("http.tls_listen ({a}): {e}")))?),
     };
-    let engines = Engines::load(config)?;
+    let engines = Engines::load_warm(config)?;
     // Calls a killed gateway left "in progress" are closed before any new one starts.
     let recovered = crate::live::close_interrupted_calls(&engines.store)?;
     if !recovered.is_empty() {

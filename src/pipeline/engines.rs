@@ -64,6 +64,22 @@ fn loaded(spec: &ModelSpec, path: PathBuf, origin: Origin) -> LoadedModel {
 impl Engines {
     /// Resolves (fetching if allowed) and loads every model the config names.
     pub fn load(config: Config) -> Result<Arc<Self>> {
+        Self::load_with(config, false)
+    }
+
+    /// As [`Engines::load`], for a gateway that waits for calls: each recogniser's turn-ending
+    /// workers make their slow first decode on a second of quiet, in the background, so that
+    /// the first caller's first answer is not the slow one ([`Engines::warming`]).
+    pub fn load_warm(config: Config) -> Result<Arc<Self>> {
+        Self::load_with(config, true)
+    }
+
+    /// Recogniser workers still warming up.
+    pub fn warming(&self) -> usize {
+        self.asr.warming() + self.asr_zh.as_ref().map_or(0, AsrPool::warming)
+    }
+
+    fn load_with(config: Config, warm: bool) -> Result<Arc<Self>> {
         let manifest = Manifest::embedded()?;
         let resolver = ModelResolver::from_config(&config.models);
         let asr_spec = spec_of_kind(&manifest, &config.models.asr, "whisper")?;
@@ -95,8 +111,9 @@ impl Engines {
                 min_audio_ctx: config.asr.min_audio_ctx,
                 language: config.asr.language.clone(),
             },
+            warm,
         )?;
-        let (asr_zh, asr_zh_model) = match Self::load_chinese(&config, &manifest, &resolver, &asr, cores)? {
+        let (asr_zh, asr_zh_model) = match Self::load_chinese(&config, &manifest, &resolver, &asr, cores, warm)? {
             Some((pool, model)) => (Some(pool), Some(model)),
             None => (None, None),
         };
@@ -120,7 +137,7 @@ impl Engines {
     /// transcripts and one for partial ones, detecting the language of each utterance (so a
     /// caller who turns to English is followed). None when `asr` is multilingual already, when
     /// none is configured, or when its file is not found: Chinese calls then use `asr`.
-    fn load_chinese(config: &Config, manifest: &Manifest, resolver: &ModelResolver, asr: &AsrPool, cores: usize) -> Result<Option<(AsrPool, LoadedModel)>> {
+    fn load_chinese(config: &Config, manifest: &Manifest, resolver: &ModelResolver, asr: &AsrPool, cores: usize, warm: bool) -> Result<Option<(AsrPool, LoadedModel)>> {
         let name = config.models.asr_zh.trim();
         if name.is_empty() || asr.model.multilingual {
             return Ok(None);
@@ -138,7 +155,7 @@ impl Engines {
             return Err(Error::Config(format!("models.asr_zh: `{name}` is English-only; name a multilingual Whisper model such as whisper-base-q8_0")));
         }
         let options = DecodeOptions { language: "auto".into(), ..asr.options.clone() };
-        let pool = AsrPool::start(model, 1, cores, config.asr.nice, options)?;
+        let pool = AsrPool::start(model, 1, cores, config.asr.nice, options, warm)?;
         Ok(Some((pool, loaded(spec, found.path, found.origin))))
     }
 
