@@ -43,7 +43,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         "" | "off" => None,
         a => Some(a.parse().map_err(|e| Error::Config(format!("http.tls_listen ({a}): {e}")))?),
     };
-    let engines = Engines::load_warm(config)?;
+    let engines = Engines::load(config)?;
     // Calls a killed gateway left "in progress" are closed before any new one starts.
     let recovered = crate::live::close_interrupted_calls(&engines.store)?;
     if !recovered.is_empty() {
@@ -64,6 +64,20 @@ pub fn run(config: Config, args: ServeArgs) -> Result<()> {
         crate::store::retention::start_daily(engines.store.clone(), engines.config.privacy.retention_days);
         let live = std::sync::Arc::new(crate::live::LiveCalls::default());
         crate::live::memory::start_returning(live.clone());
+        // The Chinese recogniser's slow first decode, made once no call has been up for 5 s in
+        // a row (a gateway started for a call at once leaves it to that call).
+        {
+            let (engines, live) = (engines.clone(), live.clone());
+            tokio::spawn(async move {
+                let mut idle_s = 0;
+                while idle_s < 5 {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    idle_s = if live.count() == 0 { idle_s + 1 } else { 0 };
+                }
+                engines.warm_up().await;
+                tracing::debug!("Chinese recogniser warmed up");
+            });
+        }
         // Agents' softphones register with the SIP server; the desk rings them there.
         let softphones = crate::agents::softphones::Softphones::new(engines.store.clone(), &engines.config.sip.realm);
         softphones.start_sweeping();

@@ -68,7 +68,6 @@ pub struct AsrPool {
     pub model: Arc<WhisperModel>,
     /// `threads` is the most one decode uses.
     pub options: DecodeOptions,
-    warming: Arc<AtomicUsize>,
 }
 
 /// A second of very quiet noise: what a worker warms up on.
@@ -79,11 +78,9 @@ fn quiet_second() -> Vec<f32> {
 impl AsrPool {
     /// Starts `workers` threads for turn-ending transcripts, `nice` steps under the gateway's
     /// CPU priority, sharing `cores` CPU cores (one decode uses up to `options.threads`), and one
-    /// partial-transcript worker per four of them at the lowest priority. `warm`: each
-    /// turn-ending worker decodes a second of quiet first (see [`AsrPool::warming`]).
-    pub fn start(model: Arc<WhisperModel>, workers: usize, cores: usize, nice: i32, options: DecodeOptions, warm: bool) -> Result<Self> {
+    /// partial-transcript worker per four of them at the lowest priority.
+    pub fn start(model: Arc<WhisperModel>, workers: usize, cores: usize, nice: i32, options: DecodeOptions) -> Result<Self> {
         let urgent = Lane::new(workers);
-        let warming = Arc::new(AtomicUsize::new(if warm { urgent.workers } else { 0 }));
         let partial = Lane::new(workers.div_ceil(4));
         let in_use = Arc::new(Cores::new(cores));
         let callers = Arc::new(AtomicUsize::new(0));
@@ -93,21 +90,11 @@ impl AsrPool {
             for i in 0..lane.workers {
                 let mut state = model.new_state()?;
                 let (q, busy, m, o, in_use, callers) = (lane.queue.clone(), busy.clone(), model.clone(), options.clone(), in_use.clone(), callers.clone());
-                let (warm_up, warming) = (warm && turn_ending, warming.clone());
                 let h = std::thread::Builder::new()
                     .name(format!("{name}-{i}"))
                     .spawn(move || {
                         // Whisper's compute threads are started from this one and inherit it.
                         lower_thread_priority(nice);
-                        if warm_up {
-                            // A state's first decode is slow (whisper-base: 3.1 s on 4 s of speech
-                            // here, then 1.2 s): one on a second of quiet noise before the first
-                            // call's, on one core, at the worker's low priority.
-                            let began = Instant::now();
-                            let _ = m.transcribe(&mut state, &quiet_second(), DecodeMode::Utterance, &DecodeOptions { threads: 1, ..o.clone() }, None);
-                            warming.fetch_sub(1, Ordering::SeqCst);
-                            tracing::debug!(worker = i, ms = began.elapsed().as_millis() as u64, "ASR worker warmed up");
-                        }
                         while let Some(job) = q.pop() {
                             let result = if job.cancel.load(Ordering::Relaxed) {
                                 Err(Error::internal(crate::pipeline::whisper::CANCELLED))
@@ -142,12 +129,16 @@ impl AsrPool {
                 handles.push(h);
             }
         }
-        Ok(Self { urgent, partial, busy, callers, handles, model, options, warming })
+        Ok(Self { urgent, partial, busy, callers, handles, model, options })
     }
 
-    /// Turn-ending workers still on their first decode, of quiet, before any call's.
-    pub fn warming(&self) -> usize {
-        self.warming.load(Ordering::SeqCst)
+    /// A decode of a second of quiet on each turn-ending worker that is free: a Whisper
+    /// state's first decode is slow (whisper-base here: 3.1 s on 4 s of speech, then 1.2 s; one
+    /// on another state does not help), and after this it is not a caller's.
+    pub async fn warm_up(&self) {
+        let names: Vec<String> = (0..self.urgent.workers).map(|i| format!("warm-up-{i}")).collect();
+        let jobs = names.iter().map(|name| self.transcribe_cancellable(name, quiet_second(), DecodeMode::Utterance, None, false));
+        futures_util::future::join_all(jobs).await;
     }
 
     /// Worker count and the most threads one decode uses, for a machine with `cores` cores,

@@ -62,24 +62,17 @@ fn loaded(spec: &ModelSpec, path: PathBuf, origin: Origin) -> LoadedModel {
 }
 
 impl Engines {
+    /// The Chinese recogniser's first decode made on a second of quiet (tiny.en's first is
+    /// not slower than the next ones): a gateway does this once it is idle, so that the first
+    /// Mandarin caller's first answer is not the slow one.
+    pub async fn warm_up(&self) {
+        if let Some(zh) = &self.asr_zh {
+            zh.warm_up().await;
+        }
+    }
+
     /// Resolves (fetching if allowed) and loads every model the config names.
     pub fn load(config: Config) -> Result<Arc<Self>> {
-        Self::load_with(config, false)
-    }
-
-    /// As [`Engines::load`], for a gateway that waits for calls: each recogniser's turn-ending
-    /// workers make their slow first decode on a second of quiet, in the background, so that
-    /// the first caller's first answer is not the slow one ([`Engines::warming`]).
-    pub fn load_warm(config: Config) -> Result<Arc<Self>> {
-        Self::load_with(config, true)
-    }
-
-    /// Recogniser workers still warming up.
-    pub fn warming(&self) -> usize {
-        self.asr.warming() + self.asr_zh.as_ref().map_or(0, AsrPool::warming)
-    }
-
-    fn load_with(config: Config, warm: bool) -> Result<Arc<Self>> {
         let manifest = Manifest::embedded()?;
         let resolver = ModelResolver::from_config(&config.models);
         let asr_spec = spec_of_kind(&manifest, &config.models.asr, "whisper")?;
@@ -111,9 +104,8 @@ impl Engines {
                 min_audio_ctx: config.asr.min_audio_ctx,
                 language: config.asr.language.clone(),
             },
-            warm,
         )?;
-        let (asr_zh, asr_zh_model) = match Self::load_chinese(&config, &manifest, &resolver, &asr, cores, warm)? {
+        let (asr_zh, asr_zh_model) = match Self::load_chinese(&config, &manifest, &resolver, &asr, cores)? {
             Some((pool, model)) => (Some(pool), Some(model)),
             None => (None, None),
         };
@@ -137,7 +129,7 @@ impl Engines {
     /// transcripts and one for partial ones, detecting the language of each utterance (so a
     /// caller who turns to English is followed). None when `asr` is multilingual already, when
     /// none is configured, or when its file is not found: Chinese calls then use `asr`.
-    fn load_chinese(config: &Config, manifest: &Manifest, resolver: &ModelResolver, asr: &AsrPool, cores: usize, warm: bool) -> Result<Option<(AsrPool, LoadedModel)>> {
+    fn load_chinese(config: &Config, manifest: &Manifest, resolver: &ModelResolver, asr: &AsrPool, cores: usize) -> Result<Option<(AsrPool, LoadedModel)>> {
         let name = config.models.asr_zh.trim();
         if name.is_empty() || asr.model.multilingual {
             return Ok(None);
@@ -155,7 +147,7 @@ impl Engines {
             return Err(Error::Config(format!("models.asr_zh: `{name}` is English-only; name a multilingual Whisper model such as whisper-base-q8_0")));
         }
         let options = DecodeOptions { language: "auto".into(), ..asr.options.clone() };
-        let pool = AsrPool::start(model, 1, cores, config.asr.nice, options, warm)?;
+        let pool = AsrPool::start(model, 1, cores, config.asr.nice, options)?;
         Ok(Some((pool, loaded(spec, found.path, found.origin))))
     }
 
