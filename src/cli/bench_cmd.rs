@@ -236,6 +236,8 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
         }
         None => Vec::new(),
     };
+    // Built before the fixtures run, so that a wrong folder is said at once.
+    let mandarin_call = args.zh.as_deref().map(|dir| latency::mandarin_call(dir, angry_dir.path())).transpose()?;
     // Angry and Mandarin callers meet an escalation policy that listens for anger alone (the
     // corpora's words are German, acted or read, not a shop's conversation: not understanding
     // them must not end the call).
@@ -275,7 +277,6 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
         }
         Ok::<_, crate::error::Error>(all)
     })?;
-    let mandarin_call = args.zh.as_deref().map(|dir| latency::mandarin_call(dir, angry_dir.path())).transpose()?;
     if mandarin_call.is_none() && angry_calls.is_empty() {
         println!("{}", serde_json::to_string(&latency::summarize(&turns, &[], pacing)).unwrap_or_default());
         return Ok(());
