@@ -118,13 +118,8 @@ pub fn angry_calls(dir: &Path, speakers: &[String], out: &Path) -> Result<Vec<Pa
         if calm.len() < 2 || angry.len() < 4 {
             continue;
         }
-        let mut call = Vec::new();
-        for p in calm.iter().chain(&angry) {
-            call.extend(audio::load_for_pipeline(p, None)?.samples);
-            call.extend(std::iter::repeat_n(0.0f32, SAMPLE_RATE as usize * 5 / 2));
-        }
         let path = out.join(format!("angry-{speaker}.wav"));
-        audio::wav::write_mono(&path, &call, SAMPLE_RATE)?;
+        write_call(calm.iter().chain(&angry), &path)?;
         calls.push(path);
     }
     if calls.is_empty() {
@@ -187,6 +182,10 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
         let Some(audio) = find(&|k| matches!(k, EventKind::TtsStarted { reply_id: r } if *r == reply_id)) else {
             continue;
         };
+        let (asr_ms, lang) = match &transcript.kind {
+            EventKind::Transcript { asr_ms, lang, .. } => (*asr_ms, lang.clone()),
+            _ => (0, String::new()),
+        };
         let truth = speech_end(samples, *start_ms, *end_ms);
         // A handoff decided on this turn: at its end on the voice alone, or with its
         // transcript, before the answer.
@@ -199,14 +198,8 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
             speech_end_ms: truth,
             eot: reason.clone(),
             eot_ms: ended.t_ms.saturating_sub(truth),
-            asr_ms: match transcript.kind {
-                EventKind::Transcript { asr_ms, .. } => asr_ms,
-                _ => 0,
-            },
-            lang: match &transcript.kind {
-                EventKind::Transcript { lang, .. } => lang.clone(),
-                _ => String::new(),
-            },
+            asr_ms,
+            lang,
             asr_wait_ms: transcript.t_ms.saturating_sub(ended.t_ms),
             nlu_dialog_ms: reply.t_ms.saturating_sub(transcript.t_ms),
             tts_first_ms: audio.t_ms.saturating_sub(reply.t_ms),
@@ -227,14 +220,20 @@ pub fn turn_latencies(file: &str, samples: &[f32], events: &[Event]) -> Vec<Turn
 /// as the dialog answers what it does not understand: what is measured is the time to it.
 pub fn mandarin_call(dir: &Path, out: &Path) -> Result<PathBuf> {
     let items = crate::bench::dataset::load(dir, None)?;
+    let path = out.join("mandarin-callers.wav");
+    write_call(items.iter().map(|i| &i.audio), &path)?;
+    Ok(path)
+}
+
+/// One caller's call from `clips` in turn, each followed by 2.5 s of silence for the answer,
+/// written to `path` as a 16 kHz WAV.
+fn write_call<'a>(clips: impl Iterator<Item = &'a PathBuf>, path: &Path) -> Result<()> {
     let mut call = Vec::new();
-    for item in &items {
-        call.extend(audio::load_for_pipeline(&item.audio, None)?.samples);
+    for clip in clips {
+        call.extend(audio::load_for_pipeline(clip, None)?.samples);
         call.extend(std::iter::repeat_n(0.0f32, SAMPLE_RATE as usize * 5 / 2));
     }
-    let path = out.join("mandarin-callers.wav");
-    audio::wav::write_mono(&path, &call, SAMPLE_RATE)?;
-    Ok(path)
+    audio::wav::write_mono(path, &call, SAMPLE_RATE)
 }
 
 /// Runs one conversation fixture and measures its turns; `lang`: the language the call is

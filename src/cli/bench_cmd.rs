@@ -283,11 +283,11 @@ fn bench_latency(config: Config, args: LatencyArgs) -> Result<()> {
     }
     drop(engines);
     let engines = Engines::load(anger_only)?;
-    // Measured as on a gateway that has been up a moment: the Chinese recogniser warmed up.
-    super::runtime()?.block_on(engines.warm_up());
     let (mandarin, anger) = super::runtime()?.block_on(async {
         let mut mandarin = Vec::new();
         if let Some(f) = &mandarin_call {
+            // Measured as on a gateway that has been up a moment: the Chinese recogniser warmed up.
+            engines.warm_up().await;
             eprintln!("bench latency: {} (Mandarin) ...", f.display());
             for t in latency::bench_file(&engines, f, pacing, Some("zh")).await? {
                 if args.json {
