@@ -106,6 +106,7 @@ pub async fn bench_file(engines: &Arc<Engines>, item: &Item, direct: bool, ident
         greet: false,
         live: false,
         lang: (!identify && lang != "en").then(|| lang.clone()),
+        recorded_early_ends: None,
     };
     let started = Instant::now();
     run_file_call(engines.clone(), spec, audio.samples.clone(), tx).await?;

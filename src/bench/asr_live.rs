@@ -142,6 +142,7 @@ pub async fn run(
             greet: false,
             live: false,
             lang: None,
+            recorded_early_ends: Some(crate::pipeline::qa_replay::early_turn_ends(&events)),
         };
         run_audio_call(
             engines.clone(),

@@ -18,7 +18,7 @@ use crate::pipeline::{run_call, CallSpec, Engines, Pacing};
 pub fn transcribe(engines: Arc<Engines>, call_id: &str, lang: &str, offset_ms: u64, mut voice: mpsc::Receiver<Vec<f32>>, out: mpsc::UnboundedSender<Event>) -> tokio::task::JoinHandle<()> {
     let (frames_tx, frames_rx) = mpsc::channel::<AudioFrame>(64);
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
-    let spec = CallSpec { call_id: call_id.to_string(), source: "agent".into(), pacing: Pacing::RealTime, respond: false, greet: false, live: false, lang: Some(lang.to_string()) };
+    let spec = CallSpec { call_id: call_id.to_string(), source: "agent".into(), pacing: Pacing::RealTime, respond: false, greet: false, live: false, lang: Some(lang.to_string()), recorded_early_ends: None };
     let id = call_id.to_string();
     tokio::spawn(async move {
         let feed = tokio::spawn(async move {

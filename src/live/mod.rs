@@ -218,7 +218,7 @@ pub async fn run(engines: Arc<Engines>, live: LiveCall, info: CallInfo, io: LegI
         let (engines, ev_tx, id, info) = (engines.clone(), pipe_ev_tx, id.clone(), info.clone());
         async move {
             if info.pipeline {
-                let spec = CallSpec { call_id: id.clone(), source: info.source.clone(), pacing: Pacing::RealTime, respond: true, greet: info.greet, live: true, lang: info.who.lang.clone() };
+                let spec = CallSpec { call_id: id.clone(), source: info.source.clone(), pacing: Pacing::RealTime, respond: true, greet: info.greet, live: true, lang: info.who.lang.clone(), recorded_early_ends: None };
                 let mut dialog = engines.new_dialog(false);
                 dialog.know_caller(info.who.order.as_deref(), info.who.lang.as_deref());
                 run_call(engines.clone(), spec, dialog, caller, Some(bot_tx), ev_tx.clone(), started, Some(pipe_rx)).await.map(|_| ())

@@ -131,7 +131,7 @@ impl Conversation {
         started: Instant,
     ) -> Result<Self> {
         let v = &engines.config.vad;
-        let turns = TurnTaker::new(TurnConfig {
+        let mut turns = TurnTaker::new(TurnConfig {
             segmenter: SegmenterConfig {
                 hangover_ms: v.hangover_ms as u64,
                 min_speech_ms: v.min_speech_ms as u64,
@@ -144,6 +144,9 @@ impl Conversation {
             complete_hangover_ms: if spec.respond { v.complete_hangover_ms } else { v.hangover_ms } as u64,
             partial_every_ms: v.partial_every_ms as u64,
         });
+        if let Some(ends) = spec.recorded_early_ends.clone() {
+            turns.follow_recorded(ends);
+        }
         let history = AudioHistory::new(v.max_utterance_ms as u64 + 2 * v.pad_ms as u64 + 5000);
         Ok(Self {
             vad: engines.new_vad()?,

@@ -43,7 +43,16 @@ pub async fn replay_events(engines: Arc<Engines>, call: &CallRow, recorded: &[Ev
             _ => None,
         })
     });
-    let spec = CallSpec { call_id: format!("qa-{}", call.id), source: format!("qa:{}", call.id), pacing: Pacing::Simulated, respond: true, greet, live: false, lang };
+    let spec = CallSpec {
+        call_id: format!("qa-{}", call.id),
+        source: format!("qa:{}", call.id),
+        pacing: Pacing::Simulated,
+        respond: true,
+        greet,
+        live: false,
+        lang,
+        recorded_early_ends: Some(early_turn_ends(recorded)),
+    };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let dialog = engines.new_dialog(true);
     run_audio_call(engines, spec, dialog, audio.samples, keys, tx).await?;
@@ -53,6 +62,19 @@ pub async fn replay_events(engines: Arc<Engines>, call: &CallRow, recorded: &[Ev
     }
     events.sort_by_key(|e| e.t_ms);
     Ok(events)
+}
+
+/// Where the recorded call's turns ended early (a complete sentence): their speech ends. The
+/// replay ends its turns there too and nowhere else, so that a decode faster or slower than the
+/// live call's does not split the caller's words into other turns.
+pub fn early_turn_ends(recorded: &[Event]) -> Vec<u64> {
+    recorded
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SpeechEnded { end_ms, reason, .. } if reason == "complete" => Some(*end_ms),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The recorded call's decisions against today's.

@@ -76,6 +76,9 @@ pub struct CallSpec {
     pub live: bool,
     /// The language the call starts in, when the leg tells (the greeting's language).
     pub lang: Option<String>,
+    /// A QA replay: the speech ends of the recorded call's turns that ended early (a complete
+    /// sentence); the replay ends its turns early there and nowhere else.
+    pub recorded_early_ends: Option<Vec<u64>>,
 }
 
 impl CallSpec {
@@ -83,7 +86,7 @@ impl CallSpec {
     /// starts where the caller does).
     pub fn replay(call_id: String, source: String, realtime: bool) -> Self {
         let pacing = if realtime { Pacing::RealTime } else { Pacing::Simulated };
-        Self { call_id, source, pacing, respond: true, greet: false, live: false, lang: None }
+        Self { call_id, source, pacing, respond: true, greet: false, live: false, lang: None, recorded_early_ends: None }
     }
 }
 

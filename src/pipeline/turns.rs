@@ -8,6 +8,10 @@
 //!   speculative transcript is a complete sentence (a question, or a confident request).
 //! - The final transcript is the speculative one when it covers the whole turn; otherwise the
 //!   turn is transcribed again.
+//! - Following a recorded call ([`TurnTaker::follow_recorded`], a QA replay), turns end early
+//!   where the recorded call's did and nowhere else: whether a speculative transcript comes
+//!   before the caller goes on depends on how fast the machine decodes, which is not a decision
+//!   a replay should be compared on.
 //!
 //! One transcription runs at a time per call; a newer partial or speculative request waits, and
 //! replaces an older one of less use. Final requests are never replaced: each waits its turn,
@@ -112,10 +116,15 @@ pub struct TurnTaker {
     speculation: Option<Speculation>,
     /// Turns that ended, oldest first, until their transcripts are handed on.
     ended: VecDeque<Ended>,
+    /// Where a recorded call's turns ended early (their speech ends): only there, then.
+    recorded_early_ends: Option<Vec<u64>>,
 }
 
 /// How close a speculative transcript must come to the end of the turn to stand for it.
 const COVER_SLACK_MS: u64 = 40;
+/// How close a pause must come to a recorded early end to be the same one (a live call's VAD
+/// ran on frames as they arrived, a replay's on the recording).
+const RECORDED_SLACK_MS: u64 = 100;
 
 impl TurnTaker {
     pub fn new(cfg: TurnConfig) -> Self {
@@ -128,7 +137,14 @@ impl TurnTaker {
             last_partial_ms: 0,
             speculation: None,
             ended: VecDeque::new(),
+            recorded_early_ends: None,
         }
+    }
+
+    /// Ends turns early where a recorded call did (`ends`: the speech ends of its turns that
+    /// ended early), and nowhere else, whenever the speculative transcripts are ready.
+    pub fn follow_recorded(&mut self, ends: Vec<u64>) {
+        self.recorded_early_ends = Some(ends);
     }
 
     /// Where the caller's current turn began, if they are in one.
@@ -214,10 +230,10 @@ impl TurnTaker {
         // A complete sentence and a short silence end the turn early.
         if !cur.active {
             if let Some(end) = cur.last_end_ms {
-                let complete = self
-                    .covering(end)
-                    .and_then(|s| s.heard.as_ref())
-                    .is_some_and(|h| h.complete && h.ready_ms <= now_ms);
+                let complete = match &self.recorded_early_ends {
+                    Some(ends) => ends.iter().any(|e| e.abs_diff(end) <= RECORDED_SLACK_MS),
+                    None => self.covering(end).and_then(|s| s.heard.as_ref()).is_some_and(|h| h.complete && h.ready_ms <= now_ms),
+                };
                 if complete && now_ms.saturating_sub(cur.last_heard_ms) >= self.cfg.complete_hangover_ms {
                     if let Some(UtteranceEvent::Ended { start_ms, end_ms }) = self.seg.end_now() {
                         self.on_ended(start_ms, end_ms, true, &mut out);
@@ -399,6 +415,34 @@ mod tests {
         assert_eq!(ready[0].0, 2300);
         // No second transcription of the same words.
         assert_eq!(kinds(&log), vec![AsrKind::Speculative]);
+    }
+
+    #[test]
+    fn following_a_recorded_call_turns_end_early_only_where_its_did() {
+        // The recorded call's turn ended early at this pause: so does the replay's, after the
+        // short hangover, though its words are not known yet (they come with the speculation).
+        let mut t = TurnTaker::new(CFG);
+        t.follow_recorded(vec![2030]);
+        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
+        let spec = one_request(&t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] }), AsrKind::Speculative);
+        assert!(t.on_frame(2240, &VadStep::default()).is_empty());
+        let ev = t.on_frame(2260, &VadStep::default());
+        assert_eq!(ev, vec![TurnEvent::SpeechEnded { start_ms: 1000, end_ms: 2000, early: true }]);
+        let ev = t.on_heard(spec, heard("where is my order", false, 2400));
+        assert!(matches!(&ev[..], [TurnEvent::TurnReady { heard, .. }] if heard.text == "where is my order"), "{ev:?}");
+
+        // It did not end early there: a complete question waits for the full hangover.
+        let mut t = TurnTaker::new(CFG);
+        t.follow_recorded(vec![9000]);
+        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
+        let spec = one_request(&t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] }), AsrKind::Speculative);
+        t.on_heard(spec, heard("where is my order?", true, 2150));
+        for now in (2120..2500).step_by(20) {
+            assert!(t.on_frame(now, &VadStep::default()).is_empty(), "ended at {now}");
+        }
+        assert!(matches!(&t.on_frame(2500, &VadStep::default())[..], [TurnEvent::SpeechEnded { early: false, .. }, TurnEvent::TurnReady { .. }]));
     }
 
     #[test]
