@@ -142,7 +142,8 @@ impl TurnTaker {
     }
 
     /// Ends turns early where a recorded call did (`ends`: the speech ends of its turns that
-    /// ended early), and nowhere else, whenever the speculative transcripts are ready.
+    /// ended early), and nowhere else, after the short hangover whether or not the speculative
+    /// transcript is ready yet (it is then the turn's transcript when it comes).
     pub fn follow_recorded(&mut self, ends: Vec<u64>) {
         self.recorded_early_ends = Some(ends);
     }
@@ -421,11 +422,8 @@ mod tests {
     fn following_a_recorded_call_turns_end_early_only_where_its_did() {
         // The recorded call's turn ended early at this pause: so does the replay's, after the
         // short hangover, though its words are not known yet (they come with the speculation).
-        let mut t = TurnTaker::new(CFG);
+        let (mut t, spec) = paused_after_speech();
         t.follow_recorded(vec![2030]);
-        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
-        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
-        let spec = one_request(&t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] }), AsrKind::Speculative);
         assert!(t.on_frame(2240, &VadStep::default()).is_empty());
         let ev = t.on_frame(2260, &VadStep::default());
         assert_eq!(ev, vec![TurnEvent::SpeechEnded { start_ms: 1000, end_ms: 2000, early: true }]);
@@ -433,11 +431,8 @@ mod tests {
         assert!(matches!(&ev[..], [TurnEvent::TurnReady { heard, .. }] if heard.text == "where is my order"), "{ev:?}");
 
         // It did not end early there: a complete question waits for the full hangover.
-        let mut t = TurnTaker::new(CFG);
+        let (mut t, spec) = paused_after_speech();
         t.follow_recorded(vec![9000]);
-        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
-        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
-        let spec = one_request(&t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] }), AsrKind::Speculative);
         t.on_heard(spec, heard("where is my order?", true, 2150));
         for now in (2120..2500).step_by(20) {
             assert!(t.on_frame(now, &VadStep::default()).is_empty(), "ended at {now}");
