@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 
 use crate::pipeline::utterance::{SegmenterConfig, UtteranceEvent, UtteranceSegmenter};
-use crate::pipeline::vad::VadStep;
+use crate::pipeline::vad::{VadStep, ONSET_MS};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TurnConfig {
@@ -235,7 +235,11 @@ impl TurnTaker {
                     Some(ends) => ends.iter().any(|e| e.abs_diff(end) <= RECORDED_SLACK_MS),
                     None => self.covering(end).and_then(|s| s.heard.as_ref()).is_some_and(|h| h.complete && h.ready_ms <= now_ms),
                 };
-                if complete && now_ms.saturating_sub(cur.last_heard_ms) >= self.cfg.complete_hangover_ms {
+                // Sound the VAD has not judged yet may be the caller going on ("Thank you,
+                // goodbye"): wait for its verdict, which comes within ONSET_MS.
+                let silence = now_ms.saturating_sub(cur.last_heard_ms);
+                let held = vad.sound && silence < self.cfg.complete_hangover_ms + ONSET_MS;
+                if complete && silence >= self.cfg.complete_hangover_ms && !held {
                     if let Some(UtteranceEvent::Ended { start_ms, end_ms }) = self.seg.end_now() {
                         self.on_ended(start_ms, end_ms, true, &mut out);
                     }
@@ -358,9 +362,9 @@ mod tests {
     /// speculative transcription it asked for at the pause.
     fn paused_after_speech() -> (TurnTaker, AsrRequest) {
         let mut t = TurnTaker::new(CFG);
-        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
-        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
-        let ev = t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] });
+        t.on_frame(1100, &VadStep { active: true, finished: vec![], sound: false });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![], sound: false });
+        let ev = t.on_frame(2100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }], sound: false });
         let spec = one_request(&ev, AsrKind::Speculative);
         (t, spec)
     }
@@ -388,6 +392,7 @@ mod tests {
             let step = VadStep {
                 active: now > from + 80 && now < to + 100,
                 finished: if now == to + 100 { vec![SpeechSpan { start_ms: from, end_ms: to }] } else { vec![] },
+                sound: false,
             };
             for e in t.on_frame(now, &step) {
                 if let TurnEvent::Transcribe(r) = e {
@@ -441,6 +446,36 @@ mod tests {
     }
 
     #[test]
+    fn sound_the_vad_has_not_judged_holds_an_early_end_until_its_verdict() {
+        let sound = VadStep { sound: true, ..VadStep::default() };
+        // The caller goes on just before the short hangover is over ("Thank you, goodbye"):
+        // the turn does not end while the VAD has yet to hear it as speech.
+        let (mut t, spec) = paused_after_speech();
+        t.on_heard(spec, heard("thank you", true, 2150));
+        assert!(t.on_frame(2240, &VadStep::default()).is_empty());
+        for now in [2260, 2280, 2300, 2320] {
+            assert!(t.on_frame(now, &sound).is_empty(), "ended at {now}");
+        }
+        let ev = t.on_frame(2340, &VadStep { active: true, ..VadStep::default() });
+        assert!(!ev.iter().any(|e| matches!(e, TurnEvent::SpeechEnded { .. })), "{ev:?}");
+        assert_eq!(t.current_start(), Some(1000), "the turn goes on");
+
+        // Sound the VAD never takes for speech (a knock) holds it no longer than that.
+        let (mut t, spec) = paused_after_speech();
+        t.on_heard(spec, heard("thank you", true, 2150));
+        for now in [2260, 2280, 2300, 2320] {
+            assert!(t.on_frame(now, &sound).is_empty(), "ended at {now}");
+        }
+        assert_eq!(t.on_frame(2340, &sound)[0], TurnEvent::SpeechEnded { start_ms: 1000, end_ms: 2000, early: true });
+
+        // Without sound it ends after the short hangover, as before.
+        let (mut t, spec) = paused_after_speech();
+        t.on_heard(spec, heard("thank you", true, 2150));
+        assert!(t.on_frame(2240, &VadStep::default()).is_empty());
+        assert_eq!(t.on_frame(2260, &VadStep::default())[0], TurnEvent::SpeechEnded { start_ms: 1000, end_ms: 2000, early: true });
+    }
+
+    #[test]
     fn an_incomplete_sentence_waits_for_the_full_hangover() {
         let log = talk(1000, 2000, 4000, 200, &|r| heard("i would like to", false, r.end_ms + 300));
         let ended = log.iter().find(|(_, e)| matches!(e, TurnEvent::SpeechEnded { .. })).unwrap();
@@ -473,13 +508,13 @@ mod tests {
     fn speech_that_resumes_drops_the_old_speculation() {
         let (mut t, req) = paused_after_speech();
         // The caller goes on before the result arrives.
-        t.on_frame(2200, &VadStep { active: true, finished: vec![] });
+        t.on_frame(2200, &VadStep { active: true, finished: vec![], sound: false });
         t.on_heard(req, heard("i want", true, 2250));
         // Resumed speech means the turn does not end early; a second of speech earns a partial.
-        let ev = t.on_frame(2360, &VadStep { active: true, finished: vec![] });
+        let ev = t.on_frame(2360, &VadStep { active: true, finished: vec![], sound: false });
         let partial = one_request(&ev, AsrKind::Partial);
         // The caller pauses while the partial runs: it is cancelled for the speculative one.
-        let ev = t.on_frame(3100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 2150, end_ms: 3000 }] });
+        let ev = t.on_frame(3100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 2150, end_ms: 3000 }], sound: false });
         let spec = AsrRequest { kind: AsrKind::Speculative, start_ms: 1000, end_ms: 3000 };
         assert_eq!(ev, vec![TurnEvent::Cancel(partial), TurnEvent::Transcribe(spec)]);
     }
@@ -487,12 +522,12 @@ mod tests {
     #[test]
     fn a_dropped_partial_frees_the_call_for_the_next_one() {
         let mut t = TurnTaker::new(CFG);
-        t.on_frame(1100, &VadStep { active: true, finished: vec![] });
-        t.on_frame(1300, &VadStep { active: true, finished: vec![] });
-        let ev = t.on_frame(2320, &VadStep { active: true, finished: vec![] });
+        t.on_frame(1100, &VadStep { active: true, finished: vec![], sound: false });
+        t.on_frame(1300, &VadStep { active: true, finished: vec![], sound: false });
+        let ev = t.on_frame(2320, &VadStep { active: true, finished: vec![], sound: false });
         let first = one_request(&ev, AsrKind::Partial);
         // While it runs, the next partial waits behind it.
-        assert!(t.on_frame(3340, &VadStep { active: true, finished: vec![] }).is_empty());
+        assert!(t.on_frame(3340, &VadStep { active: true, finished: vec![], sound: false }).is_empty());
         // The recogniser drops the first: the waiting one goes at once.
         let ev = t.on_dropped(first);
         let second = one_request(&ev, AsrKind::Partial);
@@ -515,6 +550,7 @@ mod tests {
             let step = VadStep {
                 active: now > 1080 && now < 2100,
                 finished: if now == 2100 { vec![SpeechSpan { start_ms: 1000, end_ms: 2000 }] } else { vec![] },
+                sound: false,
             };
             let mut events = t.on_frame(now, &step);
             while let Some(e) = events.pop() {
@@ -537,7 +573,7 @@ mod tests {
     fn a_speculation_dropped_after_the_turn_ended_is_replaced_by_a_final_transcript() {
         let (mut t, spec) = paused_after_speech();
         // The turn ends while the speculation still waits for the recogniser...
-        let ev = t.on_frame(2500, &VadStep { active: false, finished: vec![] });
+        let ev = t.on_frame(2500, &VadStep { active: false, finished: vec![], sound: false });
         assert!(matches!(ev.as_slice(), [TurnEvent::SpeechEnded { .. }]), "{ev:?}");
         // ...which then drops it: the turn is transcribed whole.
         assert_eq!(t.on_dropped(spec), vec![TurnEvent::Transcribe(AsrRequest { kind: AsrKind::Final, start_ms: 1000, end_ms: 2000 })]);
@@ -546,13 +582,13 @@ mod tests {
     #[test]
     fn a_turn_that_ends_while_the_last_one_is_still_transcribed_keeps_its_own_transcript() {
         let (mut t, first) = paused_after_speech();
-        let ev = t.on_frame(2500, &VadStep { active: false, finished: vec![] });
+        let ev = t.on_frame(2500, &VadStep { active: false, finished: vec![], sound: false });
         assert!(matches!(ev.as_slice(), [TurnEvent::SpeechEnded { .. }]), "{ev:?}");
         // The first turn's transcription outlasts the whole second utterance.
-        t.on_frame(3100, &VadStep { active: true, finished: vec![] });
-        t.on_frame(3300, &VadStep { active: true, finished: vec![] });
-        assert!(t.on_frame(4100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 3000, end_ms: 4000 }] }).is_empty());
-        let ev = t.on_frame(4500, &VadStep { active: false, finished: vec![] });
+        t.on_frame(3100, &VadStep { active: true, finished: vec![], sound: false });
+        t.on_frame(3300, &VadStep { active: true, finished: vec![], sound: false });
+        assert!(t.on_frame(4100, &VadStep { active: false, finished: vec![SpeechSpan { start_ms: 3000, end_ms: 4000 }], sound: false }).is_empty());
+        let ev = t.on_frame(4500, &VadStep { active: false, finished: vec![], sound: false });
         assert_eq!(ev, vec![TurnEvent::SpeechEnded { start_ms: 3000, end_ms: 4000, early: false }]);
         // The first turn's words come: it is handed on, and the second turn is transcribed whole.
         let ev = t.on_heard(first, heard("where is my order", false, 4600));

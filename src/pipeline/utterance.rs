@@ -258,6 +258,7 @@ mod tests {
             let step = VadStep {
                 active: active(now),
                 finished: spans.iter().filter(|(t, _)| *t == now).map(|(_, s)| *s).collect(),
+                sound: false,
             };
             out.extend(s.step(now, &step).into_iter().map(|e| (now, e)));
         }
@@ -341,8 +342,8 @@ mod tests {
     #[test]
     fn speech_open_at_the_end_of_the_stream_is_closed() {
         let mut s = UtteranceSegmenter::new(CFG);
-        s.step(1000, &VadStep { active: true, finished: vec![] });
-        assert_eq!(s.step(1300, &VadStep { active: true, finished: vec![] }).len(), 1);
+        s.step(1000, &VadStep { active: true, finished: vec![], sound: false });
+        assert_eq!(s.step(1300, &VadStep { active: true, finished: vec![], sound: false }).len(), 1);
         let ev = s.finish(1500, &[span(850, 1480)]);
         assert_eq!(ev, vec![UtteranceEvent::Ended { start_ms: 850, end_ms: 1480 }]);
         assert!(!s.in_utterance());

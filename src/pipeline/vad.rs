@@ -26,10 +26,59 @@ pub struct VadStep {
     pub active: bool,
     /// Stretches of speech that just ended (followed by `min_silence_ms` of silence).
     pub finished: Vec<SpeechSpan>,
+    /// The frame just fed is well above the line's quiet level while the VAD hears no speech:
+    /// speech may be starting that the VAD confirms only [`ONSET_MS`] later.
+    pub sound: bool,
 }
 
 pub struct VoiceDetector {
     vad: SileroVad,
+    quiet: QuietLevel,
+}
+
+/// How loud the line is while nobody speaks, and whether a frame stands out from it.
+#[derive(Debug, Clone, Copy)]
+pub struct QuietLevel {
+    /// RMS of the quiet, None before the first frame without speech.
+    floor: Option<f32>,
+}
+
+/// A frame this many times the quiet level's RMS (12 dB) is sound.
+const SOUND_OVER_QUIET: f32 = 4.0;
+/// Nor is anything quieter than this (-50 dBFS) sound, however quiet the line.
+const SOUND_MIN_RMS: f32 = 0.003;
+
+impl QuietLevel {
+    pub fn new() -> Self {
+        Self { floor: None }
+    }
+
+    /// Takes in the RMS of the next frame (`speech`: the VAD hears speech) and says whether it
+    /// is sound. The level follows the quiet down at once and up slowly (a fiftieth of the way
+    /// a frame), and not during speech.
+    pub fn observe(&mut self, rms: f32, speech: bool) -> bool {
+        let sound = self.floor.is_some_and(|f| rms > (f * SOUND_OVER_QUIET).max(SOUND_MIN_RMS));
+        if !speech {
+            self.floor = Some(match self.floor {
+                Some(f) if rms > f => f + (rms - f) * 0.02,
+                _ => rms,
+            });
+        }
+        sound && !speech
+    }
+}
+
+impl Default for QuietLevel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn rms(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
 }
 
 /// Speech the VAD itself needs before it reports activity: one 32 ms window. Short, so that new
@@ -88,15 +137,17 @@ impl VoiceDetector {
         };
         let buffer_s = cfg.max_utterance_ms as f32 / 1000.0 + 5.0;
         let vad = SileroVad::new(config, buffer_s).map_err(|e| Error::internal(format!("silero VAD: {e}")))?;
-        Ok(Self { vad })
+        Ok(Self { vad, quiet: QuietLevel::new() })
     }
 
     /// Feeds the next 16 kHz samples (any length; the VAD windows them itself).
     pub fn push(&mut self, samples: &[f32]) -> VadStep {
         self.vad.accept_waveform(samples.to_vec());
+        let active = self.vad.is_speech();
         let mut step = VadStep {
-            active: self.vad.is_speech(),
+            active,
             finished: Vec::new(),
+            sound: self.quiet.observe(rms(samples), active),
         };
         self.drain(&mut step.finished);
         step
@@ -229,6 +280,29 @@ impl Drop for VadSpares {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_frame_well_above_the_quiet_is_sound() {
+        let mut q = QuietLevel::new();
+        // Nothing to compare the first frame with.
+        assert!(!q.observe(0.5, false));
+        let mut q = QuietLevel::new();
+        for _ in 0..50 {
+            assert!(!q.observe(0.002, false), "line noise is not sound");
+        }
+        // Louder than -50 dBFS and 12 dB over the quiet: sound, until the VAD calls it speech.
+        assert!(q.observe(0.05, false));
+        assert!(!q.observe(0.05, true));
+        // The quiet level is not raised by speech, and back in the quiet a breath is not sound.
+        assert!(q.observe(0.05, false));
+        assert!(!q.observe(0.004, false));
+        // On a noisy line the level follows the noise up.
+        let mut q = QuietLevel::new();
+        q.observe(0.001, false);
+        let loud_noise = (0..300).map(|_| q.observe(0.02, false)).filter(|s| *s).count();
+        assert!(loud_noise < 20, "noise counted as sound in {loud_noise} of 300 frames");
+        assert!(!q.observe(0.02, false));
+    }
+
     use super::*;
     use std::time::{Duration, Instant};
 
