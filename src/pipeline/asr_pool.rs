@@ -40,7 +40,8 @@ struct Job {
     reply: oneshot::Sender<Result<AsrResult>>,
 }
 
-/// Nice steps of the partial-transcript workers under the gateway: the lowest priority there is.
+/// Nice steps of the partial-transcript workers under the gateway where idle scheduling is not
+/// to be had: the lowest nice priority there is.
 const PARTIAL_NICE: i32 = 19;
 
 /// The jobs of one kind and the workers that serve them.
@@ -86,7 +87,7 @@ impl AsrPool {
         let callers = Arc::new(AtomicUsize::new(0));
         let busy = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
-        for (name, lane, nice, turn_ending) in [("asr-worker", &urgent, nice, true), ("asr-partial", &partial, PARTIAL_NICE, false)] {
+        for (name, lane, turn_ending) in [("asr-worker", &urgent, true), ("asr-partial", &partial, false)] {
             for i in 0..lane.workers {
                 let mut state = model.new_state()?;
                 let (q, busy, m, o, in_use, callers) = (lane.queue.clone(), busy.clone(), model.clone(), options.clone(), in_use.clone(), callers.clone());
@@ -94,7 +95,11 @@ impl AsrPool {
                     .name(format!("{name}-{i}"))
                     .spawn(move || {
                         // Whisper's compute threads are started from this one and inherit it.
-                        lower_thread_priority(nice);
+                        if turn_ending {
+                            lower_thread_priority(nice);
+                        } else {
+                            run_only_when_idle();
+                        }
                         while let Some(job) = q.pop() {
                             let result = if job.cancel.load(Ordering::Relaxed) {
                                 Err(Error::internal(crate::pipeline::whisper::CANCELLED))
@@ -113,12 +118,14 @@ impl AsrPool {
                                 };
                                 let queue_ms = job.enqueued.elapsed().as_millis() as u64;
                                 let opts = DecodeOptions { threads, ..o.clone() };
+                                let started = Instant::now();
                                 let r = m.transcribe(&mut state, &job.samples, job.mode, &opts, Some(&job.cancel));
                                 if turn_ending {
                                     in_use.release(threads);
                                     busy.fetch_sub(1, Ordering::SeqCst);
                                 }
-                                tracing::debug!(worker = i, mode = ?job.mode, queue_ms, threads, ok = r.is_ok(), "ASR job done");
+                                let decode_ms = started.elapsed().as_millis() as u64;
+                                tracing::debug!(worker = i, mode = ?job.mode, queue_ms, decode_ms, threads, ok = r.is_ok(), "ASR job done");
                                 r.map(|transcription| AsrResult { transcription, queue_ms })
                             };
                             // The caller may have hung up meanwhile; nothing to do then.
@@ -275,6 +282,24 @@ pub(crate) fn lower_thread_priority(steps: i32) {
             tracing::debug!(thread = %name, "cannot lower the thread's CPU priority: {}", std::io::Error::last_os_error());
         }
     }
+}
+
+/// Puts the calling thread in Linux's idle scheduling class (`SCHED_IDLE`): it runs only on a
+/// core that nothing else wants, and threads it starts inherit that. A nice-19 thread still gets
+/// an eighth of a core beside a nice-10 one; a partial transcript took that from turn-ending
+/// ones under load. Where the class is not to be had, the thread gets the lowest nice priority.
+pub(crate) fn run_only_when_idle() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_setscheduler reads the sched_param it is given and nothing else; pid 0
+        // is the calling thread.
+        let param = libc::sched_param { sched_priority: 0 };
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+            return;
+        }
+        tracing::debug!("cannot run the thread in the idle scheduling class: {}", std::io::Error::last_os_error());
+    }
+    lower_thread_priority(PARTIAL_NICE);
 }
 
 impl Drop for AsrPool {
