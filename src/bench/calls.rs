@@ -47,6 +47,8 @@ pub struct CallsBench {
     pub webrtc: Option<usize>,
     /// The most bridged calls to try (each put straight through to a SIP agent, no AI); 0: none.
     pub max_bridged: usize,
+    /// Each ladder starts at its first step of at least this many calls.
+    pub from: usize,
 }
 
 /// What the gateway does with the bench's calls.
@@ -608,11 +610,12 @@ const BRIDGED_RAMP: [usize; 10] = [1, 10, 50, 100, 200, 300, 400, 500, 600, 750]
 /// Media-only steps below the most asked for.
 const MEDIA_RAMP: [usize; 11] = [1, 10, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000];
 
-fn ramp(max: usize, start: &[usize]) -> Vec<usize> {
+/// The steps of a ladder: those of `start` from `from` calls and below `max`, then `max`.
+fn ramp(max: usize, start: &[usize], from: usize) -> Vec<usize> {
     if max == 0 {
         return Vec::new();
     }
-    let mut v: Vec<usize> = start.iter().copied().filter(|n| *n < max).collect();
+    let mut v: Vec<usize> = start.iter().copied().filter(|n| *n < max && *n >= from).collect();
     v.push(max);
     v
 }
@@ -737,14 +740,14 @@ pub fn run(b: CallsBench) -> Result<()> {
         let listen = Duration::from_secs_f64(b.listen_s);
         let legs = if b.webrtc.is_some() { "SIP and WebRTC callers" } else { "SIP caller" };
         println!("bench calls: {} ({legs} built in), up to {} calls with the pipeline, {} media-only, {} bridged", b.fixture.display(), b.max_pipeline, b.max_media, b.max_bridged);
-        let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 8, 12, 16, 20, 24, 28]);
+        let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 8, 12, 16, 20, 24, 28], b.from);
         let (turns, repeat) = (b.turns, b.repeat);
         let full = run_mode(&b.config, Leg::Sip, Mode::Pipeline, pipeline_ramp.clone(), &b.fixture, listen, turns, repeat, b.json).await?;
-        let media = run_mode(&b.config, Leg::Sip, Mode::MediaOnly, ramp(b.max_media, &MEDIA_RAMP), &b.fixture, listen, turns, repeat, b.json).await?;
+        let media = run_mode(&b.config, Leg::Sip, Mode::MediaOnly, ramp(b.max_media, &MEDIA_RAMP, b.from), &b.fixture, listen, turns, repeat, b.json).await?;
         let mut summary = summary_of(&full, &media);
         summary["bench"] = "calls".into();
         if b.max_bridged > 0 {
-            let bridged = run_mode(&b.config, Leg::Sip, Mode::Bridged, ramp(b.max_bridged, &BRIDGED_RAMP), &b.fixture, listen, turns, repeat, b.json).await?;
+            let bridged = run_mode(&b.config, Leg::Sip, Mode::Bridged, ramp(b.max_bridged, &BRIDGED_RAMP, b.from), &b.fixture, listen, turns, repeat, b.json).await?;
             let best = bridged.best.as_ref();
             summary["steps_bridged"] = table(&bridged).into();
             summary["max_calls_bridged"] = best.map(|s| s.calls).unwrap_or(0).into();
@@ -754,7 +757,7 @@ pub fn run(b: CallsBench) -> Result<()> {
         }
         if let Some(max_media) = b.webrtc {
             let wfull = run_mode(&b.config, Leg::Webrtc, Mode::Pipeline, pipeline_ramp, &b.fixture, listen, turns, repeat, b.json).await?;
-            let wmedia = run_mode(&b.config, Leg::Webrtc, Mode::MediaOnly, ramp(max_media, &[25, 50, 100, 150, 200, 300, 400]), &b.fixture, listen, turns, repeat, b.json).await?;
+            let wmedia = run_mode(&b.config, Leg::Webrtc, Mode::MediaOnly, ramp(max_media, &[25, 50, 100, 150, 200, 300, 400], b.from), &b.fixture, listen, turns, repeat, b.json).await?;
             summary["webrtc"] = summary_of(&wfull, &wmedia);
         }
         println!("{summary}");

@@ -61,6 +61,10 @@ pub struct CallsBenchArgs {
     /// and every agent heard its caller after the whisper
     #[arg(long, default_value_t = 0)]
     pub bridged: usize,
+    /// Start each ladder at its first step of at least this many calls (the ladders' tops are
+    /// always run): to repeat the steps near a limit without the ones below
+    #[arg(long, default_value_t = 1)]
+    pub from: usize,
     /// What each caller says
     #[arg(long, default_value = "audio-fixtures/en_order_status.wav")]
     pub play: PathBuf,
@@ -177,7 +181,7 @@ pub fn run(config: Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Nlu(a) => bench_nlu(config, a),
         BenchCommand::Latency(a) => bench_latency(config, a),
         BenchCommand::Transfer(a) => crate::bench::transfer::run(crate::bench::transfer::TransferBench { config, calls: a.calls, json: a.json }),
-        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls, max_media: a.media_only, max_bridged: a.bridged, fixture: a.play, listen_s: a.listen, turns: a.turns.max(1), repeat: a.repeat.max(1), json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
+        BenchCommand::Calls(a) => crate::bench::calls::run(crate::bench::calls::CallsBench { config, max_pipeline: a.calls, max_media: a.media_only, max_bridged: a.bridged, from: a.from, fixture: a.play, listen_s: a.listen, turns: a.turns.max(1), repeat: a.repeat.max(1), json: a.json, webrtc: a.webrtc.then_some(a.webrtc_media_only.max(1)) }),
         BenchCommand::Anger(a) => crate::bench::anger::run(&a.dirs.iter().map(|d| d.as_path()).collect::<Vec<_>>(), a.cross.as_deref(), a.model.as_deref(), a.json),
     }
 }
