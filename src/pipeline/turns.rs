@@ -5,7 +5,9 @@
 //! - As soon as the caller pauses (the VAD finishes a stretch of speech): a speculative
 //!   transcript of the turn so far, so that the words are usually known before the turn ends.
 //! - The turn ends after `hangover_ms` of silence, or after only `complete_hangover_ms` when the
-//!   speculative transcript is a complete sentence (a question, or a confident request).
+//!   speculative transcript is a complete sentence (a question, or a confident request), unless
+//!   there is sound the VAD has not judged yet (it may be the caller going on): then up to
+//!   `ONSET_MS` later, when the VAD has.
 //! - The final transcript is the speculative one when it covers the whole turn; otherwise the
 //!   turn is transcribed again.
 //! - Following a recorded call ([`TurnTaker::follow_recorded`], a QA replay), turns end early
