@@ -23,6 +23,7 @@ pub mod sdes;
 pub mod sdp;
 pub mod server;
 pub mod srtp;
+pub mod thread_priority;
 pub mod timer;
 pub mod udp_arrival;
 

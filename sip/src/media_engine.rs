@@ -78,28 +78,15 @@ fn next_tick(phase: Instant, now: Instant) -> Instant {
     phase + Duration::from_nanos((since.div_ceil(slot) * slot) as u64)
 }
 
-/// Nice steps above the rest of the process that the pacing threads ask for.
+/// Nice steps above the rest of the process that the pacing threads ask for, where the process
+/// may raise them (root, or CAP_SYS_NICE): they then preempt everything else in the gateway
+/// (speech recognition, the calls' tasks, SQLite) when a packet is due. Under 16 AI calls on two
+/// cores a bot frame now and then left 51 ms after due with them at the process's priority.
+/// Where it may not, they keep that priority.
 const MEDIA_PRIORITY_STEPS: i32 = 10;
 
-/// Raises the calling thread's CPU priority `MEDIA_PRIORITY_STEPS` nice steps above the process's,
-/// where the process may (root, or CAP_SYS_NICE): the pacing threads then preempt everything
-/// else in the gateway (speech recognition, the calls' tasks, SQLite) when a packet is due.
-/// Under 16 AI calls on two cores a bot frame now and then left 51 ms after due with the pacing
-/// threads at the process's priority. Where it may not, the threads keep that priority.
-fn raise_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: gettid, getpriority and setpriority take plain integers and touch no memory.
-        let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::id_t;
-        let now = unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) };
-        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, (now - MEDIA_PRIORITY_STEPS).max(-20)) } != 0 {
-            tracing::debug!("media pacing thread keeps the process's CPU priority: {}", std::io::Error::last_os_error());
-        }
-    }
-}
-
 fn run_worker(add: mpsc::Receiver<Box<dyn Paced>>, count: Arc<AtomicUsize>, phase: Instant) {
-    raise_priority();
+    crate::thread_priority::shift(-MEDIA_PRIORITY_STEPS);
     let mut sessions: Vec<Box<dyn Paced>> = Vec::new();
     let mut due = next_tick(phase, Instant::now());
     loop {

@@ -269,18 +269,8 @@ impl Cores {
 /// and threads it starts inherit it). Failing to is not an error: the thread then runs at the
 /// gateway's priority. (The ASR workers and the voice-detector maker use it.)
 pub(crate) fn lower_thread_priority(steps: i32) {
-    if steps <= 0 {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: gettid, getpriority and setpriority take plain integers and touch no memory.
-        let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::id_t;
-        let now = unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) };
-        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, (now + steps).min(19)) } != 0 {
-            let name = std::thread::current().name().unwrap_or("?").to_owned();
-            tracing::debug!(thread = %name, "cannot lower the thread's CPU priority: {}", std::io::Error::last_os_error());
-        }
+    if steps > 0 {
+        voicegate_sip::thread_priority::shift(steps);
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use sherpa_rs::silero_vad::{SileroVad, SileroVadConfig};
 
-use crate::audio::frame::samples_to_ms;
+use crate::audio::frame::{rms, samples_to_ms};
 use crate::audio::SAMPLE_RATE;
 use crate::config::VadConfig;
 use crate::error::{Error, ModelError, Result};
@@ -37,7 +37,7 @@ pub struct VoiceDetector {
 }
 
 /// How loud the line is while nobody speaks, and whether a frame stands out from it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct QuietLevel {
     /// RMS of the quiet, None before the first frame without speech.
     floor: Option<f32>,
@@ -49,10 +49,6 @@ const SOUND_OVER_QUIET: f32 = 4.0;
 const SOUND_MIN_RMS: f32 = 0.003;
 
 impl QuietLevel {
-    pub fn new() -> Self {
-        Self { floor: None }
-    }
-
     /// Takes in the RMS of the next frame (`speech`: the VAD hears speech) and says whether it
     /// is sound. The level follows the quiet down at once and up slowly (a fiftieth of the way
     /// a frame), and not during speech.
@@ -68,18 +64,6 @@ impl QuietLevel {
     }
 }
 
-impl Default for QuietLevel {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-fn rms(samples: &[f32]) -> f32 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
-}
 
 /// Speech the VAD itself needs before it reports activity: one 32 ms window. Short, so that new
 /// speech inside a pause is seen at once; the caller-level minimum (`vad.min_speech_ms`, which
@@ -137,7 +121,7 @@ impl VoiceDetector {
         };
         let buffer_s = cfg.max_utterance_ms as f32 / 1000.0 + 5.0;
         let vad = SileroVad::new(config, buffer_s).map_err(|e| Error::internal(format!("silero VAD: {e}")))?;
-        Ok(Self { vad, quiet: QuietLevel::new() })
+        Ok(Self { vad, quiet: QuietLevel::default() })
     }
 
     /// Feeds the next 16 kHz samples (any length; the VAD windows them itself).
@@ -282,10 +266,10 @@ impl Drop for VadSpares {
 mod tests {
     #[test]
     fn a_frame_well_above_the_quiet_is_sound() {
-        let mut q = QuietLevel::new();
+        let mut q = QuietLevel::default();
         // Nothing to compare the first frame with.
         assert!(!q.observe(0.5, false));
-        let mut q = QuietLevel::new();
+        let mut q = QuietLevel::default();
         for _ in 0..50 {
             assert!(!q.observe(0.002, false), "line noise is not sound");
         }
@@ -296,7 +280,7 @@ mod tests {
         assert!(q.observe(0.05, false));
         assert!(!q.observe(0.004, false));
         // On a noisy line the level follows the noise up.
-        let mut q = QuietLevel::new();
+        let mut q = QuietLevel::default();
         q.observe(0.001, false);
         let loud_noise = (0..300).map(|_| q.observe(0.02, false)).filter(|s| *s).count();
         assert!(loud_noise < 20, "noise counted as sound in {loud_noise} of 300 frames");
