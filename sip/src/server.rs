@@ -261,6 +261,26 @@ async fn listen_tls(transport: &TransportLayer, t: &TlsListen) -> Result<SocketA
     Ok(local)
 }
 
+/// SIP's UDP socket on `listen`, with TCP free on the same port where TCP is wanted. Asked for
+/// any port (0), it takes another when TCP is already in use on the one the system gave UDP (an
+/// outgoing connection can hold it).
+fn bind_udp(listen: SocketAddr, tcp: bool) -> Result<std::net::UdpSocket, String> {
+    let tries = if tcp && listen.port() == 0 { 20 } else { 1 };
+    let mut taken = String::new();
+    for _ in 0..tries {
+        let sock = std::net::UdpSocket::bind(listen).map_err(|e| format!("cannot listen for SIP on udp {listen}: {e}"))?;
+        if !tcp {
+            return Ok(sock);
+        }
+        let local = sock.local_addr().map_err(|e| format!("SIP UDP address: {e}"))?;
+        match std::net::TcpListener::bind(local) {
+            Ok(_) => return Ok(sock),
+            Err(e) => taken = format!("cannot listen for SIP on tcp {local}: {e}"),
+        }
+    }
+    Err(taken)
+}
+
 /// Binds SIP on `cfg.listen` (UDP, and TCP on the same port; TLS where configured) and serves
 /// until shut down.
 pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Result<SipServer, String> {
@@ -269,10 +289,9 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
     let stats = Arc::new(Mutex::new(ServerStats::default()));
     let policy = if cfg.registrar.is_some() { Policy::registrar() } else { Policy::standard() };
     // Our own socket, read through the screen (rsipstack would drop malformed requests unanswered).
-    let sock = std::net::UdpSocket::bind(cfg.listen)
-        .and_then(|s| s.set_nonblocking(true).map(|_| s))
-        .and_then(tokio::net::UdpSocket::from_std)
-        .map_err(|e| format!("cannot listen for SIP on udp {}: {e}", cfg.listen))?;
+    let sock = bind_udp(cfg.listen, cfg.tcp)?;
+    sock.set_nonblocking(true).map_err(|e| format!("SIP UDP socket: {e}"))?;
+    let sock = tokio::net::UdpSocket::from_std(sock).map_err(|e| format!("SIP UDP socket: {e}"))?;
     let bound = sock
         .local_addr()
         .map_err(|e| format!("SIP UDP address: {e}"))?;
