@@ -546,6 +546,19 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: 
 }
 
 /// The gateway's resident memory once it has stayed within 1 MB for two seconds (at most 30 s).
+/// Waits (up to a minute) for the gateway's warm-up once idle: it makes buffers that stay, so
+/// an idle reading before it would count them as what the calls left behind.
+async fn warmed_up(stats: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !get(stats)?["process"]["warmed_up"].as_bool().unwrap_or(false) {
+        if Instant::now() > deadline {
+            return Err(Error::internal("the gateway did not warm up within a minute of starting"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}
+
 async fn settled_rss(stats: &str, rss: impl Fn(&serde_json::Value) -> f64) -> Result<f64> {
     let deadline = Instant::now() + Duration::from_secs(30);
     // Within 1 MB of the reading that began the steady stretch (not of the last one: a slow
@@ -648,7 +661,9 @@ async fn run_mode(config: &Config, leg: Leg, mode: Mode, steps: Vec<usize>, fixt
     };
     let rss = |v: &serde_json::Value| v["process"]["rss_mb"].as_f64().unwrap_or(0.0);
     // Idle: once the gateway's start-up work in the background (voice detectors made ready,
-    // the first sweeps) has settled, its memory unchanged for two seconds.
+    // the first sweeps, the Chinese recogniser's first decode after 5 s without calls) has
+    // settled, its memory unchanged for two seconds.
+    warmed_up(&leg.stats_url(&g.http)).await?;
     let rss_idle_before_mb = settled_rss(&leg.stats_url(&g.http), rss).await?;
     let audio = audio::load_for_pipeline(fixture, None)?;
     // What the callers send: the fixture as the leg carries it, encoded once.

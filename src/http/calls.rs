@@ -78,7 +78,7 @@ pub async fn sip_stats(State(s): State<AppState>) -> Result<Json<serde_json::Val
         "media": phone.totals(),
         "pipeline": phone.pipeline,
         "asr_queue": asr,
-        "process": { "cpu_s": cpu_s, "rss_mb": rss_mb },
+        "process": { "cpu_s": cpu_s, "rss_mb": rss_mb, "warmed_up": s.engines.warmed_up() },
     })))
 }
 
@@ -90,6 +90,6 @@ pub async fn live(State(s): State<AppState>, Extension(who): Extension<Principal
         "count": s.live.count(),
         "calls": s.live.list(),
         "webrtc": inapp,
-        "process": { "cpu_s": cpu_s, "rss_mb": rss_mb },
+        "process": { "cpu_s": cpu_s, "rss_mb": rss_mb, "warmed_up": s.engines.warmed_up() },
     })))
 }

@@ -39,6 +39,8 @@ pub struct Engines {
     pub asr_zh_model: Option<LoadedModel>,
     pub vad_model: LoadedModel,
     vads: vad::VadSpares,
+    /// The start-up work made once idle ([`Engines::warm_up`]) is done.
+    warmed_up: std::sync::atomic::AtomicBool,
 }
 
 /// The manifest's model `name`, refused unless it is a `kind` model.
@@ -69,6 +71,13 @@ impl Engines {
         if let Some(zh) = &self.asr_zh {
             zh.warm_up().await;
         }
+        self.warmed_up.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`Engines::warm_up`] has been made: until then the gateway's idle memory is
+    /// not yet its own (the Chinese recogniser's workers have not yet made their buffers).
+    pub fn warmed_up(&self) -> bool {
+        self.warmed_up.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Resolves (fetching if allowed) and loads every model the config names.
@@ -122,6 +131,7 @@ impl Engines {
             shop,
             vads,
             config,
+            warmed_up: Default::default(),
         }))
     }
 
