@@ -545,7 +545,6 @@ async fn step(g: &Gateway, leg: Leg, callers: &Arc<SipCallers>, n: usize, mode: 
     })
 }
 
-/// The gateway's resident memory once it has stayed within 1 MB for two seconds (at most 30 s).
 /// Waits (up to a minute) for the gateway's warm-up once idle: it makes buffers that stay, so
 /// an idle reading before it would count them as what the calls left behind.
 async fn warmed_up(stats: &str) -> Result<()> {
@@ -559,6 +558,7 @@ async fn warmed_up(stats: &str) -> Result<()> {
     Ok(())
 }
 
+/// The gateway's resident memory once it has stayed within 1 MB for two seconds (at most 30 s).
 async fn settled_rss(stats: &str, rss: impl Fn(&serde_json::Value) -> f64) -> Result<f64> {
     let deadline = Instant::now() + Duration::from_secs(30);
     // Within 1 MB of the reading that began the steady stretch (not of the last one: a slow
