@@ -309,8 +309,7 @@ pub async fn start(cfg: ServerConfig, calls: mpsc::Sender<IncomingCall>) -> Resu
         .map_err(|e| format!("SIP UDP address: {e}"))?;
     transport.add_transport(udp.into());
     if cfg.tcp {
-        // The listener binds when served; check the port is free now for a clear error.
-        std::net::TcpListener::bind(local).map_err(|e| format!("cannot listen for SIP on tcp {local}: {e}"))?;
+        // The listener binds when served; `bind_udp` checked the port is free for a clear error.
         let tcp = TcpListenerConnection::new(local, None).await.map_err(|e| format!("SIP TCP: {e}"))?;
         transport.add_transport(tcp.into());
     }

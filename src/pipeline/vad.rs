@@ -64,7 +64,6 @@ impl QuietLevel {
     }
 }
 
-
 /// Speech the VAD itself needs before it reports activity: one 32 ms window. Short, so that new
 /// speech inside a pause is seen at once; the caller-level minimum (`vad.min_speech_ms`, which
 /// keeps coughs out) is applied by the utterance segmenter.
