@@ -10,7 +10,8 @@
 //! time only if every run was, and why a run was not. The gateways run with the configuration
 //! in effect (`--config`), with a store and recordings of their own, no greeting, and no
 //! limits on calls or callers; their resident memory idle before and after the ladder is
-//! reported beside the memory per call.
+//! reported beside the memory per call, and before the AI ladder the recogniser's speed on this
+//! machine now (`asr_decode_alone_ms`: the fixture decoded alone on one thread).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -755,12 +756,22 @@ pub fn run(b: CallsBench) -> Result<()> {
         let listen = Duration::from_secs_f64(b.listen_s);
         let legs = if b.webrtc.is_some() { "SIP and WebRTC callers" } else { "SIP caller" };
         println!("bench calls: {} ({legs} built in), up to {} calls with the pipeline, {} media-only, {} bridged", b.fixture.display(), b.max_pipeline, b.max_media, b.max_bridged);
-        let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 8, 12, 16, 20, 24, 28], b.from);
+        let pipeline_ramp = ramp(b.max_pipeline, &[1, 2, 4, 8, 12, 16, 20, 24, 28, 32, 40], b.from);
         let (turns, repeat) = (b.turns, b.repeat);
+        // The recogniser's speed on this machine now, which AI calls in real time follow.
+        let decode_alone_ms = match b.max_pipeline {
+            0 => None,
+            _ => {
+                let ms = super::machine_speed::recogniser_ms_alone(&b.config, &b.fixture)?;
+                println!("  the fixture decoded alone on one thread: {ms} ms (this machine's recogniser speed now)");
+                Some(ms)
+            }
+        };
         let full = run_mode(&b.config, Leg::Sip, Mode::Pipeline, pipeline_ramp.clone(), &b.fixture, listen, turns, repeat, b.json).await?;
         let media = run_mode(&b.config, Leg::Sip, Mode::MediaOnly, ramp(b.max_media, &MEDIA_RAMP, b.from), &b.fixture, listen, turns, repeat, b.json).await?;
         let mut summary = summary_of(&full, &media);
         summary["bench"] = "calls".into();
+        summary["asr_decode_alone_ms"] = serde_json::json!(decode_alone_ms);
         if b.max_bridged > 0 {
             let bridged = run_mode(&b.config, Leg::Sip, Mode::Bridged, ramp(b.max_bridged, &BRIDGED_RAMP, b.from), &b.fixture, listen, turns, repeat, b.json).await?;
             let best = bridged.best.as_ref();

@@ -7,6 +7,7 @@ pub mod asr_live;
 pub mod calls;
 pub mod dataset;
 pub mod latency;
+pub mod machine_speed;
 pub mod nlu;
 pub mod rtp_pump;
 pub mod transfer;

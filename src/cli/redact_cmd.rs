@@ -9,9 +9,8 @@ use indicatif::ProgressBar;
 
 use crate::config::Config;
 use crate::error::{Error, InputError, Result};
-use crate::models::{Manifest, ModelResolver};
 use crate::pii::redact_audio::{redact_file, Redaction};
-use crate::pipeline::whisper::WhisperModel;
+use crate::pipeline::engines::load_recogniser;
 
 #[derive(Debug, Args)]
 #[command(after_help = "A recorded call's recording is changed in place, the spans kept as its `audio_redacted` event and in the audit log. A WAV file is changed in place unless --out names a copy.")]
@@ -47,7 +46,7 @@ pub fn run(config: Config, args: RedactArgs) -> Result<()> {
             }
             None => file.to_owned(),
         };
-        let model = load_whisper(&config, &args.lang)?;
+        let model = load_recogniser(&config, &args.lang)?;
         let p = progress(&file.display().to_string());
         let spans = redact_file(&target, &model, &args.lang, threads());
         p.finish_and_clear();
@@ -64,7 +63,7 @@ pub fn run(config: Config, args: RedactArgs) -> Result<()> {
             return Err(Error::Input(InputError::Unusable { what: args.target.clone(), reason: "the call has no recording on disk (deleted, or never recorded)".into() }));
         };
         let p = progress(&format!("call {}", call.id));
-        let spans = crate::live::redaction::redact_call(|lang| load_whisper(&config, lang).map(Arc::new), &store, &call.id, Path::new(&recording), "cli");
+        let spans = crate::live::redaction::redact_call(|lang| load_recogniser(&config, lang).map(Arc::new), &store, &call.id, Path::new(&recording), "cli");
         p.finish_and_clear();
         spans?
     };
@@ -91,14 +90,3 @@ fn threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-/// The recogniser for `lang`: `models.asr_zh` for Chinese where one is named, else `models.asr`.
-fn load_whisper(config: &Config, lang: &str) -> Result<WhisperModel> {
-    let manifest = Manifest::embedded()?;
-    let resolver = ModelResolver::from_config(&config.models);
-    let name = match (lang, config.models.asr_zh.trim()) {
-        ("zh", zh) if !zh.is_empty() => zh,
-        _ => config.models.asr.as_str(),
-    };
-    let found = resolver.resolve(crate::pipeline::engines::spec_of_kind(&manifest, name, "whisper")?)?;
-    WhisperModel::load(&found.path)
-}

@@ -55,6 +55,19 @@ pub(crate) fn spec_of_kind<'m>(manifest: &'m Manifest, name: &str, kind: &str) -
     Ok(spec)
 }
 
+/// The recogniser for `lang` loaded on its own (no pool): `models.asr_zh` for Chinese where one
+/// is named, else `models.asr`.
+pub fn load_recogniser(config: &Config, lang: &str) -> Result<WhisperModel> {
+    let manifest = Manifest::embedded()?;
+    let resolver = ModelResolver::from_config(&config.models);
+    let name = match (lang, config.models.asr_zh.trim()) {
+        ("zh", zh) if !zh.is_empty() => zh,
+        _ => config.models.asr.as_str(),
+    };
+    let found = resolver.resolve(spec_of_kind(&manifest, name, "whisper")?)?;
+    WhisperModel::load(&found.path)
+}
+
 fn loaded(spec: &ModelSpec, path: PathBuf, origin: Origin) -> LoadedModel {
     LoadedModel {
         name: spec.name.clone(),
