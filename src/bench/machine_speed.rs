@@ -1,7 +1,7 @@
 //! How fast this machine runs the recogniser right now: the bench's fixture decoded alone on one
-//! thread, as one caller turn is under load. The same 2-core machine has decoded it at quite
-//! different speeds on different days (the cores lent are not always the same), and AI calls
-//! in real time follow that speed, so `bench calls` reports it beside its ladder.
+//! thread, as one caller turn is under load. The 2-core machine this project is lent has decoded
+//! it at quite different speeds on different days (233 ms, and about half as fast), and the AI
+//! calls held in real time follow that speed, so `bench calls` reports it beside its ladder.
 
 use std::path::Path;
 use std::time::Instant;
