@@ -1,7 +1,8 @@
 //! How fast this machine runs the recogniser right now: the bench's fixture decoded alone on one
-//! thread, as one caller turn is under load. The 2-core machine this project is lent has decoded
-//! it at quite different speeds on different days (233 ms, and about half as fast), and the AI
-//! calls held in real time follow that speed, so `bench calls` reports it beside its ladder.
+//! thread, as one caller turn is under load. The 2-core machine this project is lent is not
+//! equally fast every day (`bench asr` once decoded the fixtures at half the speed of another
+//! day), and the AI calls held in real time follow that speed, so `bench calls` reports it
+//! beside its ladder.
 
 use std::path::Path;
 use std::time::Instant;
@@ -20,12 +21,7 @@ pub fn recogniser_ms_alone(config: &Config, fixture: &Path) -> Result<u64> {
     let audio = crate::audio::load_for_pipeline(fixture, None)?;
     let model = load_recogniser(config, "en")?;
     let mut state = model.new_state()?;
-    let opts = DecodeOptions {
-        threads: 1,
-        audio_ctx: config.asr.audio_ctx,
-        min_audio_ctx: config.asr.min_audio_ctx,
-        language: config.asr.language.clone(),
-    };
+    let opts = DecodeOptions::from_config(&config.asr, 1);
     model.transcribe(&mut state, &audio.samples, DecodeMode::Utterance, &opts, None)?;
     let mut took = Vec::with_capacity(DECODES);
     for _ in 0..DECODES {
@@ -34,5 +30,5 @@ pub fn recogniser_ms_alone(config: &Config, fixture: &Path) -> Result<u64> {
         took.push(started.elapsed().as_millis() as u64);
     }
     took.sort_unstable();
-    Ok(took[DECODES / 2])
+    Ok(super::percentile(&took, 0.5))
 }

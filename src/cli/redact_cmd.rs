@@ -89,4 +89,3 @@ fn print(spans: &[Redaction], json: bool) {
 fn threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
-

@@ -120,12 +120,7 @@ impl Engines {
             workers,
             cores,
             config.asr.nice,
-            DecodeOptions {
-                threads,
-                audio_ctx: config.asr.audio_ctx,
-                min_audio_ctx: config.asr.min_audio_ctx,
-                language: config.asr.language.clone(),
-            },
+            DecodeOptions::from_config(&config.asr, threads),
         )?;
         let (asr_zh, asr_zh_model) = match Self::load_chinese(&config, &manifest, &resolver, &asr, cores)? {
             Some((pool, model)) => (Some(pool), Some(model)),

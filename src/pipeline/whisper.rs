@@ -60,6 +60,18 @@ pub struct DecodeOptions {
     pub language: String,
 }
 
+impl DecodeOptions {
+    /// The configured decoder settings (`[asr]`), with `threads` for one decode.
+    pub fn from_config(asr: &crate::config::AsrConfig, threads: usize) -> Self {
+        Self {
+            threads,
+            audio_ctx: asr.audio_ctx,
+            min_audio_ctx: asr.min_audio_ctx,
+            language: asr.language.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Transcription {
     pub text: String,
